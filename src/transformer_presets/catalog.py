@@ -1,0 +1,332 @@
+"""The catalog: every preset of a set of sources, indexed by name and resolved.
+
+Building it parses every source file, indexes names and aliases, and merges
+inheritance chains. Each preset becomes an *entry*, a plain JSON-compatible
+dict, so that a catalog can be stored in the cache and read back without
+parsing TOML. An entry holds either the merged values or the error that
+prevents loading that preset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from .config import check_and_derive
+from .errors import (
+    PresetCycleError,
+    PresetError,
+    PresetNotFoundError,
+    PresetSyntaxError,
+    PresetValidationError,
+    did_you_mean,
+)
+from .presetfile import PresetDef, parse_preset_file
+from .schema import expand_checkpoints
+from .sources import KIND_BY_LEVEL, Source, list_files
+
+__all__ = ["Catalog", "MemoryCatalog", "build_catalog", "error_from_json", "error_to_json"]
+
+_ERROR_CLASSES: dict[str, type[PresetError]] = {
+    cls.__name__: cls
+    for cls in (
+        PresetError,
+        PresetNotFoundError,
+        PresetSyntaxError,
+        PresetValidationError,
+        PresetCycleError,
+    )
+}
+
+
+def error_to_json(error: PresetError) -> dict[str, Any]:
+    """An error as plain data, to store in an entry."""
+    return {
+        "class": type(error).__name__,
+        "reason": error.reason,
+        "file": error.file,
+        "preset": error.preset,
+        "key": error.key,
+        "line": error.line,
+        "col": error.col,
+    }
+
+
+def error_from_json(data: dict[str, Any]) -> PresetError:
+    """Rebuild an error stored by :func:`error_to_json`."""
+    cls = _ERROR_CLASSES.get(data.get("class", ""), PresetError)
+    return cls(
+        data["reason"],
+        file=data.get("file"),
+        preset=data.get("preset"),
+        key=data.get("key"),
+        line=data.get("line"),
+        col=data.get("col"),
+    )
+
+
+class Catalog(Protocol):
+    """What the registry needs of a catalog, whether built or read from the cache."""
+
+    def find(self, name: str) -> str | None:
+        """The entry key for a name or alias (any case), or None."""
+
+    def entry(self, key: str) -> dict[str, Any]:
+        """The entry stored under ``key``."""
+
+    def entry_keys(self) -> Iterable[str]:
+        """Every entry key, in source order."""
+
+    def lookup_names(self) -> Iterable[str]:
+        """Every name and alias that :meth:`find` knows (for suggestions)."""
+
+
+class MemoryCatalog:
+    """A catalog built from the source files in this process."""
+
+    def __init__(
+        self, defs: list[PresetDef], lookup: dict[str, int], by_level: dict[int, dict[str, int]]
+    ):
+        self._defs = defs
+        self._lookup = lookup
+        # Names and aliases per level, to find the definition a preset shadows.
+        self._by_level = by_level
+        self._entries: dict[int, dict[str, Any]] = {}
+        self._merged: dict[int, tuple[dict[str, Any], dict[str, list[Any]], Any]] = {}
+
+    def find(self, name: str) -> str | None:
+        index = self._lookup.get(name.casefold())
+        return None if index is None else str(index)
+
+    def entry(self, key: str) -> dict[str, Any]:
+        index = int(key)
+        if index not in self._entries:
+            self._entries[index] = self._make_entry(index)
+        return self._entries[index]
+
+    def entry_keys(self) -> Iterator[str]:
+        return (str(i) for i in range(len(self._defs)))
+
+    def lookup_names(self) -> Iterable[str]:
+        names = []
+        for d in self._defs:
+            names.append(d.name)
+            names.extend(d.aliases)
+        return names
+
+    def all_entries(self) -> dict[str, dict[str, Any]]:
+        """Every entry, resolving every preset (what the cache stores)."""
+        return {key: self.entry(key) for key in self.entry_keys()}
+
+    def lookup_table(self) -> dict[str, str]:
+        """Folded name or alias -> entry key."""
+        return {name: str(index) for name, index in self._lookup.items()}
+
+    # -- resolution -------------------------------------------------------
+
+    def _make_entry(self, index: int) -> dict[str, Any]:
+        d = self._defs[index]
+        entry: dict[str, Any] = {
+            "name": d.name,
+            "aliases": d.aliases,
+            "abstract": d.abstract,
+            "description": d.description,
+            "kind": KIND_BY_LEVEL[d.level],
+            "file": d.file,
+            "line": d.line,
+            "extends": d.extends,
+            "family": Path(d.file).stem,
+            "values": None,
+            "origins": None,
+            "checkpoints": None,
+            "derived": None,
+            "error": None,
+        }
+        try:
+            values, origins, checkpoints = self._merge(index, ())
+            entry["values"] = values
+            entry["origins"] = origins
+            entry["checkpoints"] = checkpoints
+            if not d.abstract:
+                entry["derived"] = self._derive(d, values, origins)
+        except PresetError as exc:
+            entry["error"] = error_to_json(exc)
+        return entry
+
+    def _derive(
+        self, d: PresetDef, values: dict[str, Any], origins: dict[str, list[Any]]
+    ) -> dict[str, Any]:
+        try:
+            return check_and_derive(values)
+        except PresetError as exc:
+            origin = origins.get(exc.key or "")
+            if origin is not None:
+                # Point at the line that set the rejected value.
+                _, file, line = origin
+                raise exc.with_context(preset=d.name, file=file, line=line) from None
+            raise exc.with_context(preset=d.name, file=d.file, line=d.line) from None
+
+    def _merge(
+        self, index: int, stack: tuple[int, ...]
+    ) -> tuple[dict[str, Any], dict[str, list[Any]], Any]:
+        if index in self._merged:
+            return self._merged[index]
+        d = self._defs[index]
+        if index in stack:
+            chain = [self._defs[i].name for i in stack[stack.index(index) :]] + [d.name]
+            raise PresetCycleError(
+                "presets extend each other in a cycle: " + " -> ".join(chain),
+                file=d.file,
+                preset=d.name,
+                key="extends",
+                line=d.where("extends")[0],
+            )
+        if d.error is not None:
+            raise d.error
+        values: dict[str, Any] = {}
+        origins: dict[str, list[Any]] = {}
+        checkpoints: Any = None
+        for parent_name in d.extends:
+            parent = self._parent_index(index, parent_name)
+            try:
+                p_values, p_origins, p_checkpoints = self._merge(parent, (*stack, index))
+            except PresetCycleError:
+                raise
+            except PresetError as exc:
+                if exc.preset == self._defs[parent].name:
+                    line = d.where("extends")[0]
+                    raise PresetError(
+                        f"cannot extend {parent_name!r}: {exc}",
+                        file=d.file,
+                        preset=d.name,
+                        key="extends",
+                        line=line,
+                    ) from None
+                raise
+            values.update(p_values)
+            origins.update(p_origins)
+            if p_checkpoints is not None:
+                checkpoints = p_checkpoints
+        for name in d.unset:
+            values.pop(name, None)
+            origins.pop(name, None)
+        for key, value in d.values.items():
+            values[key] = value
+            origins[key] = [d.name, d.file, d.where(key)[0]]
+        if d.checkpoints is not None:
+            checkpoints = list(expand_checkpoints(d.checkpoints))
+        result = (values, origins, checkpoints)
+        self._merged[index] = result
+        return result
+
+    def _parent_index(self, index: int, parent_name: str) -> int:
+        d = self._defs[index]
+        folded = parent_name.casefold()
+        found = self._lookup.get(folded)
+        if found == index:
+            # "extends = 'gpt2'" inside a user preset named gpt2: the definition it shadows.
+            for level in sorted(lv for lv in self._by_level if lv > d.level):
+                if folded in self._by_level[level]:
+                    return self._by_level[level][folded]
+        if found is None or found == index:
+            line, col = d.where("extends")
+            if found == index:
+                raise PresetCycleError(
+                    f"preset extends itself: {d.name} -> {d.name}",
+                    file=d.file,
+                    preset=d.name,
+                    key="extends",
+                    line=line,
+                    col=col,
+                )
+            raise PresetNotFoundError(
+                f"unknown parent preset {parent_name!r}"
+                f"{did_you_mean(parent_name, self.lookup_names())}",
+                file=d.file,
+                preset=d.name,
+                key="extends",
+                line=line,
+                col=col,
+            )
+        return found
+
+
+def build_catalog(sources: list[Source]) -> MemoryCatalog:
+    """Parse every file of ``sources`` and index the presets.
+
+    Raises :class:`PresetError` for problems that make every lookup
+    untrustworthy: a missing source, a file that is not valid TOML, a name
+    defined twice at one level, or an alias claimed by two presets.
+    """
+    defs: list[PresetDef] = []
+    for source in sources:
+        for path in list_files(source):
+            for d in parse_preset_file(path).presets:
+                d.level = source.level
+                defs.append(d)
+
+    lookup: dict[str, int] = {}
+    owner_level: dict[str, int] = {}
+    # Names first (highest level wins), then aliases, so a name never loses to an alias.
+    by_level_name: dict[tuple[int, str], int] = {}
+    for index, d in enumerate(defs):
+        key = (d.level, d.name.casefold())
+        if key in by_level_name:
+            other = defs[by_level_name[key]]
+            raise PresetError(
+                f"preset {d.name!r} is defined twice at the same level: "
+                f"in {other.file} (line {other.line}) and in {d.file} (line {d.line})",
+                file=d.file,
+                preset=d.name,
+                line=d.line,
+            )
+        by_level_name[key] = index
+    for (level, folded), index in sorted(by_level_name.items()):
+        if folded not in lookup:
+            lookup[folded] = index
+            owner_level[folded] = level
+
+    alias_owner: dict[tuple[int, str], int] = {}
+    for index, d in enumerate(defs):
+        for alias in d.aliases:
+            folded = alias.casefold()
+            if folded == d.name.casefold():
+                continue
+            other_index = by_level_name.get((d.level, folded))
+            if other_index is None:
+                other_index = alias_owner.get((d.level, folded))
+            if other_index is not None and other_index != index:
+                other = defs[other_index]
+                raise PresetError(
+                    f"alias {alias!r} of preset {d.name!r} is already the name or an alias "
+                    f"of preset {other.name!r} ({other.file}, line {other.line})",
+                    file=d.file,
+                    preset=d.name,
+                    key="aliases",
+                    line=d.where("aliases")[0],
+                )
+            alias_owner[(d.level, folded)] = index
+    for (level, folded), index in sorted(alias_owner.items()):
+        if folded not in lookup or owner_level[folded] > level:
+            lookup[folded] = index
+            owner_level[folded] = level
+    by_level: dict[int, dict[str, int]] = {}
+    for (level, folded), index in [*by_level_name.items(), *alias_owner.items()]:
+        by_level.setdefault(level, {})[folded] = index
+    return MemoryCatalog(defs, lookup, by_level)
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key putting ``pythia-70m`` before ``pythia-160m`` (numbers compare as numbers)."""
+    import re
+
+    parts: list[Any] = []
+    for chunk in re.split(r"(\d+(?:\.\d+)?)", text.casefold()):
+        if not chunk:
+            continue
+        if chunk[0].isdigit():
+            parts.append((0, float(chunk), chunk))
+        else:
+            parts.append((1, 0.0, chunk))
+    return parts

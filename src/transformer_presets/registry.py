@@ -1,0 +1,469 @@
+"""``PresetRegistry``: find, resolve, explain and load named presets.
+
+A registry reads its sources lazily, on first use, and notices when the
+user's files change (the bundled files are fixed for the life of the
+process). Nothing here imports torch or numpy except :meth:`PresetRegistry.get`,
+which builds a :class:`HookedTransformerConfig`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .catalog import Catalog, build_catalog, error_from_json, natural_key
+from .errors import PresetError, PresetNotFoundError, PresetValidationError, did_you_mean
+from .schema import FIELDS, check_field_value
+from .sources import LEVEL_BUNDLED, Source, default_sources, signature
+
+if TYPE_CHECKING:
+    from .config import HookedTransformerConfig
+
+__all__ = [
+    "FieldOrigin",
+    "PresetInfo",
+    "PresetRegistry",
+    "default_registry",
+    "explain_preset",
+    "get_preset",
+    "list_presets",
+    "resolve_preset",
+]
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """One row of :func:`list_presets`: who a preset is and its main sizes.
+
+    Sizes are None for an abstract preset that does not set them, and for a
+    preset that cannot be loaded (then ``error`` says why).
+    ``remote_code_warning`` is true for a preset from outside the bundled set
+    that turns on ``trust_remote_code``.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    description: str | None
+    abstract: bool
+    source: str
+    file: str
+    line: int
+    family: str
+    extends: tuple[str, ...]
+    architecture: str | None
+    n_layers: int | None
+    d_model: int | None
+    n_heads: int | None
+    n_key_value_heads: int | None
+    d_head: int | None
+    d_mlp: int | None
+    n_ctx: int | None
+    d_vocab: int | None
+    n_params: int | None
+    dtype: str | None
+    trust_remote_code: bool
+    remote_code_warning: bool
+    has_checkpoints: bool
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this record."""
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self.__dict__.items()
+        }
+
+
+@dataclass(frozen=True)
+class FieldOrigin:
+    """Where one field of a resolved preset got its value.
+
+    ``source`` is ``"preset"`` (set in a file: ``preset``, ``file`` and
+    ``line`` say where), ``"default"`` (the class default) or ``"derived"``
+    (computed from other fields when the preset is built).
+    """
+
+    field: str
+    value: Any
+    source: str
+    preset: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this record."""
+        return dict(self.__dict__)
+
+
+class PresetRegistry:
+    """The presets of a set of sources, looked up by name or alias (any case).
+
+    Sources, highest precedence first: ``paths`` given here, the folders and
+    files in ``TRANSFORMER_PRESETS_PATH``, the user preset folder and the
+    bundled presets. ``use_cache=False`` turns off the resolved-preset cache.
+
+    >>> reg = PresetRegistry()
+    >>> reg.resolve("gpt2-small")["d_model"]
+    768
+    """
+
+    def __init__(
+        self, paths: Iterable[str | os.PathLike[str]] = (), *, use_cache: bool = True
+    ) -> None:
+        self._paths = tuple(paths)
+        self.use_cache = use_cache
+        self._sources: list[Source] | None = None
+        self._catalog: Catalog | None = None
+        self._stamp: object = None
+
+    # -- sources and the catalog -------------------------------------------
+
+    @property
+    def sources(self) -> list[Source]:
+        """The sources this registry reads, highest precedence first."""
+        if self._sources is None:
+            self._sources = default_sources(self._paths)
+        return self._sources
+
+    def reload(self) -> None:
+        """Forget what was read; the next call reads the sources again."""
+        self._sources = None
+        self._catalog = None
+        self._stamp = None
+
+    def _user_stamp(self) -> object:
+        # The bundled files are fixed for the process; the user's may change.
+        return signature([s for s in self.sources if s.level != LEVEL_BUNDLED])
+
+    def catalog(self) -> Catalog:
+        """The current catalog, rebuilt when a user source file has changed."""
+        stamp = self._user_stamp()
+        if self._catalog is None or stamp != self._stamp:
+            self._catalog = self._load_catalog()
+            self._stamp = stamp
+        return self._catalog
+
+    def _load_catalog(self) -> Catalog:
+        return build_catalog(self.sources)
+
+    # -- lookups -------------------------------------------------------------
+
+    def _find(self, name: str) -> dict[str, Any]:
+        if not isinstance(name, str):
+            raise PresetNotFoundError(f"preset names are strings, got {type(name).__name__}")
+        catalog = self.catalog()
+        key = catalog.find(name)
+        if key is None:
+            raise PresetNotFoundError(
+                f"no preset named {name!r}{did_you_mean(name, catalog.lookup_names())}",
+                preset=name,
+            )
+        return catalog.entry(key)
+
+    def _loadable(self, name: str) -> dict[str, Any]:
+        entry = self._find(name)
+        if entry["error"] is not None:
+            raise error_from_json(entry["error"])
+        if entry["abstract"]:
+            raise PresetError(
+                "is abstract (a base or overlay to extend), not a model to load; "
+                "extend it from a preset of your own",
+                preset=entry["name"],
+                file=entry["file"],
+                line=entry["line"],
+            )
+        if entry["kind"] != "bundled" and entry["values"].get("trust_remote_code"):
+            origin = entry["origins"].get("trust_remote_code") or [None, entry["file"], None]
+            warnings.warn(
+                f"preset {entry['name']!r} from {entry['file']} turns on trust_remote_code "
+                f"(set in {origin[1]}): loading this model will run code from its "
+                "repository; load it only if you trust that code",
+                UserWarning,
+                stacklevel=4,
+            )
+        return entry
+
+    def resolve(self, name: str) -> dict[str, Any]:
+        """The merged values of a preset's config fields, as plain data.
+
+        Only the fields the preset files set; derived fields and defaults are
+        left to the class. ``HookedTransformerConfig(**reg.resolve(n))``
+        equals ``reg.get(n)``.
+
+        >>> PresetRegistry().resolve("gpt2")["act_fn"]
+        'gelu_new'
+        """
+        entry = self._loadable(name)
+        return _copy_values(entry["values"])
+
+    def get(self, name: str, /, **overrides: Any) -> HookedTransformerConfig:
+        """Build the ``HookedTransformerConfig`` of a preset, with optional overrides.
+
+        Overrides are config fields (``n_ctx=256``) checked like values in a
+        file; ``None`` clears a field that may be None. ``checkpoint_index`` or
+        ``checkpoint_value`` pick a training checkpoint of a model that has them.
+
+        >>> PresetRegistry().get("gpt2-small", n_ctx=256).n_ctx
+        256
+        """
+        entry = self._loadable(name)
+        values = _copy_values(entry["values"])
+        preset = entry["name"]
+        checkpoint = {
+            k: overrides.pop(k) for k in ("checkpoint_index", "checkpoint_value") if k in overrides
+        }
+        for key, value in overrides.items():
+            try:
+                if value is None and key in FIELDS and FIELDS[key].nullable:
+                    values[key] = None
+                else:
+                    values[key] = check_field_value(key, value)
+            except PresetError as exc:
+                raise exc.with_context(preset=preset) from None
+        if checkpoint:
+            values.update(_checkpoint_fields(entry, **checkpoint))
+
+        from .config import HookedTransformerConfig
+
+        try:
+            return HookedTransformerConfig(**values)
+        except PresetError as exc:
+            origin = (entry["origins"] or {}).get(exc.key or "")
+            if origin is not None and exc.key not in overrides:
+                raise exc.with_context(preset=preset, file=origin[1], line=origin[2]) from None
+            raise exc.with_context(preset=preset, file=entry["file"]) from None
+
+    def explain(self, name: str) -> dict[str, FieldOrigin]:
+        """For every config field: its value and where it came from.
+
+        >>> PresetRegistry().explain("gpt2")["d_model"].source
+        'preset'
+        """
+        entry = self._loadable(name)
+        values, origins, derived = entry["values"], entry["origins"], entry["derived"]
+        out = {}
+        for field_name, spec in FIELDS.items():
+            if field_name in values:
+                preset, file, line = origins[field_name]
+                out[field_name] = FieldOrigin(
+                    field_name, values[field_name], "preset", preset, file, line
+                )
+            elif field_name in derived or field_name == "device":
+                out[field_name] = FieldOrigin(field_name, derived.get(field_name), "derived")
+            else:
+                out[field_name] = FieldOrigin(field_name, spec.default, "default")
+        return out
+
+    def info(self, name: str) -> PresetInfo:
+        """The :class:`PresetInfo` record of one preset (abstract ones included)."""
+        return _info(self._find(name))
+
+    def list(
+        self,
+        pattern: str | Iterable[str] | None = None,
+        *,
+        include_abstract: bool = False,
+        source: str | None = None,
+        family: str | None = None,
+    ) -> list[PresetInfo]:
+        """Presets whose name or an alias matches a shell-style ``pattern`` (any case).
+
+        ``pattern`` may be several patterns (a preset matching any is listed).
+        ``source`` keeps one kind (``"bundled"``, ``"user"``, ``"env"``,
+        ``"path"``) and ``family`` one family (the file's name without
+        ``.toml``). Abstract presets are left out unless ``include_abstract``.
+        Shadowed definitions are not listed. The result is sorted naturally.
+
+        >>> [p.name for p in PresetRegistry().list("gpt2-*")][:2]
+        ['gpt2-medium', 'gpt2-large']
+        """
+        patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
+        folded = [p.casefold() for p in patterns]
+        catalog = self.catalog()
+        rows = []
+        for key in catalog.entry_keys():
+            entry = catalog.entry(key)
+            if entry["abstract"] and not include_abstract:
+                continue
+            if source is not None and entry["kind"] != source:
+                continue
+            if family is not None and entry["family"].casefold() != family.casefold():
+                continue
+            if catalog.find(entry["name"]) != key:
+                continue  # shadowed by a higher-precedence definition
+            if folded:
+                names = [entry["name"].casefold(), *(a.casefold() for a in entry["aliases"])]
+                if not any(fnmatch.fnmatchcase(n, p) for n in names for p in folded):
+                    continue
+            rows.append(_info(entry))
+        rows.sort(key=lambda r: natural_key(r.name))
+        return rows
+
+
+def _copy_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, list) else v for k, v in values.items()}
+
+
+def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
+    name = entry["name"]
+    if entry["checkpoints"] is None:
+        raise PresetError(
+            "has no training checkpoints; checkpoint_index and checkpoint_value "
+            "apply to models that publish them (Pythia, Stanford CRFM GPT-2)",
+            preset=name,
+            key=next(iter(request)),
+        )
+    if len(request) == 2:
+        raise PresetError(
+            "give checkpoint_index or checkpoint_value, not both",
+            preset=name,
+            key="checkpoint_index",
+        )
+    label_type, labels = entry["checkpoints"]
+    if "checkpoint_index" in request:
+        index = request["checkpoint_index"]
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise PresetValidationError(
+                f"expected int, got {type(index).__name__}", preset=name, key="checkpoint_index"
+            )
+        if not -len(labels) <= index < len(labels):
+            raise PresetError(
+                f"index {index} is out of range: this model has {len(labels)} checkpoints "
+                f"(0 to {len(labels) - 1})",
+                preset=name,
+                key="checkpoint_index",
+            )
+        index %= len(labels)
+        value = labels[index]
+    else:
+        value = request["checkpoint_value"]
+        if not isinstance(value, int) or isinstance(value, bool) or value not in labels:
+            nearest = sorted(labels, key=lambda v: abs(v - value) if isinstance(value, int) else 0)[
+                :3
+            ]
+            raise PresetError(
+                f"{value!r} is not a checkpoint of this model ({label_type}s "
+                f"{labels[0]}..{labels[-1]}; nearest: {', '.join(map(str, sorted(nearest)))})",
+                preset=name,
+                key="checkpoint_value",
+            )
+        index = labels.index(value)
+    return {
+        "from_checkpoint": True,
+        "checkpoint_index": index,
+        "checkpoint_value": value,
+        "checkpoint_label_type": label_type,
+    }
+
+
+def _info(entry: dict[str, Any]) -> PresetInfo:
+    values = entry["values"] or {}
+    derived = entry["derived"] or {}
+
+    def size(name: str) -> Any:
+        if name in values:
+            return values[name]
+        return derived.get(name)
+
+    remote = bool(values.get("trust_remote_code"))
+    error = None if entry["error"] is None else str(error_from_json(entry["error"]))
+    return PresetInfo(
+        name=entry["name"],
+        aliases=tuple(entry["aliases"]),
+        description=entry["description"],
+        abstract=entry["abstract"],
+        source=entry["kind"],
+        file=entry["file"],
+        line=entry["line"],
+        family=entry["family"],
+        extends=tuple(entry["extends"]),
+        architecture=values.get("original_architecture"),
+        n_layers=size("n_layers"),
+        d_model=size("d_model"),
+        n_heads=size("n_heads"),
+        n_key_value_heads=values.get("n_key_value_heads"),
+        d_head=size("d_head"),
+        d_mlp=size("d_mlp"),
+        n_ctx=size("n_ctx"),
+        d_vocab=size("d_vocab"),
+        n_params=derived.get("n_params"),
+        dtype=values.get("dtype", "float32" if entry["values"] is not None else None),
+        trust_remote_code=remote,
+        remote_code_warning=remote and entry["kind"] != "bundled",
+        has_checkpoints=entry["checkpoints"] is not None,
+        error=error,
+    )
+
+
+# -- the default registry -----------------------------------------------------
+
+_ENV_KEYS = (
+    "TRANSFORMER_PRESETS_PATH",
+    "TRANSFORMER_PRESETS_CACHE_DIR",
+    "TRANSFORMER_PRESETS_NO_CACHE",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "HOME",
+)
+_default: tuple[tuple[str | None, ...], PresetRegistry] | None = None
+
+
+def default_registry() -> PresetRegistry:
+    """The registry the module-level functions use, built from the environment.
+
+    It is rebuilt when one of the environment variables it depends on changes.
+    """
+    global _default
+    env = tuple(os.environ.get(k) for k in _ENV_KEYS)
+    if _default is None or _default[0] != env:
+        _default = (env, PresetRegistry())
+    return _default[1]
+
+
+def get_preset(name: str, /, **overrides: Any) -> HookedTransformerConfig:
+    """Build the ``HookedTransformerConfig`` of the preset ``name`` (a name or alias, any case).
+
+    >>> cfg = get_preset("gpt2-small", n_ctx=256)
+    >>> cfg.d_model, cfg.n_ctx
+    (768, 256)
+    """
+    return default_registry().get(name, **overrides)
+
+
+def resolve_preset(name: str) -> dict[str, Any]:
+    """The merged config values of a preset, as plain data (no torch needed).
+
+    >>> resolve_preset("gpt2")["n_layers"]
+    12
+    """
+    return default_registry().resolve(name)
+
+
+def explain_preset(name: str) -> dict[str, FieldOrigin]:
+    """For every field of a preset: its value and which preset, file and line set it.
+
+    >>> explain_preset("gpt2")["n_heads"].source
+    'derived'
+    """
+    return default_registry().explain(name)
+
+
+def list_presets(
+    pattern: str | Iterable[str] | None = None,
+    *,
+    include_abstract: bool = False,
+    source: str | None = None,
+    family: str | None = None,
+) -> list[PresetInfo]:
+    """The presets whose name or an alias matches ``pattern`` (shell-style, any case).
+
+    >>> "gpt2" in [p.name for p in list_presets("gpt2*")]
+    True
+    """
+    return default_registry().list(
+        pattern, include_abstract=include_abstract, source=source, family=family
+    )

@@ -1,0 +1,269 @@
+"""What may appear in a preset table: config fields with their types, and reserved keys.
+
+Pure Python: the types are read from ``HookedTransformerConfig``'s annotations
+(strings, thanks to ``from __future__ import annotations``) so the two can
+never disagree, and checking a value never imports torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .config import HookedTransformerConfig, dtype_name
+from .errors import PresetValidationError, did_you_mean
+
+__all__ = [
+    "FIELDS",
+    "RESERVED_KEYS",
+    "FieldSpec",
+    "check_field_value",
+    "check_reserved_value",
+    "defaults",
+    "describe_value",
+    "expand_checkpoints",
+    "unknown_key_error",
+]
+
+#: Keys of a preset table that are not config fields.
+RESERVED_KEYS: tuple[str, ...] = (
+    "extends",
+    "aliases",
+    "abstract",
+    "description",
+    "unset",
+    "checkpoints",
+)
+
+# Fields a preset must not set: TransformerLens recomputes n_params on every
+# construction, so a value in a file would be silently thrown away; device and
+# the checkpoint fields depend on how the model is loaded, not on the model.
+COMPUTED_ONLY: dict[str, str] = {
+    "n_params": "is always computed from the other fields; remove it",
+    "from_checkpoint": "is set by get_preset(name, checkpoint_index=...) or checkpoint_value=...",
+    "checkpoint_index": "is chosen at load time: get_preset(name, checkpoint_index=...)",
+    "checkpoint_value": "is chosen at load time: get_preset(name, checkpoint_value=...)",
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One config field: its name, the kinds of value it takes and its default."""
+
+    name: str
+    kinds: frozenset[str]
+    default: Any
+    required: bool
+
+    @property
+    def nullable(self) -> bool:
+        return "None" in self.kinds
+
+    def type_text(self) -> str:
+        shown = [
+            k for k in ("int", "float", "bool", "str", "list[str]", "dtype") if k in self.kinds
+        ]
+        return " or ".join(shown)
+
+
+def _parse_annotation(text: str) -> frozenset[str]:
+    kinds = set()
+    for part in text.split("|"):
+        part = part.strip()
+        kinds.add("dtype" if part == "torch.dtype" else part)
+    unknown = kinds - {"int", "float", "bool", "str", "list[str]", "dtype", "None"}
+    if unknown:  # pragma: no cover - a new annotation shape needs support here
+        raise TypeError(f"unsupported field annotation {text!r}")
+    return frozenset(kinds)
+
+
+def _build_fields() -> dict[str, FieldSpec]:
+    specs = {}
+    for f in dataclasses.fields(HookedTransformerConfig):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        default = None if required else f.default
+        if f.name == "dtype":
+            default = "float32"
+        specs[f.name] = FieldSpec(f.name, _parse_annotation(str(f.type)), default, required)
+    return specs
+
+
+#: Every ``HookedTransformerConfig`` field, in declaration order.
+FIELDS: dict[str, FieldSpec] = _build_fields()
+
+
+def describe_value(value: Any) -> str:
+    """A short TOML-flavoured description of a value for messages: ``bool (true)``."""
+    if isinstance(value, bool):
+        return f"bool ({'true' if value else 'false'})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"string ({shown!r})"
+    if isinstance(value, int):
+        return f"int ({value})"
+    if isinstance(value, float):
+        return f"float ({value})"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "table"
+    return type(value).__name__
+
+
+def _matches(kind: str, value: Any) -> bool:
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        # TOML writes 10000 and 10000.0 differently; both are numbers.
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind in ("str", "dtype"):
+        return isinstance(value, str)
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return False
+
+
+def check_field_value(name: str, value: Any, *, allow_computed: bool = False) -> Any:
+    """Check one config value as read from TOML (or given as an override).
+
+    Returns the value to store (``dtype`` names are normalised to
+    ``"bfloat16"``-style strings). Raises :class:`PresetValidationError` with
+    the key set.
+
+    >>> check_field_value("n_layers", 12)
+    12
+    >>> check_field_value("n_layers", True)
+    Traceback (most recent call last):
+    ...
+    transformer_presets.errors.PresetValidationError: key 'n_layers': expected int, got bool (true)
+    """
+    spec = FIELDS.get(name)
+    if spec is None:
+        raise PresetValidationError(
+            f"unknown field{did_you_mean(name, [*FIELDS, *RESERVED_KEYS])}", key=name
+        )
+    if not allow_computed and name in COMPUTED_ONLY:
+        raise PresetValidationError(COMPUTED_ONLY[name], key=name)
+    if name == "dtype" and not isinstance(value, str):
+        # A torch.dtype given as a call-time override: keep its name.
+        text = str(value)
+        if text.startswith("torch."):
+            value = text
+    if not any(_matches(kind, value) for kind in spec.kinds):
+        raise PresetValidationError(
+            f"expected {spec.type_text()}, got {describe_value(value)}", key=name
+        )
+    if name == "dtype":
+        return dtype_name(value)
+    if isinstance(value, float) and not math.isfinite(value) and "float" in spec.kinds:
+        raise PresetValidationError(f"must be a finite number, got {value}", key=name)
+    return value
+
+
+def check_reserved_value(key: str, value: Any) -> Any:
+    """Check a reserved key's value and return it in canonical form.
+
+    ``extends`` becomes a list of names; the others are returned as they are.
+    """
+
+    def fail(expected: str) -> PresetValidationError:
+        return PresetValidationError(f"expected {expected}, got {describe_value(value)}", key=key)
+
+    if key == "extends":
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise fail("a preset name or an array of preset names")
+    if key in ("aliases", "unset"):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            if key == "unset":
+                for item in value:
+                    if item not in FIELDS:
+                        raise PresetValidationError(
+                            f"{item!r} is not a config field{did_you_mean(item, FIELDS)}", key=key
+                        )
+            return list(value)
+        raise fail("an array of strings")
+    if key == "abstract":
+        if isinstance(value, bool):
+            return value
+        raise fail("bool")
+    if key == "description":
+        if isinstance(value, str):
+            return value
+        raise fail("string")
+    if key == "checkpoints":
+        expand_checkpoints(value)
+        return value
+    raise PresetValidationError(  # pragma: no cover - callers only pass reserved keys
+        "not a reserved key", key=key
+    )
+
+
+def expand_checkpoints(value: Any) -> tuple[str, list[int]]:
+    """Read a ``checkpoints`` table: ``(label_type, [checkpoint values in order])``.
+
+    The table has ``label_type`` (``"step"`` or ``"token"``), and ``values`` (an
+    array of integers) and/or ``ranges`` (an array of ``[start, stop, step]``,
+    stop included), which are concatenated; the result must increase strictly.
+
+    >>> expand_checkpoints({"label_type": "step", "values": [0, 1], "ranges": [[10, 30, 10]]})
+    ('step', [0, 1, 10, 20, 30])
+    """
+
+    def fail(message: str) -> PresetValidationError:
+        return PresetValidationError(message, key="checkpoints")
+
+    if not isinstance(value, Mapping):
+        raise fail(
+            f"expected a table with label_type, values and/or ranges, got {describe_value(value)}"
+        )
+    extra = set(value) - {"label_type", "values", "ranges"}
+    if extra:
+        raise fail(f"unknown key {sorted(extra)[0]!r} (expected label_type, values, ranges)")
+    label = value.get("label_type")
+    if label not in ("step", "token"):
+        raise fail(f"label_type must be 'step' or 'token', got {label!r}")
+    out: list[int] = []
+    values = value.get("values", [])
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise fail("values must be an array of integers")
+    out.extend(values)
+    ranges = value.get("ranges", [])
+    if not isinstance(ranges, list):
+        raise fail("ranges must be an array of [start, stop, step] arrays")
+    for r in ranges:
+        if not (
+            isinstance(r, list)
+            and len(r) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in r)
+            and r[2] > 0
+        ):
+            raise fail(f"each range must be [start, stop, step] with step > 0, got {r!r}")
+        out.extend(range(r[0], r[1] + 1, r[2]))
+    if not out:
+        raise fail("lists no checkpoints")
+    if any(b <= a for a, b in itertools.pairwise(out)):
+        raise fail("checkpoint values must increase strictly")
+    return label, out
+
+
+def unknown_key_error(key: str) -> PresetValidationError:
+    """The error for a key that is neither a config field nor a reserved key."""
+    return PresetValidationError(
+        f"unknown field{did_you_mean(key, [*FIELDS, *RESERVED_KEYS])}", key=key
+    )
+
+
+def defaults() -> dict[str, Any]:
+    """Every non-required field's default, JSON-friendly (``dtype`` as a name)."""
+    return {name: spec.default for name, spec in FIELDS.items() if not spec.required}

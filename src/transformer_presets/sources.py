@@ -1,0 +1,149 @@
+"""Where preset files come from, in order of precedence, and how to find them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import PresetError
+
+__all__ = [
+    "ENV_PATH",
+    "Source",
+    "bundled_dir",
+    "default_sources",
+    "list_files",
+    "user_preset_dir",
+]
+
+#: Extra preset files or folders, separated by ``os.pathsep``.
+ENV_PATH = "TRANSFORMER_PRESETS_PATH"
+
+APP_NAME = "transformer-presets"
+
+# Levels, highest precedence first.
+LEVEL_PATHS, LEVEL_ENV, LEVEL_USER, LEVEL_BUNDLED = 0, 1, 2, 3
+KIND_BY_LEVEL = {
+    LEVEL_PATHS: "path",
+    LEVEL_ENV: "env",
+    LEVEL_USER: "user",
+    LEVEL_BUNDLED: "bundled",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A preset file or folder at one level of precedence.
+
+    ``required`` sources must exist (a typo in ``TRANSFORMER_PRESETS_PATH``
+    should be an error, not silently fewer presets); the user folder need not.
+    """
+
+    level: int
+    path: Path
+    required: bool = True
+
+    @property
+    def kind(self) -> str:
+        """``"path"``, ``"env"``, ``"user"`` or ``"bundled"``."""
+        return KIND_BY_LEVEL[self.level]
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled preset files.
+
+    In an installed wheel the files sit inside the package; in a checkout
+    (or an editable install) they are the repository's top-level ``presets/``.
+    """
+    packaged = Path(str(resources.files("transformer_presets"))) / "presets"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "presets"
+
+
+def user_preset_dir() -> Path:
+    """``platformdirs.user_config_path("transformer-presets") / "presets"``."""
+    import platformdirs
+
+    return platformdirs.user_config_path(APP_NAME) / "presets"
+
+
+def default_sources(paths: tuple[str | os.PathLike[str], ...] = ()) -> list[Source]:
+    """The sources a registry reads: explicit paths, the environment, the user folder, bundled."""
+    sources = [Source(LEVEL_PATHS, Path(p)) for p in paths]
+    env = os.environ.get(ENV_PATH, "")
+    sources += [Source(LEVEL_ENV, Path(p)) for p in env.split(os.pathsep) if p.strip()]
+    sources.append(Source(LEVEL_USER, user_preset_dir(), required=False))
+    sources.append(Source(LEVEL_BUNDLED, bundled_dir(), required=False))
+    return sources
+
+
+def list_files(source: Source) -> list[Path]:
+    """The preset files of ``source``: itself, or the ``*.toml`` files under it.
+
+    Folders are searched recursively, in sorted order; hidden files and
+    folders (editor back-ups, ``.git``) are skipped.
+    """
+    path = source.path
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        found = []
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found += [
+                Path(root) / f
+                for f in sorted(files)
+                if f.endswith(".toml") and not f.startswith(".")
+            ]
+        return found
+    if source.required:
+        where = f"{ENV_PATH} entry" if source.level == LEVEL_ENV else "preset path"
+        raise PresetError(f"{where} does not exist", file=path)
+    return []
+
+
+# Timestamps this close to "now" cannot prove a file unchanged: an edit that
+# keeps the size and lands in the same timestamp tick looks identical (git's
+# "racy clean" problem). Such files are compared by content instead. Two
+# seconds covers the coarsest common filesystem (FAT) as well as ext4's
+# clock-tick granularity.
+RACY_SECONDS = 2.0
+
+
+def signature(sources: list[Source]) -> tuple[tuple[object, ...], ...]:
+    """A value that changes whenever the preset files of ``sources`` change.
+
+    It covers the set of files (added, removed, renamed), each file's size and
+    modification time, and the content hash of any file modified too recently
+    for its timestamp to be trusted.
+    """
+    import hashlib
+    import time
+
+    now = time.time()
+    parts: list[tuple[object, ...]] = []
+    for source in sources:
+        try:
+            files = list_files(source)
+        except PresetError as exc:
+            parts.append(("missing", str(source.path), exc.reason))
+            continue
+        if not files:
+            parts.append(("empty", str(source.path)))
+        for path in files:
+            try:
+                st = path.stat()
+            except OSError:
+                parts.append(("gone", str(path)))
+                continue
+            digest = None
+            if now - st.st_mtime < RACY_SECONDS:
+                try:
+                    digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+                except OSError:
+                    digest = "unreadable"
+            parts.append((str(path), st.st_size, st.st_mtime_ns, digest))
+    return tuple(parts)
