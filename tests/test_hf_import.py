@@ -255,6 +255,21 @@ def test_malformed_json_gives_line_and_column(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{path}:3:17: invalid JSON")
 
 
+def test_architectures_entry_that_is_not_a_name() -> None:
+    with pytest.raises(HFConfigError, match="unsupported architecture"):
+        from_hf_config({"architectures": [["GPT2LMHeadModel"]]}, name="gpt2")
+
+
+def test_source_of_the_wrong_type() -> None:
+    with pytest.raises(HFConfigError, match="expected a path or a mapping, got int"):
+        from_hf_config(42, name="gpt2")  # type: ignore[arg-type]
+
+
+def test_zero_heads_names_the_key_the_file_uses() -> None:
+    with pytest.raises(HFConfigError, match="key 'n_head': must be positive"):
+        from_hf_config(_raw("gpt2") | {"n_head": 0}, name="gpt2")
+
+
 def test_json_that_is_not_an_object(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text("[1, 2]")

@@ -235,7 +235,12 @@ def _head_dim(r: _Reader, d_model: int, n_heads: int) -> int:
 
 def _divide(r: _Reader, d_model: int, n_heads: int) -> int:
     if n_heads <= 0:
-        raise r.error("num_attention_heads", f"must be positive, got {n_heads}")
+        # Name the key this file actually uses for the head count.
+        key = next(
+            (k for k in ("num_attention_heads", "n_head", "num_heads") if k in r.data),
+            "num_attention_heads",
+        )
+        raise r.error(key, f"must be positive, got {n_heads}")
     return d_model // n_heads
 
 
@@ -897,6 +902,10 @@ def _load(
 ) -> tuple[Mapping[str, Any], str | None]:
     if isinstance(source, Mapping):
         return source, None
+    if not isinstance(source, str | PathLike):
+        raise HFConfigError(
+            f"expected a path or a mapping, got {type(source).__name__}", key="source"
+        )
     path = Path(source)
     if path.is_dir():
         path = path / "config.json"
@@ -923,12 +932,12 @@ def _architecture(r: _Reader) -> str:
     if not archs:
         raise r.error("architectures", "missing required key (it names the model class)")
     arch = archs[0]
-    if arch not in _CONVERTERS:
+    if not isinstance(arch, str) or arch not in _CONVERTERS:
         raise r.error(
             "architectures",
             f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}",
         )
-    return str(arch)
+    return arch
 
 
 def _without_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
