@@ -307,6 +307,17 @@ def test_context_caps_follow_the_name() -> None:
     assert from_hf_config(tiny, name="me/gpt-neo-tiny")["n_ctx"] == 2048
 
 
+def test_code_llama_keeps_llama_2_context() -> None:
+    # Code Llama's file says 16384 positions; TransformerLens uses 4096.
+    data = _raw("meta-llama__Llama-2-7b-hf") | {
+        "max_position_embeddings": 16384,
+        "rope_theta": 1000000,
+        "vocab_size": 32016,
+    }
+    name = "codellama/CodeLlama-7b-hf"
+    assert _mismatches(REFERENCE[name], _build(from_hf_config(data, name=name))) == []
+
+
 def test_trust_remote_code_follows_the_name() -> None:
     oss = DATA / "hf_configs" / "openai__gpt-oss-20b"
     assert from_hf_config(oss, name="openai/gpt-oss-20b")["trust_remote_code"] is True

@@ -54,6 +54,7 @@ _REMOTE_CODE_PREFIXES = (
 # mask is n_ctx x n_ctx, so a 128k window would not fit.
 _LONG_CONTEXT_CAP = 2048
 _GEMMA3_CONTEXT_CAP = 8192
+_CODE_LLAMA_CONTEXT = 4096
 # The TinyStories models were trained on 512 tokens although their config says
 # 2048; TransformerLens trims the positional embedding to match.
 _TINYSTORIES_CONTEXT = 512
@@ -458,6 +459,9 @@ def _llama(r: _Reader, name: str) -> dict[str, Any]:
         cfg.update(_ntk_by_parts(r, cfg["n_ctx"]))
         if any(v in name for v in ("Llama-3.1", "Llama-3.2", "Llama-3.3")):
             cfg["n_ctx"] = min(cfg["n_ctx"], _LONG_CONTEXT_CAP)
+        if name.startswith("codellama"):
+            # Code Llama's file says 16384; TransformerLens keeps Llama 2's 4096.
+            cfg["n_ctx"] = min(cfg["n_ctx"], _CODE_LLAMA_CONTEXT)
     # Other Llama-architecture models (Yi, ...) go through TransformerLens's
     # generic branch, which ignores rope_theta and rope_scaling: Yi-6B's real
     # base of 5e6 comes out as the default 10000. Kept for agreement.
