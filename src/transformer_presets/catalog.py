@@ -275,8 +275,8 @@ def build_catalog(sources: list[Source]) -> MemoryCatalog:
         if key in by_level_name:
             other = defs[by_level_name[key]]
             raise PresetError(
-                f"preset {d.name!r} is defined twice at the same level: "
-                f"in {other.file} (line {other.line}) and in {d.file} (line {d.line})",
+                f"is defined twice at the same level: in {other.file} (line {other.line}) "
+                f"and in {d.file} (line {d.line})",
                 file=d.file,
                 preset=d.name,
                 line=d.line,

@@ -97,6 +97,7 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
             message = message[: match.start()].rstrip()
         elif "end of document" in message:
             line = text.count("\n") + 1
+            col = len(text) - (text.rfind("\n") + 1) + 1
             message = message.replace("(at end of document)", "").rstrip() + " at end of file"
         raise PresetSyntaxError(message, file=file, line=line, col=col) from None
 
@@ -104,6 +105,15 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
     presets = []
     seen: dict[str, str] = {}
     for preset_name, table in doc.items():
+        if isinstance(table, list) and preset_name in headers:
+            raise PresetSyntaxError(
+                f"[[{preset_name}]] is an array of tables; a preset is one table: "
+                f"write [{preset_name}]",
+                file=file,
+                key=preset_name,
+                line=headers[preset_name],
+                col=1,
+            )
         if not isinstance(table, dict):
             line, col = top_keys.get(preset_name, (None, None))
             raise PresetSyntaxError(
@@ -123,9 +133,10 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
         folded = preset_name.casefold()
         if folded in seen:
             raise PresetSyntaxError(
-                f"preset {preset_name!r} is defined twice in this file "
-                f"(also as {seen[folded]!r}; names are case-insensitive)",
+                f"is defined twice in this file (also as {seen[folded]!r}; "
+                "names are case-insensitive)",
                 file=file,
+                preset=preset_name,
                 line=header_line,
             )
         seen[folded] = preset_name

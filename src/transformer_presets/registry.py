@@ -173,6 +173,7 @@ class PresetRegistry:
                 "is abstract (a base or overlay to extend), not a model to load; "
                 "extend it from a preset of your own",
                 preset=entry["name"],
+                key="abstract",
                 file=entry["file"],
                 line=entry["line"],
             )
@@ -223,9 +224,17 @@ class PresetRegistry:
                 else:
                     values[key] = check_field_value(key, value)
             except PresetError as exc:
-                raise exc.with_context(preset=preset) from None
+                raise type(exc)(
+                    f"bad call-time override: {exc.reason}",
+                    preset=preset,
+                    key=key,
+                    file=entry["file"],
+                ) from None
         if checkpoint:
-            values.update(_checkpoint_fields(entry, **checkpoint))
+            try:
+                values.update(_checkpoint_fields(entry, **checkpoint))
+            except PresetError as exc:
+                raise exc.with_context(file=entry["file"]) from None
 
         from .config import HookedTransformerConfig
 
@@ -315,6 +324,7 @@ def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
             "has no training checkpoints; checkpoint_index and checkpoint_value "
             "apply to models that publish them (Pythia, Stanford CRFM GPT-2)",
             preset=name,
+            file=entry["file"],
             key=next(iter(request)),
         )
     if len(request) == 2:
