@@ -313,3 +313,9 @@ def test_supported_activations_are_working_torch_functions() -> None:
     solu = x * torch.softmax(x, dim=-1)
     torch.testing.assert_close(SUPPORTED_ACTIVATIONS["solu"](x), solu)
     torch.testing.assert_close(SUPPORTED_ACTIVATIONS["solu_ln"](x), solu)
+    torch.testing.assert_close(SUPPORTED_ACTIVATIONS["relu2"](x), x.clamp(min=0) ** 2)
+    # xIELU: a quadratic for x > 0; beta * x plus a bounded ELU-like term below.
+    xielu = SUPPORTED_ACTIVATIONS["xielu"]
+    torch.testing.assert_close(xielu(torch.tensor([2.0])), torch.tensor([0.8 * 4 + 0.5 * 2]))
+    neg = torch.tensor([-50.0])
+    torch.testing.assert_close(xielu(neg), 0.8 * (torch.expm1(neg) - neg) + 0.5 * neg)

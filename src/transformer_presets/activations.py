@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .config import ACTIVATION_NAMES
 
-__all__ = ["SUPPORTED_ACTIVATIONS", "gelu_fast", "gelu_new", "solu"]
+__all__ = ["SUPPORTED_ACTIVATIONS", "gelu_fast", "gelu_new", "relu2", "solu", "xielu"]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
@@ -42,6 +42,28 @@ def _gelu_pytorch_tanh(x: torch.Tensor) -> torch.Tensor:
     return F.gelu(x, approximate="tanh")
 
 
+def xielu(x: torch.Tensor) -> torch.Tensor:
+    """xIELU (Huang & Schlag, 2024) with its initial parameters fixed.
+
+    Positive inputs get ``alpha_p * x**2 + beta * x``; negative ones
+    ``alpha_n * (expm1(min(x, eps)) - x) + beta * x``, with alpha_p = alpha_n
+    = 0.8, beta = 0.5 and eps = -1e-6. In a trained model (Apertus) alpha_p
+    and alpha_n are learned per layer; TransformerLens loads those into a
+    module, and this function is the parameter-free form.
+    """
+    alpha_p, alpha_n, beta = 0.8, 0.8, 0.5
+    eps = torch.tensor(-1e-6, dtype=x.dtype, device=x.device)
+    positive = alpha_p * x * x + beta * x
+    negative = alpha_n * (torch.expm1(torch.minimum(x, eps)) - x) + beta * x
+    return torch.where(x > 0, positive, negative)
+
+
+def relu2(x: torch.Tensor) -> torch.Tensor:
+    """Squared ReLU, ``relu(x) ** 2`` (Primer; used by Arcee's models)."""
+    r = F.relu(x)
+    return r * r
+
+
 SUPPORTED_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "solu": solu,
     "solu_ln": solu,
@@ -51,6 +73,8 @@ SUPPORTED_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
     "gelu": F.gelu,
     "gelu_pytorch_tanh": _gelu_pytorch_tanh,
+    "xielu": xielu,
+    "relu2": relu2,
 }
 
 # The config module checks names without importing torch; keep both lists one list.

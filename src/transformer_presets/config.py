@@ -49,6 +49,9 @@ ACTIVATION_NAMES: tuple[str, ...] = (
     "relu",
     "gelu",
     "gelu_pytorch_tanh",
+    # Added by later TransformerLens releases: Apertus uses xIELU.
+    "xielu",
+    "relu2",
 )
 
 #: Names accepted for ``dtype``, mapped to the ``torch`` attribute and the size in bytes.
