@@ -1,0 +1,949 @@
+"""The ``transformer-presets`` command line: browse, check and import presets from a shell.
+
+One implementation serves ``transformer-presets`` (the console script),
+``python -m transformer_presets`` and, for the ``list`` command alone,
+``python -m tools.list_presets`` from a checkout. Only ``import-hf`` reads
+anything beyond the preset files, and no command imports torch or numpy:
+json, tomli_w and the registry are imported when a command needs them, so
+that ``--help`` and ``list`` answer at shell speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from .errors import PresetError
+    from .registry import PresetInfo, PresetRegistry
+
+__all__ = ["build_parser", "list_main", "main"]
+
+PROG = "transformer-presets"
+
+#: Environment variables that change what the commands see, shown by ``paths``.
+ENV_VARS = (
+    "TRANSFORMER_PRESETS_PATH",
+    "TRANSFORMER_PRESETS_CACHE_DIR",
+    "TRANSFORMER_PRESETS_NO_CACHE",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "NO_COLOR",
+)
+
+SOURCE_KINDS = ("bundled", "user", "env", "path")
+
+# The shapes every --json output keeps, shown in --help (one place, so the
+# help and the code are reviewed together).
+JSON_SHAPES = {
+    "list": """\
+list --json: an array with one object per preset, in the table's order:
+  {"name", "aliases": [...], "description", "abstract", "source" (bundled|user|env|path),
+   "file", "line", "family", "extends": [...], "architecture", "n_layers", "d_model",
+   "n_heads", "n_key_value_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "n_params",
+   "dtype", "trust_remote_code", "remote_code_warning", "has_checkpoints", "error"}
+  (sizes are null where unknown; "error" is null or the message)""",
+    "show": """\
+show --json: {"name", "aliases", "description", "source", "file", "line", "extends",
+  "values": {field: value}   (the fields the preset files set, = resolve_preset(name)),
+  "derived": {field: value}} (computed when the config is built: n_heads, d_mlp, n_params...)""",
+    "explain": """\
+explain --json: {"name", "fields": [{"field", "value", "source" (preset|default|derived),
+  "preset", "file", "line"}, ...]}  (one object per config field, in declaration order;
+  preset/file/line are null unless source is "preset")""",
+    "diff": """\
+diff --json: {"a": name, "b": name, "differences": [{"field", "a": value, "b": value}, ...]}
+  (every config field, defaults and derived values included, that differs)""",
+    "validate": """\
+validate --json: {"valid": bool, "files": [{"path", "valid", "presets": [names],
+  "errors": [{"file", "line", "col", "preset", "key", "reason", "message"}]}]}""",
+    "paths": """\
+paths --json: {"bundled": path, "user": path, "cache": path or null,
+  "sources": [{"kind", "path", "exists"}] (highest precedence first),
+  "environment": {VARIABLE: value or null}}""",
+    "cache": """\
+cache info --json: {"location", "size", "entries", "enabled", ...} (cache_info().to_dict())
+cache clear --json: {"cleared": true, "location": path, "result": what clear_cache() returned}""",
+    "import-hf": """\
+import-hf --json: {"name", "extends": name or null, "table": {key: value} (what the TOML
+  says), "values": {field: value} (from_hf_config's answer), "toml": text,
+  "saved": path or null}""",
+}
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+# -- output helpers -------------------------------------------------------------------
+
+
+class _Style:
+    """ANSI styling, on only for a terminal and never with ``NO_COLOR`` (no-color.org)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.enabled = _want_colour(stream)
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.enabled and text else text
+
+
+def _want_colour(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+BOLD, DIM, RED, YELLOW = "1", "2", "31", "33"
+
+
+def _print_json(data: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _format_value(value: Any) -> str:
+    """A value as TOML would write it, so the text output can be pasted into a preset."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def human_count(n: int | None) -> str:
+    """A count in short human units: ``84934656`` -> ``"85M"``, ``6_500_000_000`` -> ``"6.5B"``.
+
+    >>> human_count(84934656), human_count(7784628224), human_count(999)
+    ('85M', '7.8B', '999')
+    """
+    if n is None:
+        return "-"
+    value, unit = float(n), 0
+    units = ("", "K", "M", "B", "T")
+    while abs(value) >= 999.5 and unit < len(units) - 1:
+        value /= 1000
+        unit += 1
+    if unit == 0:
+        return str(n)
+    text = f"{value:.1f}" if abs(value) < 9.95 else f"{value:.0f}"
+    return text.removesuffix(".0") + units[unit]
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    right: Iterable[int] = (),
+    style: _Style,
+    colours: Callable[[int, int, str], str | None] | None = None,
+) -> list[str]:
+    rows = [list(r) for r in rows]
+    right = set(right)
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def cell(i: int, text: str) -> str:
+        return text.rjust(widths[i]) if i in right else text.ljust(widths[i])
+
+    lines = [style("  ".join(cell(i, h) for i, h in enumerate(headers)).rstrip(), BOLD)]
+    for r, row in enumerate(rows):
+        parts = []
+        for i, text in enumerate(row):
+            padded = cell(i, text)
+            code = colours(r, i, text) if colours else None
+            parts.append(style(padded, code) if code else padded)
+        lines.append("  ".join(parts).rstrip())
+    return lines
+
+
+def _emit(lines: Iterable[str]) -> None:
+    write = sys.stdout.write
+    for line in lines:
+        write(line + "\n")
+
+
+# -- the registry -----------------------------------------------------------------------
+
+
+def _registry(args: argparse.Namespace) -> PresetRegistry:
+    from .registry import PresetRegistry, default_registry
+
+    paths = getattr(args, "preset_path", None) or []
+    return PresetRegistry(paths) if paths else default_registry()
+
+
+def _location(error: PresetError, fallback: str | None = None) -> tuple[str, int, int]:
+    return (error.file or fallback or "<unknown>", error.line or 1, error.col or 1)
+
+
+def _message(error: PresetError) -> str:
+    """The error's text without its file position (shown separately as path:line:col)."""
+    from .errors import PresetError
+
+    return str(PresetError(error.reason, preset=error.preset, key=error.key))
+
+
+# -- list -------------------------------------------------------------------------------
+
+
+def _heads(info: PresetInfo) -> str:
+    if info.n_heads is None:
+        return "-"
+    kv = info.n_key_value_heads
+    if kv is not None and kv != info.n_heads:
+        return f"{info.n_heads}/{kv}"
+    return str(info.n_heads)
+
+
+def _num(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = _registry(args).list(
+        args.patterns,
+        include_abstract=args.all,
+        source=args.source,
+        family=args.family,
+    )
+    if args.json:
+        _print_json([r.to_dict() for r in rows])
+        return EXIT_OK
+    if not rows:
+        what = " ".join(repr(p) for p in args.patterns) or "the filters"
+        print(f"{PROG}: no presets match {what}", file=sys.stderr)
+        return EXIT_OK
+    style = _Style(sys.stdout)
+    table = []
+    for r in rows:
+        note = "error" if r.error else ("remote code" if r.remote_code_warning else "")
+        if r.abstract and not note:
+            note = "abstract"
+        table.append(
+            [
+                r.name,
+                r.architecture or "-",
+                _num(r.n_layers),
+                _num(r.d_model),
+                _heads(r),
+                _num(r.d_mlp),
+                _num(r.n_ctx),
+                human_count(r.n_params),
+                r.source,
+                note,
+            ]
+        )
+
+    def colour(_row: int, col: int, text: str) -> str | None:
+        if col == 9:
+            return {"error": RED, "remote code": YELLOW, "abstract": DIM}.get(text)
+        return None
+
+    headers = ["NAME", "ARCHITECTURE", "LAYERS", "D_MODEL", "HEADS", "D_MLP", "CONTEXT"]
+    headers += ["PARAMS", "SOURCE", "NOTE"]
+    _emit(_table(headers, table, right=range(2, 8), style=style, colours=colour))
+    # The details go to stderr: the table stays one row per preset for grep and cut.
+    for r in rows:
+        if r.error:
+            _warn(f"{r.name}: {r.error}")
+        elif r.remote_code_warning:
+            _warn(
+                f"{r.name} ({r.file}) turns on trust_remote_code: loading it runs code "
+                "from the model's repository"
+            )
+    return EXIT_OK
+
+
+# -- show, explain, diff ----------------------------------------------------------------
+
+
+def _resolved(reg: PresetRegistry, name: str) -> tuple[PresetInfo, dict[str, Any], dict[str, Any]]:
+    """(info, values set by the presets, derived values) of a loadable preset."""
+    values = reg.resolve(name)  # raises for unknown, abstract and broken presets
+    info = reg.info(name)
+    derived = {
+        field: origin.value
+        for field, origin in reg.explain(name).items()
+        if origin.source == "derived" and field != "device"  # device depends on the machine
+    }
+    return info, values, derived
+
+
+def _preset_toml(name: str, table: dict[str, Any], comments: Sequence[str] = ()) -> str:
+    import tomli_w
+
+    head = "".join(f"# {c}\n" for c in comments)
+    return head + tomli_w.dumps({name: table})
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    reg = _registry(args)
+    info, values, derived = _resolved(reg, args.name)
+    if args.json:
+        _print_json(
+            {
+                "name": info.name,
+                "aliases": list(info.aliases),
+                "description": info.description,
+                "source": info.source,
+                "file": info.file,
+                "line": info.line,
+                "extends": list(info.extends),
+                "values": values,
+                "derived": derived,
+            }
+        )
+        return EXIT_OK
+    if args.toml:
+        table: dict[str, Any] = {}
+        if info.description:
+            table["description"] = info.description
+        if info.aliases:
+            table["aliases"] = list(info.aliases)
+        from .schema import FIELDS
+
+        table.update((k, values[k]) for k in FIELDS if k in values)
+        comments = [f"{info.name}, fully resolved from {info.file} (source: {info.source})"]
+        if derived:
+            comments.append("derived when loaded (not settable):")
+            comments += [f"  {k} = {_format_value(v)}" for k, v in derived.items()]
+        sys.stdout.write(_preset_toml(info.name, table, comments))
+        return EXIT_OK
+
+    style = _Style(sys.stdout)
+    lines = [style(info.name, BOLD) + (f" - {info.description}" if info.description else "")]
+    if info.aliases:
+        lines.append(f"aliases: {', '.join(info.aliases)}")
+    lines.append(f"source:  {info.source} ({info.file}:{info.line})")
+    if info.extends:
+        lines.append(f"extends: {', '.join(info.extends)}")
+    lines.append("")
+    from .schema import FIELDS
+
+    merged = {**values, **derived}
+    width = max(len(k) for k in merged) if merged else 0
+    for field in FIELDS:  # declaration order groups related fields
+        if field in merged:
+            mark = style("  (derived)", DIM) if field in derived else ""
+            lines.append(f"{field.ljust(width)}  {_format_value(merged[field])}{mark}")
+    _emit(lines)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    reg = _registry(args)
+    origins = reg.explain(args.name)
+    info = reg.info(args.name)
+    if args.json:
+        _print_json({"name": info.name, "fields": [o.to_dict() for o in origins.values()]})
+        return EXIT_OK
+    style = _Style(sys.stdout)
+    rows = []
+    for o in origins.values():
+        where = f"{o.preset} ({o.file}:{o.line})" if o.source == "preset" else o.source
+        rows.append([o.field, _format_value(o.value), where])
+
+    def colour(row: int, col: int, text: str) -> str | None:
+        return DIM if col == 2 and text in ("default", "derived") else None
+
+    _emit(_table(["FIELD", "VALUE", "ORIGIN"], rows, style=style, colours=colour))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    reg = _registry(args)
+    a, b = reg.explain(args.a), reg.explain(args.b)
+    name_a, name_b = reg.info(args.a).name, reg.info(args.b).name
+    diffs = [
+        (field, a[field].value, b[field].value)
+        for field in a
+        if field != "device" and not _same(a[field].value, b[field].value)
+    ]
+    if args.json:
+        _print_json(
+            {
+                "a": name_a,
+                "b": name_b,
+                "differences": [{"field": f, "a": va, "b": vb} for f, va, vb in diffs],
+            }
+        )
+        return EXIT_OK
+    if not diffs:
+        print(f"{name_a} and {name_b} do not differ")
+        return EXIT_OK
+    rows = [[f, _format_value(va), _format_value(vb)] for f, va, vb in diffs]
+    _emit(_table(["FIELD", name_a, name_b], rows, style=_Style(sys.stdout)))
+    return EXIT_OK
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 1 and true differ in a preset even though Python calls them equal.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+# -- validate ---------------------------------------------------------------------------
+
+
+def _expand(paths: Sequence[str]) -> list[str]:
+    """Files to check: each FILE, and the ``*.toml`` files under each folder, once each."""
+    from pathlib import Path
+
+    from .sources import LEVEL_PATHS, Source, list_files
+
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        # str(Path(...)) is how the registry names files in its errors.
+        files = (
+            [str(f) for f in list_files(Source(LEVEL_PATHS, path))]
+            if path.is_dir()
+            else [str(path)]
+        )
+        for f in files:
+            if f not in out:
+                out.append(f)
+    return out
+
+
+def _key_errors(path: str, presets: Sequence[Any]) -> list[PresetError]:
+    """Every rejected key of every table (the parser keeps only a table's first)."""
+    import tomllib
+    from pathlib import Path
+
+    from .errors import PresetError
+    from .schema import (
+        FIELDS,
+        RESERVED_KEYS,
+        check_field_value,
+        check_reserved_value,
+        unknown_key_error,
+    )
+
+    doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    errors = []
+    for d in presets:
+        for key, value in doc.get(d.name, {}).items():
+            try:
+                if key in RESERVED_KEYS:
+                    check_reserved_value(key, value)
+                elif key in FIELDS:
+                    check_field_value(key, value)
+                else:
+                    raise unknown_key_error(key)
+            except PresetError as exc:
+                line, col = d.where(key)
+                errors.append(
+                    exc.with_context(file=path, preset=d.name, key=key, line=line, col=col)
+                )
+    return errors
+
+
+def _check_catalog(reg: PresetRegistry, files: dict[str, Any]) -> dict[str, list[PresetError]]:
+    """The load errors of every preset of ``files`` (path -> parsed file) in ``reg``."""
+    from .catalog import error_from_json
+
+    catalog = reg.catalog()  # raises for name clashes across files
+    out: dict[str, list[PresetError]] = {}
+    for path, parsed in files.items():
+        errs = out.setdefault(path, [])
+        for d in parsed.presets:
+            key = catalog.find(d.name)
+            if key is None:  # pragma: no cover - every parsed preset is indexed
+                continue
+            entry = catalog.entry(key)
+            if entry["error"] is not None:
+                errs.append(error_from_json(entry["error"]))
+    return out
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .errors import PresetError
+    from .presetfile import parse_preset_file
+    from .registry import PresetRegistry
+
+    results: dict[str, dict[str, Any]] = {}
+    parsed: dict[str, Any] = {}
+    for path in _expand(args.files):
+        result = results[path] = {"path": path, "presets": [], "errors": []}
+        try:
+            pf = parse_preset_file(path)
+        except PresetError as exc:  # a syntax error stops this file only
+            result["errors"].append(exc.with_context(file=path))
+            continue
+        parsed[path] = pf
+        result["presets"] = [d.name for d in pf.presets]
+        result["errors"] += _key_errors(path, pf.presets)
+
+    # Check the files together first, so that one may extend a preset of another;
+    # if they clash (a name defined in two of them), check each on its own.
+    def add(found: dict[str, list[PresetError]]) -> None:
+        for path, errs in found.items():
+            result = results[path]
+            seen = {str(e) for e in result["errors"]}
+            for e in errs:
+                if str(e) not in seen:
+                    result["errors"].append(e)
+                    seen.add(str(e))
+
+    if parsed:
+        try:
+            add(_check_catalog(PresetRegistry(list(parsed), use_cache=False), parsed))
+        except PresetError as exc:
+            # A clash between the files themselves is worth reporting: they were
+            # named together, as they would be installed together.
+            if exc.file in parsed:
+                add({exc.file: [exc]})
+            for path, pf in parsed.items():
+                try:
+                    add(_check_catalog(PresetRegistry([path], use_cache=False), {path: pf}))
+                except PresetError as exc:
+                    add({path: [exc.with_context(file=path)]})
+
+    valid = not any(r["errors"] for r in results.values())
+    if args.json:
+        files = []
+        for r in results.values():
+            errs = sorted(r["errors"], key=lambda e: _location(e, r["path"]))
+            files.append(
+                {
+                    "path": r["path"],
+                    "valid": not errs,
+                    "presets": r["presets"],
+                    "errors": [_error_dict(e, r["path"]) for e in errs],
+                }
+            )
+        _print_json({"valid": valid, "files": files})
+        return EXIT_OK if valid else EXIT_ERROR
+
+    style = _Style(sys.stderr)
+    for r in results.values():
+        errs = sorted(r["errors"], key=lambda e: _location(e, r["path"]))
+        if not errs:
+            n = len(r["presets"])
+            print(f"{r['path']}: ok ({n} preset{'s' if n != 1 else ''})")
+        for e in errs:
+            file, line, col = _location(e, r["path"])
+            sys.stderr.write(f"{file}:{line}:{col}: {style('error', RED)}: {_message(e)}\n")
+    total = sum(len(r["errors"]) for r in results.values())
+    if total:
+        bad = sum(1 for r in results.values() if r["errors"])
+        print(
+            f"{total} error{'s' if total != 1 else ''} in {bad} of {len(results)} "
+            f"file{'s' if len(results) != 1 else ''}",
+            file=sys.stderr,
+        )
+    return EXIT_OK if valid else EXIT_ERROR
+
+
+def _error_dict(error: PresetError, fallback: str) -> dict[str, Any]:
+    file, line, col = _location(error, fallback)
+    return {
+        "file": file,
+        "line": line,
+        "col": col,
+        "preset": error.preset,
+        "key": error.key,
+        "reason": error.reason,
+        "message": f"{file}:{line}:{col}: {_message(error)}",
+    }
+
+
+# -- paths and cache --------------------------------------------------------------------
+
+
+def _cache_api() -> tuple[Callable[[], Any], Callable[[], Any]]:
+    try:
+        from . import cache_info, clear_cache
+    except ImportError as exc:
+        raise OSError("the preset cache is not available in this version") from exc
+    return cache_info, clear_cache
+
+
+def cmd_paths(args: argparse.Namespace) -> int:
+    from .sources import bundled_dir, user_preset_dir
+
+    reg = _registry(args)
+    try:
+        cache: str | None = str(_cache_api()[0]().to_dict()["location"])
+    except OSError:
+        cache = None
+    data: dict[str, Any] = {
+        "bundled": str(bundled_dir()),
+        "user": str(user_preset_dir()),
+        "cache": cache,
+        "sources": [
+            {"kind": s.kind, "path": str(s.path), "exists": s.path.exists()} for s in reg.sources
+        ],
+        "environment": {name: os.environ.get(name) for name in ENV_VARS},
+    }
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    style = _Style(sys.stdout)
+    lines = [
+        f"bundled presets  {data['bundled']}",
+        f"user presets     {data['user']}",
+        f"cache            {cache or '(not available)'}",
+        "",
+        style("sources, highest precedence first:", BOLD),
+    ]
+    for s in data["sources"]:
+        missing = "" if s["exists"] else style("  (does not exist)", DIM)
+        lines.append(f"  {s['kind']:<8} {s['path']}{missing}")
+    lines += ["", style("environment:", BOLD)]
+    for name, value in data["environment"].items():
+        lines.append(
+            f"  {name}={value}" if value is not None else style(f"  {name} (not set)", DIM)
+        )
+    _emit(lines)
+    return EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    cache_info, clear_cache = _cache_api()
+    if args.action == "clear":
+        location = cache_info().to_dict().get("location")
+        result = clear_cache()
+        if args.json:
+            if hasattr(result, "to_dict"):
+                result = result.to_dict()
+            _print_json({"cleared": True, "location": _plain(location), "result": _plain(result)})
+        else:
+            extra = f" ({result} entries removed)" if isinstance(result, int) else ""
+            print(f"cleared the cache at {location}{extra}")
+        return EXIT_OK
+    info = cache_info().to_dict()
+    if args.json:
+        _print_json({k: _plain(v) for k, v in info.items()})
+        return EXIT_OK
+    width = max(map(len, info), default=0)
+    _emit(f"{k.ljust(width)}  {_plain_text(k, v)}" for k, v in info.items())
+    return EXIT_OK
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)  # Path and friends
+
+
+def _plain_text(key: str, value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and "size" in key:
+        return f"{value} bytes"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(_plain(value))
+
+
+# -- import-hf --------------------------------------------------------------------------
+
+
+def _safe_filename(name: str) -> str:
+    """A file name for a preset name: ``mistralai/Mistral-7B`` -> ``mistralai__Mistral-7B``."""
+    import re
+
+    text = name.replace("/", "__")
+    text = re.sub(r"[^A-Za-z0-9._-]", "_", text).lstrip(".")
+    return text or "preset"
+
+
+def cmd_import_hf(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import PresetError
+    from .hf_import import closest_preset, diff_values, from_hf_config
+    from .presetfile import parse_preset_text
+    from .sources import user_preset_dir
+
+    values = from_hf_config(args.path, name=args.name)
+    name = args.name or values.get("tokenizer_name") or values.get("model_name")
+    if not name:  # pragma: no cover - from_hf_config always names the model
+        raise PresetError("no model name: pass --name", file=args.path)
+
+    reg = _registry(args)
+    base: str | None = None
+    if args.extends == "auto":
+        candidates = {
+            p.name: reg.resolve(p.name) for p in reg.list(source="bundled") if not p.error
+        }
+        base = closest_preset(values, candidates)
+    elif args.extends:
+        base = reg.info(args.extends).name
+
+    table: dict[str, Any]
+    if base is None:
+        table = dict(values)
+    else:
+        diff = diff_values(values, reg.resolve(base))
+        table = {"extends": base}
+        if "unset" in diff:
+            table["unset"] = diff.pop("unset")
+        table.update(diff)
+    comments = [f"Imported from {args.path} by transformer-presets import-hf"]
+    text = _preset_toml(name, table, comments)
+
+    saved = None
+    if args.save:
+        target = user_preset_dir() / f"{_safe_filename(name)}.toml"
+        # Never put a broken file, or a second definition of a name, in the user folder:
+        # either would break every lookup, not only this preset.
+        parsed = parse_preset_text(text, str(target))
+        if parsed.presets and parsed.presets[0].error is not None:  # pragma: no cover
+            raise parsed.presets[0].error
+        if target.exists() and not args.force:
+            raise PresetError(
+                "a preset file with this name exists; pass --force to overwrite it",
+                file=target,
+            )
+        try:
+            other = reg.info(name)
+        except PresetError:
+            other = None
+        if other is not None and other.source == "user" and Path(other.file) != target:
+            raise PresetError(
+                f"a user preset named {other.name!r} already exists in {other.file}:{other.line}; "
+                "remove it or import under another --name",
+                file=target,
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")  # hidden: the registry skips it
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        saved = str(target)
+
+    if args.json:
+        _print_json(
+            {
+                "name": name,
+                "extends": base,
+                "table": table,
+                "values": values,
+                "toml": text,
+                "saved": saved,
+            }
+        )
+    elif saved:
+        print(f"saved preset {name!r} to {saved}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# -- the parser -------------------------------------------------------------------------
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+def _add_list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "patterns",
+        nargs="*",
+        metavar="PATTERN",
+        help="shell-style patterns (gpt2-*, *mistral*) matched against names and aliases, any case",
+    )
+    p.add_argument("--source", choices=SOURCE_KINDS, help="only presets from this kind of source")
+    p.add_argument("--family", help="only presets of this family (the file name without .toml)")
+    p.add_argument(
+        "-a", "--all", action="store_true", help="include abstract presets (bases and overlays)"
+    )
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON (shape below)")
+    common.add_argument(
+        "--preset-path",
+        action="append",
+        metavar="PATH",
+        default=[],
+        help="read presets from this file or folder first (repeatable)",
+    )
+    return common
+
+
+def _list_parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="List presets: name, architecture, sizes, parameters and source.",
+        epilog=JSON_SHAPES["list"],
+        formatter_class=_Formatter,
+        parents=[_common()],
+    )
+    _add_list_arguments(p)
+    p.set_defaults(func=cmd_list)
+    return p
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The argument parser of the whole command line."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Browse, check and import TransformerLens model presets.",
+        epilog=(
+            "Errors go to stderr; exit status 0 on success, 1 on an error (or an invalid\n"
+            "file for validate), 2 on a usage error. Colour only on a terminal without\n"
+            "NO_COLOR. Every command that prints data takes --json:\n\n"
+            + "\n\n".join(JSON_SHAPES.values())
+        ),
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            epilog=JSON_SHAPES.get(name),
+            formatter_class=_Formatter,
+            parents=[_common()],
+        )
+
+    p = command("list", "list presets with their main sizes")
+    _add_list_arguments(p)
+    p.set_defaults(func=cmd_list)
+
+    p = command("show", "show a preset's resolved values (no torch needed)")
+    p.add_argument("name", metavar="NAME", help="a preset name or alias, any case")
+    p.add_argument(
+        "--toml", action="store_true", help="print a preset file that loads back the same"
+    )
+    p.set_defaults(func=cmd_show)
+
+    p = command("explain", "show where each field of a preset gets its value")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_explain)
+
+    p = command("diff", "show the fields in which two presets differ")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.set_defaults(func=cmd_diff)
+
+    p = command("validate", "check preset files without installing them")
+    p.add_argument("files", nargs="+", metavar="FILE", help="preset files, or folders of them")
+    p.set_defaults(func=cmd_validate)
+
+    p = command("paths", "show where presets and the cache live, and the environment in effect")
+    p.set_defaults(func=cmd_paths)
+
+    p = command("cache", "show or clear the resolved-preset cache")
+    p.add_argument(
+        "action", choices=("info", "clear"), help="info: what the cache holds; clear: empty it"
+    )
+    p.set_defaults(func=cmd_cache)
+
+    p = command("import-hf", "turn a Hugging Face config.json into a preset (offline)")
+    p.add_argument("path", metavar="PATH", help="a config.json, or a folder holding one")
+    p.add_argument(
+        "--name",
+        help="the model's name on the Hub, also the preset's name (default: the file's _name_or_path)",
+    )
+    p.add_argument(
+        "--extends",
+        metavar="BASE",
+        help="write only the fields that differ from preset BASE ('auto': the closest bundled preset)",
+    )
+    p.add_argument(
+        "--save", action="store_true", help="write the preset into the user preset folder"
+    )
+    p.add_argument("--force", action="store_true", help="with --save: overwrite an existing file")
+    p.set_defaults(func=cmd_import_hf)
+    return parser
+
+
+# -- entry points -----------------------------------------------------------------------
+
+
+def _warn(message: str) -> None:
+    style = _Style(sys.stderr)
+    sys.stderr.write(f"{PROG}: {style('warning', YELLOW)}: {message}\n")
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    _warn(str(message))
+
+
+def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    import warnings
+
+    args = parser.parse_args(argv)  # exits with status 2 on a usage error
+    from .errors import PresetError
+
+    warnings.showwarning = _show_warning  # "warning: ...", not a source line
+    try:
+        code: int = args.func(args)
+    except (PresetError, OSError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        style = _Style(sys.stderr)
+        sys.stderr.write(f"{PROG}: {style('error', RED)}: {_describe(exc)}\n")
+        return EXIT_ERROR
+    return code
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _guarded(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    # A reader that goes away (`| head`) is not an error worth a traceback. Flush
+    # inside the guard, then point stdout at devnull so the interpreter's own
+    # flush at exit cannot fail again (the recipe in Python's signal docs).
+    try:
+        code = _run(parser, argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    >>> main(["list", "gpt2-x*", "--json"])  # doctest: +SKIP
+    0
+    """
+    return _guarded(build_parser(prog), argv)
+
+
+def list_main(argv: Sequence[str] | None = None, *, prog: str = f"{PROG} list") -> int:
+    """The ``list`` command on its own (``python -m tools.list_presets``)."""
+    return _guarded(_list_parser(prog), argv)

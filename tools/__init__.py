@@ -1,0 +1,1 @@
+"""Scripts run from a checkout with ``python -m tools.<name>``."""
