@@ -224,11 +224,13 @@ class MemoryCatalog:
         d = self._defs[index]
         folded = parent_name.casefold()
         found = self._lookup.get(folded)
-        if found == index:
-            # "extends = 'gpt2'" inside a user preset named gpt2: the definition it shadows.
+        if folded == d.name.casefold() or folded in (a.casefold() for a in d.aliases):
+            # "extends = 'gpt2'" inside a preset named gpt2 means the definition
+            # it shadows: the nearest one at a lower level of precedence.
             for level in sorted(lv for lv in self._by_level if lv > d.level):
                 if folded in self._by_level[level]:
                     return self._by_level[level][folded]
+            found = index
         if found is None or found == index:
             line, col = d.where("extends")
             if found == index:
