@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .cache import cache_info, clear_cache
 from .config import HookedTransformerConfig
 from .errors import (
     PresetCycleError,
@@ -46,6 +47,8 @@ __all__ = [
     "PresetSyntaxError",
     "PresetValidationError",
     "__version__",
+    "cache_info",
+    "clear_cache",
     "explain_preset",
     "get_preset",
     "list_presets",

@@ -148,6 +148,12 @@ class PresetRegistry:
         return self._catalog
 
     def _load_catalog(self) -> Catalog:
+        if self.use_cache:
+            # Imported here: a registry with the cache off never needs the module.
+            from .cache import cache_enabled, load_or_build
+
+            if cache_enabled():
+                return load_or_build(self.sources)
         return build_catalog(self.sources)
 
     # -- lookups -------------------------------------------------------------

@@ -113,17 +113,28 @@ def list_files(source: Source) -> list[Path]:
 RACY_SECONDS = 2.0
 
 
-def signature(sources: list[Source]) -> tuple[tuple[object, ...], ...]:
+def signature(
+    sources: list[Source], *, checked_at: float | None = None
+) -> tuple[tuple[object, ...], ...]:
     """A value that changes whenever the preset files of ``sources`` change.
 
-    It covers the set of files (added, removed, renamed), each file's size and
-    modification time, and the content hash of any file modified too recently
-    for its timestamp to be trusted.
+    It covers the set of files (added, removed, renamed), each file's size,
+    modification and status-change times, device and inode (an editor's
+    save-by-rename makes a new inode), and the content hash of any file whose
+    timestamps are too close to ``checked_at`` (default: now) to be trusted.
+    Two signatures taken with the same ``checked_at`` are equal only if no
+    file changed in between, whatever the timestamp granularity.
+
+    >>> signature([]) == signature([])
+    True
     """
     import hashlib
     import time
 
-    now = time.time()
+    if checked_at is None:
+        checked_at = time.time()
+    # Nanoseconds, so that comparing with the st_*_ns fields loses nothing.
+    racy_after = int((checked_at - RACY_SECONDS) * 1e9)
     parts: list[tuple[object, ...]] = []
     for source in sources:
         try:
@@ -140,10 +151,22 @@ def signature(sources: list[Source]) -> tuple[tuple[object, ...], ...]:
                 parts.append(("gone", str(path)))
                 continue
             digest = None
-            if now - st.st_mtime < RACY_SECONDS:
+            # ctime too: it cannot be set back by hand (touch -d, cp -p), and a
+            # timestamp in the future (clock skew) is as untrustworthy as a fresh one.
+            if max(st.st_mtime_ns, st.st_ctime_ns) >= racy_after:
                 try:
                     digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
                 except OSError:
                     digest = "unreadable"
-            parts.append((str(path), st.st_size, st.st_mtime_ns, digest))
+            parts.append(
+                (
+                    str(path),
+                    st.st_size,
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
+                    st.st_dev,
+                    st.st_ino,
+                    digest,
+                )
+            )
     return tuple(parts)

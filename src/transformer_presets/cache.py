@@ -1,0 +1,653 @@
+"""The resolved-preset cache: catalog entries stored as sharded JSON for fast warm starts.
+
+Layout, under :func:`cache_dir`::
+
+    v1/                          the cache format version
+      <source key>/              one folder per set of sources and library version
+        manifest.json            fingerprint of the source files -> one generation
+        lock                     taken by a process building a generation
+        g-<token>/               a generation: immutable once renamed into place
+          names.json             every name and alias (for "did you mean")
+          l<i>.json              lookup shard: folded name -> entry key
+          e<i>.json              entry shard: ENTRY_CHUNK entries in source order
+
+A generation is written in a temporary folder, renamed into place, and only
+then does an atomic replace of ``manifest.json`` point at it, so readers
+never see a partial file or a mix of two generations. The manifest records
+the blake2b digest of every shard, so a damaged shard is noticed, not trusted.
+
+The manifest is valid only while :func:`~transformer_presets.sources.signature`
+of every source (bundled included), taken with the manifest's ``checked_at``
+time, hashes to its ``fingerprint``: same files, same sizes, timestamps and
+inodes, and the same contents for every file whose timestamps were too recent
+to be trusted when the generation was built. The library's own code is part
+of the fingerprint too, so an edited checkout never reads values resolved by
+older code.
+
+A warm lookup reads the manifest, one lookup shard and one entry shard. It
+never parses TOML: the modules that do are imported only to build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import PresetError
+from .sources import APP_NAME, Source, signature
+
+if TYPE_CHECKING:
+    from .catalog import Catalog, MemoryCatalog
+
+__all__ = [
+    "ENV_CACHE_DIR",
+    "ENV_NO_CACHE",
+    "CacheInfo",
+    "CacheWarning",
+    "CachedCatalog",
+    "cache_dir",
+    "cache_enabled",
+    "cache_info",
+    "clear_cache",
+    "load_or_build",
+]
+
+#: Moves the cache folder.
+ENV_CACHE_DIR = "TRANSFORMER_PRESETS_CACHE_DIR"
+#: Set to ``1`` to turn the cache off.
+ENV_NO_CACHE = "TRANSFORMER_PRESETS_NO_CACHE"
+
+#: Bump when the layout or the entry format changes; each version has its own folder.
+FORMAT = 1
+ENTRY_CHUNK = 16
+NAMES_PER_LOOKUP_SHARD = 128
+# How long a process waits for another one building the same generation
+# before it builds for itself without the cache.
+LOCK_TIMEOUT = 60.0
+# Temporary folders of builders that died are removed after this long.
+STALE_TMP_SECONDS = 600.0
+
+_GENERATION = re.compile(r"g-[0-9a-f]{32}")
+_HEX = re.compile(r"[0-9a-f]{32}")
+
+#: Counters for tests and benchmarks: ``hits`` (a valid manifest was used),
+#: ``builds`` (the sources were parsed), ``stores`` (a generation was written)
+#: and ``fallbacks`` (a damaged shard forced a rebuild).
+STATS = {"hits": 0, "builds": 0, "stores": 0, "fallbacks": 0}
+
+
+class CacheWarning(UserWarning):
+    """The cache could not be used; lookups still work, without it or after rebuilding it."""
+
+
+_warned = False
+
+
+def _warn(message: str) -> None:
+    # One warning per process: a broken cache is worth knowing about, not worth
+    # repeating on every lookup.
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(f"transformer-presets cache: {message}", CacheWarning, stacklevel=3)
+
+
+# -- location and settings -----------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Where the cache lives: ``TRANSFORMER_PRESETS_CACHE_DIR``, or the user data folder.
+
+    >>> cache_dir().name
+    'cache'
+    """
+    moved = os.environ.get(ENV_CACHE_DIR, "").strip()
+    if moved:
+        return Path(moved)
+    import platformdirs
+
+    data: Path = platformdirs.user_data_path(APP_NAME)
+    return data / "cache"
+
+
+def cache_enabled() -> bool:
+    """False when ``TRANSFORMER_PRESETS_NO_CACHE`` is set to anything but ``0``/``false``/``no``."""
+    value = os.environ.get(ENV_NO_CACHE, "").strip().casefold()
+    return value in ("", "0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What :func:`cache_info` reports."""
+
+    location: Path
+    size_bytes: int
+    entries: int
+    enabled: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this record.
+
+        >>> CacheInfo(Path("/c"), 10, 2, True).to_dict()["location"]
+        '/c'
+        """
+        return {
+            "location": str(self.location),
+            "size_bytes": self.size_bytes,
+            "entries": self.entries,
+            "enabled": self.enabled,
+        }
+
+
+def cache_info() -> CacheInfo:
+    """The cache's location, size on disk, number of cached presets, and whether it is on.
+
+    ``entries`` counts the presets of every current manifest (one per set of
+    sources that has been looked up).
+
+    >>> cache_info().enabled in (True, False)
+    True
+    """
+    location = cache_dir()
+    size = 0
+    entries = 0
+    for root in _format_dirs(location):
+        for folder, _, files in os.walk(root):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    size += os.lstat(os.path.join(folder, name)).st_size
+    current = location / f"v{FORMAT}"
+    try:
+        keys = list(current.iterdir())
+    except OSError:
+        keys = []
+    for key_dir in keys:
+        try:
+            manifest = json.loads((key_dir / "manifest.json").read_bytes())
+            count = manifest["n_entries"]
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        if isinstance(count, int) and not isinstance(count, bool):
+            entries += count
+    return CacheInfo(location, size, entries, cache_enabled())
+
+
+def clear_cache() -> None:
+    """Delete every cached preset; the next lookup rebuilds the cache.
+
+    Only the cache's own folders are removed, never the location itself, in
+    case ``TRANSFORMER_PRESETS_CACHE_DIR`` points somewhere shared.
+
+    >>> clear_cache()
+    """
+    for root in _format_dirs(cache_dir()):
+        try:
+            shutil.rmtree(root)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise PresetError(f"cannot clear the cache: {exc.strerror or exc}", file=root) from None
+
+
+def _format_dirs(location: Path) -> list[Path]:
+    try:
+        return [p for p in location.iterdir() if re.fullmatch(r"v\d+", p.name)]
+    except OSError:
+        return []
+
+
+# -- the catalog read from the cache -------------------------------------------
+
+
+class _Damaged(Exception):
+    """A cache file exists but cannot be trusted."""
+
+
+def _read_json(path: Path, digest: str | None = None) -> Any:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise _Damaged(f"cannot read {path}: {exc.strerror or exc}") from None
+    if digest is not None and _digest(data) != digest:
+        raise _Damaged(f"{path} is damaged (its contents do not match the manifest)")
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise _Damaged(f"{path} is not valid JSON") from None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _bucket(folded: str, n_shards: int) -> int:
+    # crc32, not hash(): it must agree between processes.
+    return zlib.crc32(folded.encode("utf-8", "surrogatepass")) % n_shards
+
+
+class CachedCatalog:
+    """A :class:`~transformer_presets.catalog.Catalog` read lazily from one cache generation.
+
+    Keys are the same as :class:`~transformer_presets.catalog.MemoryCatalog`'s
+    (an entry's index in source order). If a shard turns out to be damaged or
+    gone, the catalog rebuilds from the sources and answers from that.
+    """
+
+    def __init__(self, key_dir: Path, manifest: dict[str, Any], sources: list[Source]) -> None:
+        self._key_dir = key_dir
+        self._dir: Path = key_dir / manifest["generation"]
+        self._manifest = manifest
+        self._sources = sources
+        self._n_entries: int = manifest["n_entries"]
+        self._lookup_digests: list[str] = manifest["lookup"]
+        self._entry_digests: list[str] = manifest["entries"]
+        self._lookup: dict[int, dict[str, str]] = {}
+        self._entries: dict[int, list[dict[str, Any]]] = {}
+        self._names: list[str] | None = None
+        # Keys handed out by find(), so a rebuilt catalog answers for the same name.
+        self._found: dict[str, str] = {}
+        self._fallback: Catalog | None = None
+
+    @property
+    def generation(self) -> Path:
+        """The generation folder this catalog reads (for tests and debugging)."""
+        return self._dir
+
+    def find(self, name: str) -> str | None:
+        folded = name.casefold()
+        if self._fallback is None:
+            try:
+                key = self._lookup_shard(_bucket(folded, len(self._lookup_digests))).get(folded)
+            except (_Damaged, OSError) as exc:
+                self._fall_back(exc)
+            else:
+                if key is not None:
+                    self._found[key] = folded
+                return key
+        assert self._fallback is not None  # for mypy: _fall_back sets it
+        return self._fallback.find(name)
+
+    def entry(self, key: str) -> dict[str, Any]:
+        if self._fallback is None:
+            try:
+                index = int(key)
+                chunk = self._entry_shard(index // ENTRY_CHUNK)
+                return chunk[index % ENTRY_CHUNK]
+            except (_Damaged, OSError) as exc:
+                self._fall_back(exc)
+        assert self._fallback is not None
+        folded = self._found.get(key)
+        if folded is not None:
+            # Should the sources have changed since the manifest was checked,
+            # the rebuilt catalog may number entries differently.
+            key = self._fallback.find(folded) or key
+        return self._fallback.entry(key)
+
+    def entry_keys(self) -> Iterator[str]:
+        if self._fallback is not None:
+            return iter(list(self._fallback.entry_keys()))
+        return (str(i) for i in range(self._n_entries))
+
+    def lookup_names(self) -> Iterable[str]:
+        if self._fallback is None:
+            try:
+                if self._names is None:
+                    names = _read_json(self._dir / "names.json", self._manifest["names"])
+                    if not isinstance(names, list):
+                        raise _Damaged("names.json is not a list")
+                    self._names = names
+                return self._names
+            except (_Damaged, OSError) as exc:
+                self._fall_back(exc)
+        assert self._fallback is not None
+        return self._fallback.lookup_names()
+
+    def _lookup_shard(self, shard: int) -> dict[str, str]:
+        if shard not in self._lookup:
+            data = _read_json(self._dir / f"l{shard}.json", self._lookup_digests[shard])
+            if not isinstance(data, dict):
+                raise _Damaged(f"lookup shard {shard} is not a table")
+            self._lookup[shard] = data
+        return self._lookup[shard]
+
+    def _entry_shard(self, chunk: int) -> list[dict[str, Any]]:
+        if chunk not in self._entries:
+            data = _read_json(self._dir / f"e{chunk}.json", self._entry_digests[chunk])
+            if not isinstance(data, list):
+                raise _Damaged(f"entry shard {chunk} is not a list")
+            self._entries[chunk] = data
+        return self._entries[chunk]
+
+    def _fall_back(self, exc: BaseException) -> None:
+        STATS["fallbacks"] += 1
+        if not (isinstance(exc, FileNotFoundError) and not self._dir.exists()):
+            # A generation folder removed whole was superseded by a newer
+            # build (or the cache was cleared): nothing to warn about.
+            _warn(f"{exc}; rebuilding it")
+        self._fallback = _build_locked(self._key_dir, self._sources, avoid=self._dir.name)
+
+
+# -- loading and building --------------------------------------------------------
+
+
+def load_or_build(sources: list[Source]) -> Catalog:
+    """The catalog of ``sources``: read from the cache when valid, else built and stored.
+
+    Never fails because of the cache: if it cannot be read or written, the
+    catalog is built in memory (with one :class:`CacheWarning` per process).
+    Errors in the preset files themselves are raised as when building.
+    """
+    try:
+        key_dir = _key_dir(sources)
+    except OSError as exc:  # pragma: no cover - resolving paths rarely fails
+        _warn(f"cannot locate the cache ({exc}); working without it")
+        return _build(sources)
+    catalog = _load(key_dir, sources)
+    if catalog is not None:
+        return catalog
+    return _build_locked(key_dir, sources)
+
+
+def _key_dir(sources: list[Source]) -> Path:
+    from . import __version__
+
+    # Absolute paths: the same relative path from another folder is another source.
+    described = [[s.level, os.path.abspath(s.path), s.required] for s in sources]
+    text = json.dumps([FORMAT, __version__, described], ensure_ascii=False)
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+    return cache_dir() / f"v{FORMAT}" / key
+
+
+def _code_stamp() -> list[list[Any]]:
+    # An edited checkout keeps its version number; its resolved values may differ.
+    here = Path(__file__).parent
+    stamp = []
+    try:
+        names = sorted(os.listdir(here))
+    except OSError:  # pragma: no cover
+        return []
+    for name in names:
+        if name.endswith(".py"):
+            try:
+                st = os.stat(here / name)
+            except OSError:  # pragma: no cover
+                continue
+            stamp.append([name, st.st_size, st.st_mtime_ns])
+    return stamp
+
+
+def _fingerprint(sources: list[Source], checked_at: float) -> tuple[str, tuple[Any, ...]]:
+    """The digest of the sources' signature at ``checked_at``, and the signature itself."""
+    sig = signature(sources, checked_at=checked_at)
+    text = repr((_code_stamp(), sig))
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return digest, sig
+
+
+def _hashed(sig: tuple[Any, ...]) -> bool:
+    # A file's part ends in its content digest when its timestamps were untrusted.
+    return any(len(part) == 7 and part[-1] is not None for part in sig)
+
+
+def _without_digests(sig: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(part[:-1] if len(part) == 7 else part for part in sig)
+
+
+def _load(key_dir: Path, sources: list[Source], avoid: str | None = None) -> CachedCatalog | None:
+    """The cached catalog if the manifest is intact and matches the sources, else None.
+
+    ``avoid`` names a generation known to be damaged: it is not used again.
+    """
+    path = key_dir / "manifest.json"
+    try:
+        manifest = _read_json(path)
+    except FileNotFoundError:
+        return None
+    except (_Damaged, OSError) as exc:
+        _warn(f"{exc}; rebuilding it")
+        return None
+    problem = _manifest_problem(manifest)
+    if problem == "other version":
+        return None
+    if problem is not None:
+        _warn(f"{path} is damaged ({problem}); rebuilding it")
+        return None
+    if manifest["generation"] == avoid:
+        return None
+    now = time.time()
+    fingerprint, sig = _fingerprint(sources, manifest["checked_at"])
+    if fingerprint != manifest["fingerprint"]:
+        return None
+    if _hashed(sig):
+        _refresh(key_dir, manifest, sources, sig, now)
+    STATS["hits"] += 1
+    return CachedCatalog(key_dir, manifest, sources)
+
+
+def _refresh(
+    key_dir: Path,
+    manifest: dict[str, Any],
+    sources: list[Source],
+    sig: tuple[Any, ...],
+    now: float,
+) -> None:
+    """Re-date a manifest whose files have aged past the racy window, to stop hashing them.
+
+    ``sig`` has just proved the contents equal those the generation was built
+    from. If a signature taken as of ``now`` (a time before ``sig`` was taken)
+    hashes nothing and shows the same timestamps, the manifest may say so as of
+    ``now``: any later edit moves a timestamp past ``now``. Best effort.
+    """
+    fingerprint, fresh = _fingerprint(sources, now)
+    if _hashed(fresh) or _without_digests(fresh) != _without_digests(sig):
+        return
+    try:
+        from filelock import FileLock, Timeout
+
+        with FileLock(str(key_dir / "lock"), timeout=0):
+            current = _read_json(key_dir / "manifest.json")
+            if current != manifest:
+                return  # another process got there first
+            _write_atomic(
+                key_dir / "manifest.json",
+                _dump({**manifest, "checked_at": now, "fingerprint": fingerprint}),
+            )
+    except (Timeout, _Damaged, OSError):
+        pass
+
+
+def _manifest_problem(m: Any) -> str | None:
+    from . import __version__
+
+    if not isinstance(m, dict):
+        return "not a table"
+    if m.get("format") != FORMAT or m.get("version") != __version__:
+        return "other version"
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    n, lookup, entries = m.get("n_entries"), m.get("lookup"), m.get("entries")
+    if not (
+        isinstance(m.get("checked_at"), float | int)
+        and isinstance(m.get("fingerprint"), str)
+        and isinstance(m.get("generation"), str)
+        and _GENERATION.fullmatch(m["generation"])
+        and isinstance(n, int)
+        and is_int(n)
+        and isinstance(lookup, list)
+        and len(lookup) > 0
+        and isinstance(entries, list)
+        and len(entries) == -(-n // ENTRY_CHUNK)
+        and isinstance(m.get("names"), str)
+        and _HEX.fullmatch(m["names"])
+    ):
+        return "missing or malformed fields"
+    for digest in [*lookup, *entries]:
+        if not (isinstance(digest, str) and _HEX.fullmatch(digest)):
+            return "malformed shard digest"
+    return None
+
+
+def _build(sources: list[Source]) -> MemoryCatalog:
+    from .catalog import build_catalog
+
+    STATS["builds"] += 1
+    return build_catalog(sources)
+
+
+def _build_locked(key_dir: Path, sources: list[Source], avoid: str | None = None) -> Catalog:
+    """Build under the generation lock, unless another process has just stored a match."""
+    try:
+        from filelock import FileLock, Timeout
+
+        key_dir.mkdir(parents=True, exist_ok=True)
+        if (key_dir / "lock").is_dir():
+            shutil.rmtree(key_dir / "lock")  # damage: a folder where the lock file belongs
+        lock = FileLock(str(key_dir / "lock"), timeout=LOCK_TIMEOUT)
+        lock.acquire()
+    except Timeout:
+        # Another process is slow to build; do not wait for it any longer.
+        return _build(sources)
+    except OSError as exc:
+        _warn(f"cannot write to {key_dir} ({exc.strerror or exc}); working without it")
+        return _build(sources)
+    try:
+        # A process that held the lock before us may have stored what we need.
+        catalog = _load(key_dir, sources, avoid)
+        if catalog is not None:
+            return catalog
+        return _build_and_store(key_dir, sources)
+    finally:
+        lock.release()
+
+
+def _build_and_store(key_dir: Path, sources: list[Source]) -> Catalog:
+    checked_at = time.time()
+    before, _ = _fingerprint(sources, checked_at)
+    built = _build(sources)  # errors in the preset files propagate, and nothing is stored
+    entries = built.all_entries()
+    lookup = built.lookup_table()
+    names = list(built.lookup_names())
+    # A file edited while we read it: what we built matches neither fingerprint.
+    if _fingerprint(sources, checked_at)[0] != before:
+        return built
+    try:
+        _store(key_dir, checked_at, before, entries, lookup, names)
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        _warn(f"cannot write to {key_dir} ({reason}); working without it")
+    return built
+
+
+def _dump(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+def _store(
+    key_dir: Path,
+    checked_at: float,
+    fingerprint: str,
+    entries: dict[str, dict[str, Any]],
+    lookup: dict[str, str],
+    names: list[str],
+) -> None:
+    from . import __version__
+
+    token = os.urandom(16).hex()
+    tmp = key_dir / f"tmp-{token}"
+    final = key_dir / f"g-{token}"
+    tmp.mkdir()
+    try:
+        n_lookup = 1
+        while n_lookup * NAMES_PER_LOOKUP_SHARD < len(lookup):
+            n_lookup *= 2
+        lookup_shards: list[dict[str, str]] = [{} for _ in range(n_lookup)]
+        for folded, key in lookup.items():
+            lookup_shards[_bucket(folded, n_lookup)][folded] = key
+        ordered = [entries[str(i)] for i in range(len(entries))]
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "version": __version__,
+            "checked_at": checked_at,
+            "fingerprint": fingerprint,
+            "generation": final.name,
+            "n_entries": len(ordered),
+            "lookup": [_write(tmp / f"l{i}.json", s) for i, s in enumerate(lookup_shards)],
+            "entries": [
+                _write(tmp / f"e{i // ENTRY_CHUNK}.json", ordered[i : i + ENTRY_CHUNK])
+                for i in range(0, len(ordered), ENTRY_CHUNK)
+            ],
+            "names": _write(tmp / "names.json", names),
+        }
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    manifest_path = key_dir / "manifest.json"
+    if manifest_path.is_dir() and not manifest_path.is_symlink():
+        shutil.rmtree(manifest_path)  # damage: a folder where the manifest belongs
+    _write_atomic(manifest_path, _dump(manifest))
+    STATS["stores"] += 1
+    _collect_garbage(key_dir, keep=final.name)
+
+
+def _write(path: Path, data: Any) -> str:
+    raw = _dump(data)
+    with open(path, "wb") as f:
+        f.write(raw)
+    return _digest(raw)
+
+
+def _write_atomic(path: Path, raw: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.urandom(8).hex()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _collect_garbage(key_dir: Path, keep: str) -> None:
+    # Older generations go at once: a process still reading one notices the
+    # folder is gone and rebuilds. Temporary folders wait, their builder may be alive.
+    now = time.time()
+    try:
+        children = list(os.scandir(key_dir))
+    except OSError:  # pragma: no cover
+        return
+    for child in children:
+        try:
+            if child.name.startswith("g-") and child.name != keep:
+                shutil.rmtree(child.path, ignore_errors=True)
+            elif (
+                child.name.startswith(("tmp-", ".manifest.json."))
+                and now - child.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS
+            ):
+                if child.is_dir(follow_symlinks=False):
+                    shutil.rmtree(child.path, ignore_errors=True)
+                else:
+                    os.unlink(child.path)
+        except OSError:  # pragma: no cover - another process removed it first
+            pass
