@@ -107,7 +107,13 @@ REQUIRED = ["n_layers", "d_model", "n_ctx", "d_head"]
 
 
 def small(**kw: object) -> HookedTransformerConfig:
-    base: dict[str, object] = {"n_layers": 2, "d_model": 128, "n_ctx": 64, "d_head": 32, "act_fn": "gelu"}
+    base: dict[str, object] = {
+        "n_layers": 2,
+        "d_model": 128,
+        "n_ctx": 64,
+        "d_head": 32,
+        "act_fn": "gelu",
+    }
     base.update(kw)
     return HookedTransformerConfig(**base)  # type: ignore[arg-type]
 

@@ -27,9 +27,7 @@ from transformer_presets import (
 from .conftest import DATA
 
 VALID = sorted((DATA / "valid").glob("*.toml"))
-INVALID = sorted(
-    p for p in (DATA / "invalid").iterdir() if p.suffix == ".toml" or p.is_dir()
-)
+INVALID = sorted(p for p in (DATA / "invalid").iterdir() if p.suffix == ".toml" or p.is_dir())
 
 
 def config_fields(cfg: HookedTransformerConfig) -> dict[str, Any]:

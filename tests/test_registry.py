@@ -126,7 +126,9 @@ def test_user_folder_presets_extend_bundled(user_presets: Path) -> None:
     assert info.file == str(user_presets / "mine.toml")
 
 
-def test_environment_path_files_and_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_path_files_and_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     one = write(tmp_path / "one.toml", '[env-one]\nextends = "gpt2"\nn_layers = 1\n')
     folder = tmp_path / "more"
     write(folder / "sub" / "two.toml", '[env-two]\nextends = "env-one"\nn_layers = 2\n')
@@ -135,7 +137,9 @@ def test_environment_path_files_and_folders(tmp_path: Path, monkeypatch: pytest.
     assert {p.name: p.source for p in list_presets("env-*")} == {"env-one": "env", "env-two": "env"}
 
 
-def test_missing_environment_path_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_environment_path_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRANSFORMER_PRESETS_PATH", str(tmp_path / "nope"))
     with pytest.raises(PresetError, match="TRANSFORMER_PRESETS_PATH entry does not exist"):
         get_preset("gpt2")
@@ -161,7 +165,10 @@ def test_precedence_paths_env_user_bundled(
 
 
 def test_user_alias_shadows_bundled_alias(user_presets: Path) -> None:
-    write(user_presets / "u.toml", '[my-gpt2]\nextends = "gpt2"\naliases = ["gpt2-small"]\nn_layers = 3\n')
+    write(
+        user_presets / "u.toml",
+        '[my-gpt2]\nextends = "gpt2"\naliases = ["gpt2-small"]\nn_layers = 3\n',
+    )
     assert get_preset("gpt2-small").n_layers == 3
     assert get_preset("gpt2").n_layers == 12
 
@@ -192,7 +199,10 @@ def _has(name: str) -> bool:
 
 
 def test_list_patterns_sources_families_and_sorting(user_presets: Path) -> None:
-    write(user_presets / "zoo.toml", '["my/pythia-160m"]\nextends = "gpt2"\n\n["my/pythia-70m"]\nextends = "gpt2"\n')
+    write(
+        user_presets / "zoo.toml",
+        '["my/pythia-160m"]\nextends = "gpt2"\n\n["my/pythia-70m"]\nextends = "gpt2"\n',
+    )
     mine = [p.name for p in list_presets("MY/PYTHIA-*")]
     assert mine == ["my/pythia-70m", "my/pythia-160m"]  # natural order
     assert [p.name for p in list_presets("gpt2-sm*")] == ["gpt2"]  # aliases match too
@@ -205,7 +215,13 @@ def test_list_patterns_sources_families_and_sorting(user_presets: Path) -> None:
 def test_list_records_carry_sizes() -> None:
     (row,) = [p for p in list_presets("gpt2") if p.name == "gpt2"]
     assert row.aliases == ("gpt2-small",)
-    assert (row.n_layers, row.d_model, row.n_heads, row.d_mlp, row.n_ctx) == (12, 768, 12, 3072, 1024)
+    assert (row.n_layers, row.d_model, row.n_heads, row.d_mlp, row.n_ctx) == (
+        12,
+        768,
+        12,
+        3072,
+        1024,
+    )
     assert row.n_params == 84934656
     assert row.source == "bundled" and row.file.endswith(".toml")
     assert row.architecture == "GPT2LMHeadModel"
@@ -214,7 +230,9 @@ def test_list_records_carry_sizes() -> None:
 
 def test_explain_names_preset_file_and_line() -> None:
     explained = explain_preset("gpt2-small")
-    assert list(explained) == [f.name for f in __import__("dataclasses").fields(HookedTransformerConfig)]
+    assert list(explained) == [
+        f.name for f in __import__("dataclasses").fields(HookedTransformerConfig)
+    ]
     d_model = explained["d_model"]
     assert (d_model.source, d_model.value) == ("preset", 768)
     lines = Path(d_model.file).read_text().splitlines()
@@ -244,7 +262,10 @@ def test_bundled_remote_code_does_not_warn() -> None:
 
 
 def test_an_error_in_one_preset_leaves_the_others_usable(user_presets: Path) -> None:
-    write(user_presets / "u.toml", '[bad]\nextends = "gpt2"\nn_layers = "x"\n\n[good]\nextends = "gpt2"\n')
+    write(
+        user_presets / "u.toml",
+        '[bad]\nextends = "gpt2"\nn_layers = "x"\n\n[good]\nextends = "gpt2"\n',
+    )
     assert get_preset("good").n_layers == 12
     with pytest.raises(PresetValidationError, match="expected int"):
         get_preset("bad")
@@ -282,5 +303,10 @@ def test_public_api() -> None:
     for name in tp.__all__:
         assert getattr(tp, name) is not None
     assert issubclass(tp.PresetError, ValueError)
-    for cls in (tp.PresetNotFoundError, tp.PresetSyntaxError, tp.PresetValidationError, tp.PresetCycleError):
+    for cls in (
+        tp.PresetNotFoundError,
+        tp.PresetSyntaxError,
+        tp.PresetValidationError,
+        tp.PresetCycleError,
+    ):
         assert issubclass(cls, tp.PresetError)

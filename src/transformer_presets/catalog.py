@@ -324,10 +324,10 @@ def natural_key(text: str) -> list[Any]:
     import re
 
     parts: list[Any] = []
-    for chunk in re.split(r"(\d+(?:\.\d+)?)", text.casefold()):
+    for chunk in re.split(r"([0-9]+(?:\.[0-9]+)?)", text.casefold()):
         if not chunk:
             continue
-        if chunk[0].isdigit():
+        if chunk[0] in "0123456789":
             parts.append((0, float(chunk), chunk))
         else:
             parts.append((1, 0.0, chunk))

@@ -233,8 +233,14 @@ def _scan_lines(
     return headers, keys, top
 
 
+_SIMPLE_HEADER = re.compile(r'\[\s*(?:"([^"\\]*)"|([A-Za-z0-9_-]+))\s*\]\s*(?:#.*)?')
+
+
 def _header_path(stripped: str) -> tuple[str, ...]:
-    # Let tomllib read the header so quoting and dotted names are handled exactly.
+    simple = _SIMPLE_HEADER.fullmatch(stripped)
+    if simple:
+        return (simple.group(1) if simple.group(1) is not None else simple.group(2),)
+    # Anything fancier: let tomllib read it, so quoting and dotted names are exact.
     try:
         doc: Any = tomllib.loads(stripped)
     except tomllib.TOMLDecodeError:
