@@ -164,7 +164,10 @@ def weight_bytes(cfg: Any) -> int:
     """The bytes that ``total_params(cfg)`` parameters take in ``cfg.dtype``.
 
     ``dtype`` may be a ``torch.dtype`` or a name such as ``"bfloat16"`` or ``"fp16"``;
-    it defaults to float32 when a mapping leaves it out.
+    it defaults to float32 when a mapping leaves it out. This is the size with every
+    weight in ``dtype``. TransformerLens 3.9 itself creates a few in float32 whatever
+    ``dtype`` says: the experts and router of its (non GPT-OSS) mixture of experts and
+    xIELU's two scalars, so a model it builds in half precision can take more.
 
     >>> weight_bytes({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...               "d_vocab": 50257, "act_fn": "gelu_new", "dtype": "bfloat16"})
