@@ -61,12 +61,12 @@ diff --json: {"a": name, "b": name, "differences": [{"field", "a": value, "b": v
 validate --json: {"valid": bool, "files": [{"path", "valid", "presets": [names],
   "errors": [{"file", "line", "col", "preset", "key", "reason", "message"}]}]}""",
     "paths": """\
-paths --json: {"bundled": path, "user": path, "cache": path or null,
+paths --json: {"bundled": path, "user": path, "cache": path, "cache_enabled": bool,
   "sources": [{"kind", "path", "exists"}] (highest precedence first),
   "environment": {VARIABLE: value or null}}""",
     "cache": """\
-cache info --json: {"location", "size", "entries", "enabled", ...} (cache_info().to_dict())
-cache clear --json: {"cleared": true, "location": path, "result": what clear_cache() returned}""",
+cache info --json: {"location", "size_bytes", "entries", "enabled"} (= cache_info().to_dict())
+cache clear --json: {"cleared": true, "location", "removed_entries", "freed_bytes"}""",
     "import-hf": """\
 import-hf --json: {"name", "extends": name or null, "table": {key: value} (what the TOML
   says), "values": {field: value} (from_hf_config's answer), "toml": text,
@@ -566,26 +566,17 @@ def _error_dict(error: PresetError, fallback: str) -> dict[str, Any]:
 # -- paths and cache --------------------------------------------------------------------
 
 
-def _cache_api() -> tuple[Callable[[], Any], Callable[[], Any]]:
-    try:
-        from . import cache_info, clear_cache
-    except ImportError as exc:
-        raise OSError("the preset cache is not available in this version") from exc
-    return cache_info, clear_cache
-
-
 def cmd_paths(args: argparse.Namespace) -> int:
+    from .cache import cache_info
     from .sources import bundled_dir, user_preset_dir
 
     reg = _registry(args)
-    try:
-        cache: str | None = str(_cache_api()[0]().to_dict()["location"])
-    except OSError:
-        cache = None
+    cache = cache_info().to_dict()
     data: dict[str, Any] = {
         "bundled": str(bundled_dir()),
         "user": str(user_preset_dir()),
-        "cache": cache,
+        "cache": cache["location"],
+        "cache_enabled": cache["enabled"],
         "sources": [
             {"kind": s.kind, "path": str(s.path), "exists": s.path.exists()} for s in reg.sources
         ],
@@ -595,10 +586,11 @@ def cmd_paths(args: argparse.Namespace) -> int:
         _print_json(data)
         return EXIT_OK
     style = _Style(sys.stdout)
+    off = "" if cache["enabled"] else style("  (off: TRANSFORMER_PRESETS_NO_CACHE)", DIM)
     lines = [
         f"bundled presets  {data['bundled']}",
         f"user presets     {data['user']}",
-        f"cache            {cache or '(not available)'}",
+        f"cache            {data['cache']}{off}",
         "",
         style("sources, highest precedence first:", BOLD),
     ]
@@ -615,43 +607,39 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    cache_info, clear_cache = _cache_api()
-    if args.action == "clear":
-        location = cache_info().to_dict().get("location")
-        result = clear_cache()
+    from .cache import cache_info, clear_cache
+
+    before = cache_info().to_dict()
+    if args.action == "info":
         if args.json:
-            if hasattr(result, "to_dict"):
-                result = result.to_dict()
-            _print_json({"cleared": True, "location": _plain(location), "result": _plain(result)})
+            _print_json(before)
         else:
-            extra = f" ({result} entries removed)" if isinstance(result, int) else ""
-            print(f"cleared the cache at {location}{extra}")
+            size = before["size_bytes"]
+            _emit(
+                [
+                    f"location  {before['location']}",
+                    f"size      {human_count(size)}B ({size} bytes)",
+                    f"entries   {before['entries']}",
+                    f"enabled   {'yes' if before['enabled'] else 'no (TRANSFORMER_PRESETS_NO_CACHE)'}",
+                ]
+            )
         return EXIT_OK
-    info = cache_info().to_dict()
+    clear_cache()
+    after = cache_info().to_dict()
+    removed = before["entries"] - after["entries"]
+    freed = before["size_bytes"] - after["size_bytes"]
     if args.json:
-        _print_json({k: _plain(v) for k, v in info.items()})
-        return EXIT_OK
-    width = max(map(len, info), default=0)
-    _emit(f"{k.ljust(width)}  {_plain_text(k, v)}" for k, v in info.items())
+        _print_json(
+            {
+                "cleared": True,
+                "location": after["location"],
+                "removed_entries": removed,
+                "freed_bytes": freed,
+            }
+        )
+    else:
+        print(f"cleared the cache at {after['location']} ({removed} entries, {freed} bytes)")
     return EXIT_OK
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | type(None)):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return str(value)  # Path and friends
-
-
-def _plain_text(key: str, value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and "size" in key:
-        return f"{value} bytes"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(_plain(value))
 
 
 # -- import-hf --------------------------------------------------------------------------
