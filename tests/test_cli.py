@@ -499,6 +499,15 @@ def test_validate_file_extending_a_user_preset(user_dir: Path, tmp_path: Path) -
     assert run("validate", str(path)).returncode == 0
 
 
+def test_validate_with_a_preset_path(home: Path, tmp_path: Path) -> None:
+    lib = tmp_path / "lib.toml"
+    lib.write_text(TINY.format(name="lib-base"))
+    child = tmp_path / "child.toml"
+    child.write_text('[c]\nextends = "lib-base"\nn_layers = 3\n')
+    assert "unknown parent preset 'lib-base'" in fails("validate", str(child)).stderr
+    assert run("validate", str(child), "--preset-path", str(lib)).returncode == 0
+
+
 def test_validate_files_extending_each_other(home: Path, tmp_path: Path) -> None:
     base, child = tmp_path / "base.toml", tmp_path / "child.toml"
     base.write_text('[b]\nextends = "gpt2"\nn_layers = 3\n')

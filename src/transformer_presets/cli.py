@@ -500,9 +500,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     result["errors"].append(e)
                     seen.add(str(e))
 
+    # The files come first; --preset-path adds presets they may extend.
+    extra = getattr(args, "preset_path", None) or []
     if parsed:
         try:
-            add(_check_catalog(PresetRegistry(list(parsed), use_cache=False), parsed))
+            add(_check_catalog(PresetRegistry([*parsed, *extra], use_cache=False), parsed))
         except PresetError as exc:
             # A clash between the files themselves is worth reporting: they were
             # named together, as they would be installed together.
@@ -510,7 +512,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 add({exc.file: [exc]})
             for path, pf in parsed.items():
                 try:
-                    add(_check_catalog(PresetRegistry([path], use_cache=False), {path: pf}))
+                    add(_check_catalog(PresetRegistry([path, *extra], use_cache=False), {path: pf}))
                 except PresetError as exc:
                     add({path: [exc.with_context(file=path)]})
 
@@ -889,9 +891,10 @@ def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)  # exits with status 2 on a usage error
     from .errors import PresetError
 
-    warnings.showwarning = _show_warning  # "warning: ...", not a source line
     try:
-        code: int = args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # "warning: ...", not a source line
+            code: int = args.func(args)
     except (PresetError, OSError) as exc:
         if isinstance(exc, BrokenPipeError):
             raise
