@@ -204,7 +204,9 @@ def test_every_concrete_preset_extends_an_abstract_base() -> None:
 
 def test_no_file_writes_n_params() -> None:
     writers = [
-        f"{path.name}: {name}" for name, (path, table) in raw_tables().items() if "n_params" in table
+        f"{path.name}: {name}"
+        for name, (path, table) in raw_tables().items()
+        if "n_params" in table
     ]
     assert writers == []
 
@@ -282,7 +284,10 @@ def test_checkpoint_value_finds_its_index() -> None:
     assert (cfg.from_checkpoint, cfg.checkpoint_index, cfg.checkpoint_value) == (True, 14, 4000)
     assert get_preset("pythia-70m-v0", checkpoint_value=4000).checkpoint_index == 3
     crfm = get_preset("stanford-gpt2-small-a", checkpoint_value=20000)
-    assert (crfm.checkpoint_index, crfm.checkpoint_label_type) == (STANFORD_CRFM.index(20000), "step")
+    assert (crfm.checkpoint_index, crfm.checkpoint_label_type) == (
+        STANFORD_CRFM.index(20000),
+        "step",
+    )
 
 
 def test_negative_index_counts_from_the_end() -> None:
@@ -292,7 +297,12 @@ def test_negative_index_counts_from_the_end() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("pythia-70m", 3), ("pythia-70m", 143001), ("pythia-70m-v0", 0), ("stanford-gpt2-small-a", 95)],
+    [
+        ("pythia-70m", 3),
+        ("pythia-70m", 143001),
+        ("pythia-70m-v0", 0),
+        ("stanford-gpt2-small-a", 95),
+    ],
 )
 def test_a_value_that_is_not_a_checkpoint_is_an_error(name: str, value: int) -> None:
     with pytest.raises(PresetError, match="is not a checkpoint"):
