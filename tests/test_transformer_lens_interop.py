@@ -12,11 +12,13 @@ the record that ``tests/test_params.py`` checks without TransformerLens::
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
 import socket
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,19 +205,37 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 # --- presets from the project's registry ---------------------------------------------
 
 
-def _preset_params() -> list[Any]:
+@contextlib.contextmanager
+def _bundled_only() -> Iterator[None]:
+    """Hide the user's presets and cache from the registry, as conftest does per test."""
+    with tempfile.TemporaryDirectory() as home, pytest.MonkeyPatch.context() as mp:
+        for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "TRANSFORMER_PRESETS_CACHE_DIR"):
+            mp.setenv(var, os.path.join(home, var))
+        mp.delenv("TRANSFORMER_PRESETS_PATH", raising=False)
+        yield
+
+
+def _preset_names() -> list[Any]:
     try:
         from transformer_presets import list_presets
     except ImportError:
         return [pytest.param(None, marks=pytest.mark.skip(reason="no list_presets() yet"))]
-    return [pytest.param(record.name, id=record.name) for record in list_presets()]
+    with _bundled_only():
+        return [info.name for info in list_presets() if not getattr(info, "abstract", False)]
 
 
-@pytest.mark.parametrize("name", _preset_params())
-def test_preset_param_count_matches_transformer_lens(name: str) -> None:
-    from transformer_presets import get_preset
+@pytest.fixture(scope="module")
+def presets() -> dict[str, Any]:
+    """Every bundled preset's config, resolved once: loading the registry is the slow part."""
+    from transformer_presets import get_preset, list_presets
 
-    cfg = get_preset(name)
+    with _bundled_only():
+        return {info.name: get_preset(info.name) for info in list_presets()}
+
+
+@pytest.mark.parametrize("name", _preset_names())
+def test_preset_param_count_matches_transformer_lens(name: str, presets: dict[str, Any]) -> None:
+    cfg = presets[name]
     config = cfg.to_dict()
     if _is_audio(config):
         pytest.skip("audio models need the Hugging Face front end; not built here")
