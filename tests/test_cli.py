@@ -77,11 +77,12 @@ def run(
     pythonpath: bool = True,
     python_flags: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
+    full_env = dict(os.environ)
     if pythonpath:
         full_env["PYTHONPATH"] = str(SRC)
     else:
         full_env.pop("PYTHONPATH", None)
+    full_env.update(env or {})
     return subprocess.run(
         [sys.executable, *python_flags, "-m", module, *args],
         cwd=REPO,
@@ -308,10 +309,19 @@ def test_tools_list_presets_is_the_list_command(user_dir: Path) -> None:
     assert "usage: python -m tools.list_presets" in ok("--help", module="tools.list_presets")
 
 
-def test_tools_list_presets_runs_without_pythonpath(home: Path) -> None:
-    # From a fresh checkout nothing is installed: the script finds src/ itself.
-    out = ok("--json", "gpt2", module="tools.list_presets", pythonpath=False)
+def test_tools_list_presets_runs_without_installing(home: Path) -> None:
+    # A fresh checkout: the package is neither installed nor on PYTHONPATH, only
+    # its dependencies are importable. -S skips site-packages' .pth files, which
+    # is where an editable install would hide; the script must find src/ itself.
+    import sysconfig
+
+    deps = sysconfig.get_paths()["purelib"]
+    check = [sys.executable, "-S", "-c", "import transformer_presets"]
+    env = {**os.environ, "PYTHONPATH": deps}
+    assert subprocess.run(check, cwd=REPO, env=env, capture_output=True).returncode != 0
+    out = ok("--json", "gpt2", module="tools.list_presets", env=env, python_flags=("-S",))
     assert json.loads(out) == [p.to_dict() for p in list_presets("gpt2")]
+    assert ok("gpt2", module="tools.list_presets", pythonpath=False).startswith("NAME")
 
 
 def test_installed_console_script(home: Path) -> None:
