@@ -47,12 +47,6 @@ SKIPPED_FIELDS = {"device", "init_weights"}
 # Fields HookedTransformerConfig derives when a preset leaves them out.
 DERIVED = ("n_heads", "d_mlp", "initializer_range", "d_vocab_out", "rotary_dim", "attn_scale")
 
-# TOML has no null, and `unset` restores the class default ("LN"), so no preset
-# file can give this model TransformerLens's normalization_type = None.
-NOT_EXPRESSIBLE = {
-    ("NeelNanda/Attn-Only-2L512W-Shortformer-6B-big-lr", "normalization_type"),
-}
-
 PYTHIA_V1 = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, *range(1000, 143000 + 1, 1000)]
 PYTHIA_V0 = list(range(1000, 143000 + 1, 1000))
 STANFORD_CRFM = [
@@ -137,18 +131,7 @@ def test_every_field_equals_the_reference(name: str) -> None:
             mine = str(mine).removeprefix("torch.")
         if not same_value(mine, value):
             wrong[field] = (mine, value)
-    known = {f for f in wrong if (name, f) in NOT_EXPRESSIBLE}
-    if known and known == set(wrong):
-        pytest.xfail(f"not expressible in a preset file: {sorted(known)}")
     assert wrong == {}
-
-
-def test_the_inexpressible_field_is_still_inexpressible() -> None:
-    # When the registry learns to set a field to None this fails: then write
-    # the value in the preset and empty NOT_EXPRESSIBLE.
-    for name, field in NOT_EXPRESSIBLE:
-        assert getattr(get_preset(name), field) != BY_NAME[name]["config"][field]
-        assert getattr(get_preset(name, **{field: None}), field) is None
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -291,8 +274,9 @@ def test_checkpoint_value_finds_its_index() -> None:
 
 
 def test_negative_index_counts_from_the_end() -> None:
+    # As in TransformerLens: the value is looked up Python-style, the index kept as given.
     cfg = get_preset("pythia-70m", checkpoint_index=-1)
-    assert (cfg.checkpoint_index, cfg.checkpoint_value) == (len(PYTHIA_V1) - 1, 143000)
+    assert (cfg.checkpoint_index, cfg.checkpoint_value) == (-1, 143000)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import check_and_derive
 from .errors import (
@@ -22,9 +22,12 @@ from .errors import (
     PresetValidationError,
     did_you_mean,
 )
-from .presetfile import PresetDef, parse_preset_file
 from .schema import expand_checkpoints
 from .sources import KIND_BY_LEVEL, Source, list_files
+
+if TYPE_CHECKING:
+    # Reading TOML is only needed to build a catalog; a warm cache never does.
+    from .presetfile import PresetDef
 
 __all__ = ["Catalog", "MemoryCatalog", "build_catalog", "error_from_json", "error_to_json"]
 
@@ -211,6 +214,9 @@ class MemoryCatalog:
         for name in d.unset:
             values.pop(name, None)
             origins.pop(name, None)
+        for key in d.none:
+            values[key] = None
+            origins[key] = [d.name, d.file, d.where("none")[0]]
         for key, value in d.values.items():
             values[key] = value
             origins[key] = [d.name, d.file, d.where(key)[0]]
@@ -261,6 +267,8 @@ def build_catalog(sources: list[Source]) -> MemoryCatalog:
     untrustworthy: a missing source, a file that is not valid TOML, a name
     defined twice at one level, or an alias claimed by two presets.
     """
+    from .presetfile import parse_preset_file
+
     defs: list[PresetDef] = []
     for source in sources:
         for path in list_files(source):

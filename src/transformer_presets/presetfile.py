@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import PresetError, PresetSyntaxError
+from .errors import PresetError, PresetSyntaxError, PresetValidationError
 from .schema import (
     FIELDS,
     RESERVED_KEYS,
@@ -39,6 +39,7 @@ class PresetDef:
     abstract: bool = False
     description: str | None = None
     unset: list[str] = field(default_factory=list)
+    none: list[str] = field(default_factory=list)
     checkpoints: dict[str, Any] | None = None
     key_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
     error: PresetError | None = None
@@ -168,6 +169,8 @@ def _read_table(
                     pdef.description = checked
                 elif key == "unset":
                     pdef.unset = checked
+                elif key == "none":
+                    pdef.none = checked
                 else:
                     pdef.checkpoints = checked
             elif key in FIELDS:
@@ -185,6 +188,17 @@ def _read_table(
                 ) from None
             if pdef.error is None:
                 pdef.error = error
+    both = [key for key in pdef.none if key in pdef.values]
+    if both and pdef.error is None:
+        line, col = pdef.where(both[0])
+        pdef.error = PresetValidationError(
+            "is both listed in 'none' and given a value; keep one",
+            file=file,
+            preset=name,
+            key=both[0],
+            line=line,
+            col=col,
+        )
     return pdef
 
 

@@ -353,7 +353,6 @@ def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
                 preset=name,
                 key="checkpoint_index",
             )
-        index %= len(labels)
         value = labels[index]
     else:
         value = request["checkpoint_value"]

@@ -36,6 +36,7 @@ RESERVED_KEYS: tuple[str, ...] = (
     "abstract",
     "description",
     "unset",
+    "none",
     "checkpoints",
 )
 
@@ -181,14 +182,17 @@ def check_reserved_value(key: str, value: Any) -> Any:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
         raise fail("a preset name or an array of preset names")
-    if key in ("aliases", "unset"):
+    if key in ("aliases", "unset", "none"):
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            if key == "unset":
-                for item in value:
-                    if item not in FIELDS:
-                        raise PresetValidationError(
-                            f"{item!r} is not a config field{did_you_mean(item, FIELDS)}", key=key
-                        )
+            for item in value if key != "aliases" else ():
+                if item not in FIELDS:
+                    raise PresetValidationError(
+                        f"{item!r} is not a config field{did_you_mean(item, FIELDS)}", key=key
+                    )
+                if key == "none" and not FIELDS[item].nullable:
+                    raise PresetValidationError(
+                        f"{item!r} cannot be None (it takes {FIELDS[item].type_text()})", key=key
+                    )
             return list(value)
         raise fail("an array of strings")
     if key == "abstract":
