@@ -10,15 +10,26 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 
 
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the session (per xdist worker).
+
+    The cache is keyed on the exact source files, so sharing it between tests
+    cannot leak one test's presets into another; it only spares each test from
+    parsing the whole bundled zoo again. Tests of the cache itself use their own.
+    """
+    return tmp_path_factory.mktemp("shared-cache")
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_cache_dir: Path
 ) -> Path:
-    """Point the user config, data and cache folders at fresh temporary folders."""
+    """Point the user config and data folders at fresh temporary folders."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(shared_cache_dir))
     monkeypatch.delenv("TRANSFORMER_PRESETS_PATH", raising=False)
     monkeypatch.delenv("TRANSFORMER_PRESETS_NO_CACHE", raising=False)
     return home
