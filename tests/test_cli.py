@@ -302,6 +302,19 @@ def test_list_marks_remote_code_and_errors(user_dir: Path) -> None:
     assert "expected int" in data["broken-model"]["error"]
 
 
+def test_broken_user_file_is_an_error_not_a_traceback(user_dir: Path) -> None:
+    (user_dir / "broken.toml").write_text("[x]\nn_layers = [1,\n")
+    for args in (["list"], ["show", "gpt2"], ["list", "--json"]):
+        proc = fails(*args)
+        assert proc.stdout == ""
+        assert f"{user_dir / 'broken.toml'}:" in proc.stderr
+
+
+def test_missing_env_path_is_an_error(home: Path, tmp_path: Path) -> None:
+    proc = fails("list", env={"TRANSFORMER_PRESETS_PATH": str(tmp_path / "nowhere")})
+    assert "TRANSFORMER_PRESETS_PATH entry does not exist" in proc.stderr
+
+
 def test_tools_list_presets_is_the_list_command(user_dir: Path) -> None:
     (user_dir / "mine.toml").write_text(TINY.format(name="tiny-user"))
     for args in ([], ["gpt2*", "--all"], ["--source", "user", "--json"]):
