@@ -484,6 +484,8 @@ def _manifest_problem(m: Any) -> str | None:
     n, lookup, entries = m.get("n_entries"), m.get("lookup"), m.get("entries")
     if not (
         isinstance(m.get("checked_at"), float | int)
+        # NaN, infinities or absurd times would break the timestamp arithmetic.
+        and 0 <= m["checked_at"] < 1e11
         and isinstance(m.get("fingerprint"), str)
         and isinstance(m.get("generation"), str)
         and _GENERATION.fullmatch(m["generation"])
