@@ -1,0 +1,126 @@
+"""Smoke test of the benchmark harness ``tools/bench.py``: its pure functions and one tiny run.
+
+Nothing here asserts anything about time (STYLE.md rule 11): the numbers are
+the harness's business. The tiny run measures target 1 once (about ten short
+fresh processes and one 2.5 s wait for the cache to age), so the module takes
+a few seconds; the subprocess timeout only guards against a hang.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import bench
+from tools.bench import Case, Ratio, Sample, Stat, Target
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_stat_is_median_and_range() -> None:
+    assert bench.stat([5.0, 1.0, 3.0, 2.0]) == Stat(2.5, 1.0, 5.0, 4)
+    with pytest.raises(ValueError):
+        bench.stat([])
+
+
+def test_ratio_is_ratio_of_medians_with_paired_range() -> None:
+    r = bench.ratio([2.0, 6.0, 3.0], [1.0, 2.0, 2.0])
+    assert r.value == pytest.approx(1.5)
+    assert (r.lo, r.hi) == (1.5, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "bound", "expected"),
+    [(1.0, 1.1, "PASS"), (1.1, 1.1, "PASS"), (1.2, 1.1, "MISS")],
+    ids=["under", "equal", "over"],
+)
+def test_verdict(value: float, bound: float, expected: str) -> None:
+    assert bench.verdict(value, bound) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(2.5, "2.50 s"), (0.0812, "81.2 ms"), (0.25, "250 ms"), (3.2e-6, "3.20 µs"), (0.0, "0.00 µs")],
+    ids=["s", "ms", "ms-3-digits", "us", "zero"],
+)
+def test_format_seconds(seconds: float, text: str) -> None:
+    assert bench.format_seconds(seconds) == text
+
+
+def test_markdown_table_escapes_pipes() -> None:
+    table = bench.markdown_table(["a", "b"], [["x|y", "2"]])
+    assert table.splitlines() == ["| a | b |", "| --- | --- |", "| x\\|y | 2 |"]
+
+
+def test_interleave_alternates_order_after_warmup() -> None:
+    calls: list[str] = []
+
+    def case(name: str) -> Case:
+        return Case(
+            lambda: calls.append(name) or Sample(1.0, 1.0), prepare=lambda: calls.append("p")
+        )
+
+    out = bench.interleave({"a": case("a"), "b": case("b")}, repeat=2, warmup=1)
+    assert [c for c in calls if c != "p"] == ["a", "b", "a", "b", "b", "a"]
+    assert calls.count("p") == 6  # prepare runs before every run, warm-ups included
+    assert [len(v) for v in out.values()] == [2, 2]
+
+
+def test_report_says_by_how_much_a_target_is_missed() -> None:
+    targets = [
+        Target("1", "listing", "90 ms", "30 ms", Ratio(3.0, 2.9, 3.1), 3.0),
+        Target("2", "get", "1.3 s", "1.0 s", Ratio(1.32, 1.2, 1.4), 1.10),
+        Target("4", "cold", "1 ms per entry", "0.4 s"),
+    ]
+    text = bench.render_report(
+        targets, ["### detail"], {"CPU": "test"}, "python -m tools.bench", 1.0
+    )
+    assert "| 1 | listing |" in text and "**PASS**" in text
+    assert "**MISS**" in text
+    assert "Target 2 (get) is missed: 1.32x against a bound of 1.10x, 20% over the bound." in text
+    assert "| 4 | cold | 1 ms per entry | 0.4 s | - | - | - | reported |" in text
+    assert "- CPU: test" in text and "### detail" in text
+
+
+def test_sandbox_env_is_private(tmp_path: Path) -> None:
+    box = bench.Sandbox(tmp_path, "x")
+    env = box.env(TRANSFORMER_PRESETS_NO_CACHE="1")
+    for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "TRANSFORMER_PRESETS_CACHE_DIR"):
+        assert Path(env[key]).is_relative_to(tmp_path)
+    assert env["TRANSFORMER_PRESETS_NO_CACHE"] == "1"
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    (box.cache / "v1").mkdir()
+    (box.cache / "f").write_text("x")
+    box.empty_cache()
+    assert list(box.cache.iterdir()) == []
+
+
+def test_tiny_run_prints_a_report_and_writes_nothing(tmp_path: Path) -> None:
+    before = (REPO / "BENCHMARKS.md").read_bytes() if (REPO / "BENCHMARKS.md").exists() else None
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.bench",
+            "--only",
+            "1",
+            "--repeat",
+            "1",
+            "--no-write",
+            "--tmp-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "| 1 | `python -m tools.list_presets`, warm cache / `python -c pass` |" in out.stdout
+    assert "python -m tools.bench --only 1 --repeat 1 --no-write" in out.stdout
+    assert list(tmp_path.iterdir()) == []  # the temporary homes are gone
+    after = (REPO / "BENCHMARKS.md").read_bytes() if (REPO / "BENCHMARKS.md").exists() else None
+    assert after == before
