@@ -358,6 +358,16 @@ def test_show_json_is_resolve_plus_derived(home: Path, name: str) -> None:
     assert data["derived"] == derived_of(name)
     assert data["aliases"] == list(info.aliases)
     assert (data["source"], data["file"], data["line"]) == (info.source, info.file, info.line)
+    assert data["checkpoints"] is None
+
+
+def test_show_checkpoints(home: Path) -> None:
+    name = "EleutherAI/pythia-70m"
+    data = ok_json("show", name)
+    label_type, labels = _checkpoints_of(name)
+    assert data["checkpoints"] == {"label_type": label_type, "values": labels}
+    assert f"checkpoints: {len(labels)} ({label_type}s " in ok("show", name)
+    assert tomllib.loads(ok("show", name, "--toml"))[name]["checkpoints"] == data["checkpoints"]
 
 
 def test_show_text_lists_values_and_derived(home: Path) -> None:
@@ -376,6 +386,13 @@ def test_show_toml_loads_back_through_the_registry(home: Path, tmp_path: Path) -
     path.write_text(text)
     assert PresetRegistry([path]).resolve(name) == resolve_preset(name)
     assert PresetRegistry([path]).info(name).source == "path"
+
+
+def _checkpoints_of(name: str, registry: PresetRegistry | None = None) -> Any:
+    from transformer_presets.registry import default_registry
+
+    catalog = (registry or default_registry()).catalog()
+    return catalog.entry(catalog.find(name))["checkpoints"]
 
 
 def _bundled_concrete() -> list[str]:
@@ -408,7 +425,7 @@ def shown_toml(
                 assert main(["show", name, "--toml"]) == 0
                 out.write("\n")
                 explained = {f: o.value for f, o in explain_preset(name).items()}
-                expected[name] = (resolve_preset(name), explained)
+                expected[name] = (resolve_preset(name), explained, _checkpoints_of(name))
     path = home / "shown.toml"
     path.write_text(out.getvalue())
     tomllib.loads(path.read_text())  # valid TOML
@@ -421,10 +438,11 @@ def test_show_toml_round_trip_every_bundled_preset(
     shown_toml: tuple[PresetRegistry, dict[str, Any]], name: str
 ) -> None:
     registry, expected = shown_toml
-    values, explained = expected[name]
+    values, explained, checkpoints = expected[name]
     assert registry.info(name).source == "path"
     assert registry.resolve(name) == values
     assert {f: o.value for f, o in registry.explain(name).items()} == explained
+    assert _checkpoints_of(name, registry) == checkpoints
 
 
 def test_show_user_preset_with_remote_code_warns(user_dir: Path) -> None:

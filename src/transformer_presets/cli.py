@@ -49,7 +49,8 @@ list --json: an array with one object per preset, in the table's order:
     "show": """\
 show --json: {"name", "aliases", "description", "source", "file", "line", "extends",
   "values": {field: value}   (the fields the preset files set, = resolve_preset(name)),
-  "derived": {field: value}} (computed when the config is built: n_heads, d_mlp, n_params...)""",
+  "derived": {field: value}  (computed when the config is built: n_heads, d_mlp, n_params...),
+  "checkpoints": {"label_type", "values": [...]} or null}""",
     "explain": """\
 explain --json: {"name", "fields": [{"field", "value", "source" (preset|default|derived),
   "preset", "file", "line"}, ...]}  (one object per config field, in declaration order;
@@ -118,7 +119,7 @@ def _format_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_format_value(v) for v in value) + "]"
     if value is None:
-        return "-"
+        return "None"
     return str(value)
 
 
@@ -282,6 +283,17 @@ def _resolved(reg: PresetRegistry, name: str) -> tuple[PresetInfo, dict[str, Any
     return info, values, derived
 
 
+def _checkpoints(reg: PresetRegistry, name: str) -> dict[str, Any] | None:
+    """A preset's training checkpoints as a ``checkpoints`` table, or None."""
+    catalog = reg.catalog()
+    key = catalog.find(name)
+    found = None if key is None else catalog.entry(key)["checkpoints"]
+    if not found:
+        return None
+    label_type, labels = found
+    return {"label_type": label_type, "values": list(labels)}
+
+
 def _preset_toml(name: str, table: dict[str, Any], comments: Sequence[str] = ()) -> str:
     import tomli_w
 
@@ -292,6 +304,7 @@ def _preset_toml(name: str, table: dict[str, Any], comments: Sequence[str] = ())
 def cmd_show(args: argparse.Namespace) -> int:
     reg = _registry(args)
     info, values, derived = _resolved(reg, args.name)
+    checkpoints = _checkpoints(reg, info.name)
     if args.json:
         _print_json(
             {
@@ -304,6 +317,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "extends": list(info.extends),
                 "values": values,
                 "derived": derived,
+                "checkpoints": checkpoints,
             }
         )
         return EXIT_OK
@@ -315,7 +329,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             table["aliases"] = list(info.aliases)
         from .schema import FIELDS
 
-        table.update((k, values[k]) for k in FIELDS if k in values)
+        # TOML has no null: fields set to None go under the reserved "none" key.
+        nulls = [k for k in FIELDS if k in values and values[k] is None]
+        if nulls:
+            table["none"] = nulls
+        table.update((k, values[k]) for k in FIELDS if values.get(k) is not None)
+        if checkpoints:
+            table["checkpoints"] = checkpoints
         comments = [f"{info.name}, fully resolved from {info.file} (source: {info.source})"]
         if derived:
             comments.append("derived when loaded (not settable):")
@@ -330,6 +350,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     lines.append(f"source:  {info.source} ({info.file}:{info.line})")
     if info.extends:
         lines.append(f"extends: {', '.join(info.extends)}")
+    if checkpoints:
+        labels = checkpoints["values"]
+        lines.append(
+            f"checkpoints: {len(labels)} ({checkpoints['label_type']}s {labels[0]}..{labels[-1]})"
+        )
     lines.append("")
     from .schema import FIELDS
 
