@@ -565,7 +565,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{r['path']}: ok ({n} preset{'s' if n != 1 else ''})")
         for e in errs:
             file, line, col = _location(e, r["path"])
-            sys.stderr.write(f"{file}:{line}:{col}: {style('error', RED)}: {_message(e)}\n")
+            where = style(f"{file}:{line}:{col}:", BOLD)
+            sys.stderr.write(f"{where} {_message(e)}\n")
     total = sum(len(r["errors"]) for r in results.values())
     if total:
         bad = sum(1 for r in results.values() if r["errors"])
