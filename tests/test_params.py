@@ -44,14 +44,6 @@ def test_total_params_matches_transformer_lens(name: str) -> None:
     assert weight_bytes(config) == 4 * RECORD["models"][name]
 
 
-# Bundled presets known to differ from TransformerLens; strict, so a fix shows up.
-_PRESET_BUGS = {
-    "NeelNanda/Attn-Only-2L512W-Shortformer-6B-big-lr": (
-        "the preset has normalization_type 'LN'; TransformerLens has none (null)"
-    ),
-}
-
-
 @pytest.fixture(scope="module")
 def bundled_counts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
     """total_params of every bundled preset, resolved once for the whole module."""
@@ -71,18 +63,7 @@ def bundled_counts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
         }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=[pytest.mark.xfail(strict=True, reason=_PRESET_BUGS[name])]
-            if name in _PRESET_BUGS
-            else [],
-        )
-        for name in sorted(REFERENCE)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_bundled_preset_matches_transformer_lens(name: str, bundled_counts: dict[str, int]) -> None:
     if name not in bundled_counts:
         pytest.skip("no bundled preset of this name")
