@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .cache import cache_info, clear_cache
-from .config import HookedTransformerConfig
 from .errors import (
     PresetCycleError,
     PresetError,
@@ -32,6 +31,7 @@ from .registry import (
 
 if TYPE_CHECKING:
     from .activations import SUPPORTED_ACTIVATIONS
+    from .config import HookedTransformerConfig
 
 __version__ = "0.1.0"
 
@@ -57,9 +57,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # SUPPORTED_ACTIVATIONS holds torch functions; import torch only when asked for it.
+    # Loaded on first use: SUPPORTED_ACTIVATIONS holds torch functions, and the
+    # config class (a dataclass) is not needed to list or resolve presets, which
+    # the command line does in every start-up.
     if name == "SUPPORTED_ACTIVATIONS":
         from .activations import SUPPORTED_ACTIVATIONS
 
         return SUPPORTED_ACTIVATIONS
+    if name == "HookedTransformerConfig":
+        from .config import HookedTransformerConfig
+
+        return HookedTransformerConfig
     raise AttributeError(f"module 'transformer_presets' has no attribute {name!r}")

@@ -32,18 +32,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
-import re
-import shutil
 import time
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import PresetError
 from .sources import APP_NAME, Source, signature
@@ -79,8 +75,27 @@ LOCK_TIMEOUT = 60.0
 # Temporary folders of builders that died are removed after this long.
 STALE_TMP_SECONDS = 600.0
 
-_GENERATION = re.compile(r"g-[0-9a-f]{32}")
-_HEX = re.compile(r"[0-9a-f]{32}")
+try:
+    # The blake2 module alone: `import hashlib` also loads OpenSSL, a cost
+    # every warm lookup would pay for nothing.
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - CPython always has it
+    from hashlib import blake2b
+
+
+def _is_hex32(text: object) -> bool:
+    return isinstance(text, str) and len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
+def _is_generation(name: object) -> bool:
+    return isinstance(name, str) and name.startswith("g-") and _is_hex32(name[2:])
+
+
+def _rmtree(path: Path | str, *, ignore_errors: bool = False) -> None:
+    import shutil  # only when something is removed
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
+
 
 #: Counters for tests and benchmarks: ``hits`` (a valid manifest was used),
 #: ``builds`` (the sources were parsed), ``stores`` (a generation was written)
@@ -128,8 +143,7 @@ def cache_enabled() -> bool:
     return value in ("", "0", "false", "no", "off")
 
 
-@dataclass(frozen=True)
-class CacheInfo:
+class CacheInfo(NamedTuple):
     """What :func:`cache_info` reports."""
 
     location: Path
@@ -194,7 +208,7 @@ def clear_cache() -> None:
     """
     for root in _format_dirs(cache_dir()):
         try:
-            shutil.rmtree(root)
+            _rmtree(root)
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -203,7 +217,7 @@ def clear_cache() -> None:
 
 def _format_dirs(location: Path) -> list[Path]:
     try:
-        return [p for p in location.iterdir() if re.fullmatch(r"v\d+", p.name)]
+        return [p for p in location.iterdir() if (p.name[:1] == "v" and p.name[1:].isdigit())]
     except OSError:
         return []
 
@@ -231,7 +245,7 @@ def _read_json(path: Path, digest: str | None = None) -> Any:
 
 
 def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 def _bucket(folded: str, n_shards: int) -> int:
@@ -368,7 +382,7 @@ def _key_dir(sources: list[Source]) -> Path:
     # Absolute paths: the same relative path from another folder is another source.
     described = [[s.level, os.path.abspath(s.path), s.required] for s in sources]
     text = json.dumps([FORMAT, __version__, described], ensure_ascii=False)
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+    key = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
     return cache_dir() / f"v{FORMAT}" / key
 
 
@@ -394,7 +408,7 @@ def _fingerprint(sources: list[Source], checked_at: float) -> tuple[str, tuple[A
     """The digest of the sources' signature at ``checked_at``, and the signature itself."""
     sig = signature(sources, checked_at=checked_at)
     text = repr((_code_stamp(), sig))
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    digest = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return digest, sig
 
 
@@ -488,7 +502,7 @@ def _manifest_problem(m: Any) -> str | None:
         and 0 <= m["checked_at"] < 1e11
         and isinstance(m.get("fingerprint"), str)
         and isinstance(m.get("generation"), str)
-        and _GENERATION.fullmatch(m["generation"])
+        and _is_generation(m["generation"])
         and isinstance(n, int)
         and is_int(n)
         and isinstance(lookup, list)
@@ -496,11 +510,11 @@ def _manifest_problem(m: Any) -> str | None:
         and isinstance(entries, list)
         and len(entries) == -(-n // ENTRY_CHUNK)
         and isinstance(m.get("names"), str)
-        and _HEX.fullmatch(m["names"])
+        and _is_hex32(m["names"])
     ):
         return "missing or malformed fields"
     for digest in [*lookup, *entries]:
-        if not (isinstance(digest, str) and _HEX.fullmatch(digest)):
+        if not (_is_hex32(digest)):
             return "malformed shard digest"
     return None
 
@@ -519,7 +533,7 @@ def _build_locked(key_dir: Path, sources: list[Source], avoid: str | None = None
 
         key_dir.mkdir(parents=True, exist_ok=True)
         if (key_dir / "lock").is_dir():
-            shutil.rmtree(key_dir / "lock")  # damage: a folder where the lock file belongs
+            _rmtree(key_dir / "lock")  # damage: a folder where the lock file belongs
         lock = FileLock(str(key_dir / "lock"), timeout=LOCK_TIMEOUT)
         lock.acquire()
     except Timeout:
@@ -600,11 +614,11 @@ def _store(
         }
         os.rename(tmp, final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _rmtree(tmp, ignore_errors=True)
         raise
     manifest_path = key_dir / "manifest.json"
     if manifest_path.is_dir() and not manifest_path.is_symlink():
-        shutil.rmtree(manifest_path)  # damage: a folder where the manifest belongs
+        _rmtree(manifest_path)  # damage: a folder where the manifest belongs
     _write_atomic(manifest_path, _dump(manifest))
     STATS["stores"] += 1
     _collect_garbage(key_dir, keep=final.name)
@@ -642,13 +656,13 @@ def _collect_garbage(key_dir: Path, keep: str) -> None:
     for child in children:
         try:
             if child.name.startswith("g-") and child.name != keep:
-                shutil.rmtree(child.path, ignore_errors=True)
+                _rmtree(child.path, ignore_errors=True)
             elif (
                 child.name.startswith(("tmp-", ".manifest.json."))
                 and now - child.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS
             ):
                 if child.is_dir(follow_symlinks=False):
-                    shutil.rmtree(child.path, ignore_errors=True)
+                    _rmtree(child.path, ignore_errors=True)
                 else:
                     os.unlink(child.path)
         except OSError:  # pragma: no cover - another process removed it first

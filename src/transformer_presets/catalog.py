@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .config import check_and_derive
 from .errors import (
     PresetCycleError,
     PresetError,
@@ -22,7 +21,6 @@ from .errors import (
     PresetValidationError,
     did_you_mean,
 )
-from .schema import expand_checkpoints
 from .sources import KIND_BY_LEVEL, Source, list_files
 
 if TYPE_CHECKING:
@@ -160,6 +158,8 @@ class MemoryCatalog:
     def _derive(
         self, d: PresetDef, values: dict[str, Any], origins: dict[str, list[Any]]
     ) -> dict[str, Any]:
+        from .config import check_and_derive
+
         try:
             return check_and_derive(values)
         except PresetError as exc:
@@ -221,6 +221,8 @@ class MemoryCatalog:
             values[key] = value
             origins[key] = [d.name, d.file, d.where(key)[0]]
         if d.checkpoints is not None:
+            from .schema import expand_checkpoints
+
             checkpoints = list(expand_checkpoints(d.checkpoints))
         result = (values, origins, checkpoints)
         self._merged[index] = result

@@ -327,27 +327,29 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
 
     # The derivations below divide by d_head and take sqrt(d_model): check the
     # sizes first so a bad value is reported by name, not as a ZeroDivisionError.
+    def is_int(value: Any) -> bool:
+        # numbers.Integral admits NumPy integers, as TransformerLens's configs may hold.
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
     for name, lowest in (("n_layers", 0), ("d_model", 1), ("n_ctx", 1), ("d_head", 1)):
         value = get(name)
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < lowest:
+        if not is_int(value) or int(value) < lowest:
             kind = "a positive integer" if lowest else "a non-negative integer"
             raise PresetValidationError(f"must be {kind}, got {value!r}", key=name)
     n_heads = get("n_heads")
-    if not isinstance(n_heads, numbers.Integral) or isinstance(n_heads, bool) or not (
-        n_heads == -1 or n_heads > 0
-    ):
+    if not is_int(n_heads) or not (n_heads == -1 or int(n_heads) > 0):
         raise PresetValidationError(
             f"must be a positive integer (or -1 for d_model // d_head), got {n_heads!r}",
             key="n_heads",
         )
     seed = get("seed")
     # NumPy only takes seeds in [0, 2**32).
-    if seed is not None and (
-        not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed < 2**32
-    ):
+    if seed is not None and (not is_int(seed) or not 0 <= int(seed) < 2**32):
         raise PresetValidationError(f"must be an integer in [0, 2**32), got {seed!r}", key="seed")
     if get("n_devices") < 1:
-        raise PresetValidationError(f"must be at least 1, got {get('n_devices')!r}", key="n_devices")
+        raise PresetValidationError(
+            f"must be at least 1, got {get('n_devices')!r}", key="n_devices"
+        )
 
     d_model: int = get("d_model")
     d_head: int = get("d_head")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from os import PathLike
 
@@ -135,6 +134,8 @@ def did_you_mean(word: str, candidates: Iterable[str], *, n: int = 3) -> str:
     >>> did_you_mean("n_layer", ["n_layers", "n_heads", "d_model"])
     " (did you mean 'n_layers'?)"
     """
+    import difflib  # only on the error path: keeps `import transformer_presets` light
+
     pool = list(candidates)
     folded = {c.casefold(): c for c in pool}
     matches = difflib.get_close_matches(word.casefold(), list(folded), n=n, cutoff=0.6)

@@ -8,16 +8,13 @@ which builds a :class:`HookedTransformerConfig`.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .catalog import Catalog, build_catalog, error_from_json, natural_key
 from .errors import PresetError, PresetNotFoundError, PresetValidationError, did_you_mean
-from .schema import FIELDS, check_field_value
 from .sources import LEVEL_BUNDLED, Source, default_sources, signature
 
 if TYPE_CHECKING:
@@ -35,8 +32,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PresetInfo:
+class PresetInfo(NamedTuple):
     """One row of :func:`list_presets`: who a preset is and its main sizes.
 
     Sizes are None for an abstract preset that does not set them, and for a
@@ -74,12 +70,11 @@ class PresetInfo:
         """A JSON-compatible dict of this record."""
         return {
             name: list(value) if isinstance(value, tuple) else value
-            for name, value in self.__dict__.items()
+            for name, value in self._asdict().items()
         }
 
 
-@dataclass(frozen=True)
-class FieldOrigin:
+class FieldOrigin(NamedTuple):
     """Where one field of a resolved preset got its value.
 
     ``source`` is ``"preset"`` (set in a file: ``preset``, ``file`` and
@@ -96,7 +91,7 @@ class FieldOrigin:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict of this record."""
-        return dict(self.__dict__)
+        return self._asdict()
 
 
 class PresetRegistry:
@@ -217,6 +212,8 @@ class PresetRegistry:
         >>> PresetRegistry().get("gpt2-small", n_ctx=256).n_ctx
         256
         """
+        from .schema import FIELDS, check_field_value
+
         entry = self._loadable(name)
         values = _copy_values(entry["values"])
         preset = entry["name"]
@@ -258,6 +255,8 @@ class PresetRegistry:
         >>> PresetRegistry().explain("gpt2")["d_model"].source
         'preset'
         """
+        from .schema import FIELDS
+
         entry = self._loadable(name)
         values, origins, derived = entry["values"], entry["origins"], entry["derived"]
         out = {}
@@ -296,6 +295,8 @@ class PresetRegistry:
         >>> [p.name for p in PresetRegistry().list("gpt2-*")][:2]
         ['gpt2-medium', 'gpt2-large']
         """
+        import fnmatch
+
         patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
         folded = [p.casefold() for p in patterns]
         catalog = self.catalog()

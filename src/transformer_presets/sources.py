@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import PresetError
 
@@ -33,8 +32,7 @@ KIND_BY_LEVEL = {
 }
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """A preset file or folder at one level of precedence.
 
     ``required`` sources must exist (a typo in ``TRANSFORMER_PRESETS_PATH``
@@ -57,10 +55,11 @@ def bundled_dir() -> Path:
     In an installed wheel the files sit inside the package; in a checkout
     (or an editable install) they are the repository's top-level ``presets/``.
     """
-    packaged = Path(str(resources.files("transformer_presets"))) / "presets"
+    here = Path(__file__).resolve().parent
+    packaged = here / "presets"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "presets"
+    return here.parents[1] / "presets"
 
 
 def user_preset_dir() -> Path:
@@ -113,6 +112,15 @@ def list_files(source: Source) -> list[Path]:
 RACY_SECONDS = 2.0
 
 
+def _content_digest(path: Path) -> str:
+    try:
+        # The blake2 module alone; `import hashlib` would also load OpenSSL.
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - CPython always has it
+        from hashlib import blake2b
+    return blake2b(path.read_bytes(), digest_size=16).hexdigest()
+
+
 def signature(
     sources: list[Source], *, checked_at: float | None = None
 ) -> tuple[tuple[object, ...], ...]:
@@ -128,7 +136,6 @@ def signature(
     >>> signature([]) == signature([])
     True
     """
-    import hashlib
     import time
 
     if checked_at is None:
@@ -155,7 +162,7 @@ def signature(
             # timestamp in the future (clock skew) is as untrustworthy as a fresh one.
             if max(st.st_mtime_ns, st.st_ctime_ns) >= racy_after:
                 try:
-                    digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+                    digest = _content_digest(path)
                 except OSError:
                     digest = "unreadable"
             parts.append(
