@@ -347,6 +347,26 @@ def test_diff_values_resets_what_the_base_sets_and_values_do_not() -> None:
     }
 
 
+def test_diff_values_restates_a_default_the_base_set_to_none(tmp_path: Path) -> None:
+    # The Shortformer demo has no normalization ('none' key); a child that wants
+    # the default LayerNorm back must say so, or it would inherit None.
+    from transformer_presets import PresetRegistry, resolve_preset
+
+    base_name = "NeelNanda/Attn-Only-2L512W-Shortformer-6B-big-lr"
+    base = resolve_preset(base_name)
+    assert base["normalization_type"] is None
+    values = {k: v for k, v in base.items() if k != "normalization_type"}
+    diff = diff_values(values, base)
+    assert diff == {"normalization_type": "LN"}
+    path = tmp_path / "child.toml"
+    path.write_text(tomli_w.dumps({"child": {"extends": base_name, **diff}}))
+    child = PresetRegistry([path], use_cache=False).resolve("child")
+    assert child["normalization_type"] == "LN"
+    assert diff_values({"n_key_value_heads": None}, {"n_key_value_heads": 4}) == {
+        "none": ["n_key_value_heads"]
+    }
+
+
 def test_diff_values_treats_int_and_float_alike_but_not_bool() -> None:
     assert diff_values({"rotary_base": 10000}, {"rotary_base": 10000.0}) == {}
     assert diff_values({"n_key_value_heads": 1}, {"n_key_value_heads": True}) == {

@@ -1037,25 +1037,34 @@ def diff_values(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str,
     {'n_layers': 12}
     >>> diff_values({"n_layers": 2}, {"n_layers": 2, "window_size": 8, "eps": 1e-6})
     {'eps': 1e-05, 'unset': ['window_size']}
+    >>> diff_values({"n_layers": 2}, {"n_layers": 2, "normalization_type": None})
+    {'normalization_type': 'LN'}
     """
     specs = defaults()
     out: dict[str, Any] = {}
     unset: list[str] = []
+    none: list[str] = []
     for key, value in values.items():
         if key not in base or not _same(base[key], value):
-            out[key] = value
+            if value is None:
+                none.append(key)
+            else:
+                out[key] = value
     for key, base_value in base.items():
         if key in values or key not in FIELDS or key in ("n_params", "device", "init_weights"):
             continue
         default = specs.get(key)
-        if base_value is None or _same(default, base_value):
+        if _same(default, base_value):
             continue
         if default is None:
             unset.append(key)
         else:
+            # Also when the base sets None (its 'none' key): the default must be restated.
             out[key] = default
     if unset:
         out["unset"] = unset
+    if none:
+        out["none"] = none
     return out
 
 
