@@ -124,3 +124,15 @@ def test_tiny_run_prints_a_report_and_writes_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # the temporary homes are gone
     after = (REPO / "BENCHMARKS.md").read_bytes() if (REPO / "BENCHMARKS.md").exists() else None
     assert after == before
+
+
+def test_report_with_a_miss_does_not_say_every_target_passes() -> None:
+    targets = [
+        Target("1", "a", "-", "-", Ratio(1.0, 1.0, 1.0), 3.0, Ratio(1.0, 1.0, 1.0)),
+        Target("3", "b", "-", "-", Ratio(2.0, 2.0, 2.0), 1.5, Ratio(1.2, 1.2, 1.2)),
+    ]
+    text = bench.render_report(targets, [], {}, "cmd", 1.0)
+    assert "Every measured target passes" not in text
+    assert "by CPU time the ratio is 1.20x, a PASS" in text
+    only_pass = bench.render_report(targets[:1], [], {}, "cmd", 1.0)
+    assert "Every measured target passes" in only_pass

@@ -204,6 +204,20 @@ class Target:
             return "reported"
         return verdict(self.ratio.value, self.bound)
 
+    def disagreement(self) -> str | None:
+        """A sentence when the CPU-time ratio gives the other verdict than the wall clock."""
+        if self.cpu_ratio is None or self.bound is None or self.ratio is None:
+            return None
+        by_cpu = verdict(self.cpu_ratio.value, self.bound)
+        if by_cpu == self.result:
+            return None
+        return (
+            f"Target {self.number}: by CPU time the ratio is {self.cpu_ratio.value:.2f}x, a "
+            f"{by_cpu}; the wall clock ({self.ratio.value:.2f}x) also counts waiting for the "
+            "CPU and the disk, which other jobs on a shared machine inflate. Repeat the run on "
+            "a quiet machine before trusting either."
+        )
+
     def miss_text(self) -> str | None:
         """A plain sentence saying by how much a missed target is missed, else None."""
         if self.result != "MISS":
@@ -657,6 +671,12 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
 
+    try:
+        if " hypervisor " in Path("/proc/cpuinfo").read_text():
+            cpu += " (virtual machine)"
+    except OSError:
+        pass
+
     def version(dist: str) -> str:
         try:
             return metadata.version(dist)
@@ -1028,7 +1048,8 @@ def render_report(
         "Fresh processes are timed by the wall clock (which decides PASS/MISS) and by the CPU "
         "time the child used (shown because other jobs on a shared machine inflate the wall "
         "clock, not the CPU time). Every measurement that uses the cache has its own "
-        "temporary cache, config and data folders.",
+        "temporary cache, config and data folders. Children run with bytecode caching on, "
+        "as an installed package would.",
         "",
         "## Machine",
         "",
@@ -1047,6 +1068,14 @@ def render_report(
         lines += ["**Missed targets.**", "", *(f"- {m}" for m in misses), ""]
     elif any(t.result == "PASS" for t in targets):
         lines += ["Every measured target passes.", ""]
+    disagreements = [t.disagreement() for t in targets if t.disagreement()]
+    if disagreements:
+        lines += [
+            "**Wall clock and CPU time disagree.**",
+            "",
+            *(f"- {d}" for d in disagreements),
+            "",
+        ]
     lines += ["## Details", ""]
     for d in details:
         lines += [d, ""]
@@ -1104,9 +1133,11 @@ def plot_scale(data: dict[str, Any], path: Path) -> bool:
         ax.set_ylabel("s (median)")
         ax.set_ylim(bottom=0)
         ax.legend()
+    # Log scale for lookups (they should stay flat), linear for resolving (it should be a line).
+    axes[0].set_xscale("log")
+    axes[0].minorticks_off()
     for ax in axes:
         ax.set_xlabel("user presets")
-        ax.set_xscale("log")
         ax.set_xticks(sizes, [str(n) for n in sizes])
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
