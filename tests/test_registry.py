@@ -310,3 +310,27 @@ def test_public_api() -> None:
         tp.PresetCycleError,
     ):
         assert issubclass(cls, tp.PresetError)
+
+
+def test_repeated_get_returns_independent_equal_configs() -> None:
+    first = get_preset("mixtral", n_ctx=128)
+    second = get_preset("mixtral", n_ctx=128)
+    assert first == second and first is not second
+    first.attn_types.append("local")  # type: ignore[union-attr]
+    first.n_layers = 1
+    third = get_preset("mixtral", n_ctx=128)
+    assert third == second and len(third.attn_types or []) == 32
+
+
+def test_repeated_get_with_seed_seeds_every_time() -> None:
+    get_preset("gpt2", seed=7)
+    a = torch.rand(1).item()
+    get_preset("gpt2", seed=7)
+    assert torch.rand(1).item() == a
+
+
+def test_repeated_get_sees_edits(user_presets: Path) -> None:
+    path = write(user_presets / "u.toml", '[mine]\nextends = "gpt2"\nn_layers = 2\n')
+    assert get_preset("mine").n_layers == 2
+    path.write_text('[mine]\nextends = "gpt2"\nn_layers = 5\n')
+    assert get_preset("mine").n_layers == 5

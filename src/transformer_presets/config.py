@@ -34,6 +34,7 @@ __all__ = [
     "HookedTransformerConfig",
     "check_and_derive",
     "config_field_names",
+    "copy_config",
     "dtype_name",
 ]
 
@@ -288,6 +289,22 @@ class HookedTransformerConfig:
         from .params import weight_bytes
 
         return weight_bytes(self)
+
+
+def copy_config(cfg: HookedTransformerConfig) -> HookedTransformerConfig:
+    """A copy of ``cfg`` as if built again from the same values.
+
+    Lists are copied, so editing one copy never edits another, and a config
+    with a ``seed`` seeds the random generators again, as construction does.
+    The ``device`` is kept: it was chosen on this machine, in this process.
+    """
+    new = object.__new__(HookedTransformerConfig)
+    new.__dict__.update(
+        {k: (list(v) if isinstance(v, list) else v) for k, v in cfg.__dict__.items()}
+    )
+    if new.seed is not None:
+        new.set_seed_everywhere(new.seed)
+    return new
 
 
 _FIELD_NAMES: tuple[str, ...] | None = None

@@ -114,6 +114,7 @@ class PresetRegistry:
         self._sources: list[Source] | None = None
         self._catalog: Catalog | None = None
         self._stamp: object = None
+        self._built: dict[Any, HookedTransformerConfig] = {}
 
     # -- sources and the catalog -------------------------------------------
 
@@ -129,6 +130,7 @@ class PresetRegistry:
         self._sources = None
         self._catalog = None
         self._stamp = None
+        self._built.clear()
 
     def _user_stamp(self) -> object:
         # The bundled files are fixed for the process; the user's may change.
@@ -140,6 +142,7 @@ class PresetRegistry:
         if self._catalog is None or stamp != self._stamp:
             self._catalog = self._load_catalog()
             self._stamp = stamp
+            self._built.clear()
         return self._catalog
 
     def _load_catalog(self) -> Catalog:
@@ -212,9 +215,29 @@ class PresetRegistry:
         >>> PresetRegistry().get("gpt2-small", n_ctx=256).n_ctx
         256
         """
-        from .schema import FIELDS, check_field_value
+        from .config import copy_config
 
         entry = self._loadable(name)
+        # Building the same config again gives the same config: keep the last
+        # few and hand out copies, so a loop of get_preset() costs about what
+        # constructing the class does. Copies re-seed when the config has a seed.
+        try:
+            memo_key: Any = (entry["name"], entry["file"], frozenset(overrides.items()))
+            hash(memo_key)
+        except TypeError:  # an unhashable override value: build every time
+            memo_key = None
+        built = self._built.get(memo_key) if memo_key is not None else None
+        if built is None:
+            built = self._build(entry, dict(overrides))
+            if memo_key is not None:
+                if len(self._built) >= _MEMO_SIZE:
+                    del self._built[next(iter(self._built))]
+                self._built[memo_key] = built
+        return copy_config(built)
+
+    def _build(self, entry: dict[str, Any], overrides: dict[str, Any]) -> HookedTransformerConfig:
+        from .schema import FIELDS, check_field_value
+
         values = _copy_values(entry["values"])
         preset = entry["name"]
         checkpoint = {
@@ -318,6 +341,10 @@ class PresetRegistry:
             rows.append(_info(entry))
         rows.sort(key=lambda r: natural_key(r.name))
         return rows
+
+
+# How many built configs a registry keeps for repeated get() calls.
+_MEMO_SIZE = 64
 
 
 def _copy_values(values: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import NamedTuple
 
 from .errors import PresetError
@@ -86,9 +87,14 @@ def list_files(source: Source) -> list[Path]:
     folders (editor back-ups, ``.git``) are skipped.
     """
     path = source.path
-    if path.is_file():
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        mode = 0
+    # One stat for both questions: this runs before every lookup.
+    if S_ISREG(mode):
         return [path]
-    if path.is_dir():
+    if S_ISDIR(mode):
         found = []
         for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
