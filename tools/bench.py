@@ -36,6 +36,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -65,6 +66,8 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tree whose code is measured: this checkout, or a commit exported by --at.
+TREE = ROOT
 SRC = ROOT / "src"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 PLOT = ROOT / "benchmarks" / "scale.png"
@@ -275,13 +278,11 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run_process(
-    argv: Sequence[str], env: dict[str, str], *, parse_json: bool = False, cwd: Path = ROOT
-) -> Sample:
-    """Run ``argv`` once; its wall-clock and CPU time, and its JSON output if asked."""
+def run_process(argv: Sequence[str], env: dict[str, str], *, parse_json: bool = False) -> Sample:
+    """Run ``argv`` once in the measured tree; its wall-clock and CPU time, and its JSON output."""
     cpu0 = _children_cpu()
     t0 = time.perf_counter()
-    out = subprocess.run(list(argv), env=env, cwd=cwd, capture_output=True, text=True)
+    out = subprocess.run(list(argv), env=env, cwd=TREE, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0
     if out.returncode != 0:
@@ -660,8 +661,48 @@ def measure_peers(root: Path, s: Settings) -> dict[str, Any]:
 # -- the machine ----------------------------------------------------------------------
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout.rstrip("\n")
+
+
+def use_tree(tree: Path) -> None:
+    """Measure the code in ``tree`` (a checkout's root) instead of this checkout."""
+    global TREE, SRC
+    TREE, SRC = tree, tree / "src"
+    bench_cache.SRC = SRC  # its child puts this folder first on sys.path
+
+
+def export_commit(ref: str, dest: Path) -> str:
+    """Write the files of commit ``ref`` under ``dest`` (``git archive``); return its short hash."""
+    commit = _git("rev-parse", "--short", f"{ref}^{{commit}}")
+    archive = dest.with_suffix(".tar")
+    with open(archive, "wb") as f:
+        subprocess.run(["git", "-C", str(ROOT), "archive", commit], stdout=f, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    archive.unlink()
+    return commit
+
+
+def describe_code(at: str | None, commit: str | None) -> str:
+    """Which code was measured: an exported commit, or this working tree and its edits."""
+    if at is not None:
+        return f"{commit} (`--at {at}`, exported with `git archive`; nothing uncommitted)"
+    try:
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no").splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return "? (not a git checkout)"
+    if not dirty:
+        return f"{head}, clean working tree"
+    files = ", ".join(line[3:] for line in dirty)
+    return f"{head} plus uncommitted changes to {files}"
+
+
 def machine() -> dict[str, str]:
-    """CPU model, cores, OS, Python, torch and numpy versions, load, and the checkout's commit."""
+    """CPU model, cores, OS, Python, torch and numpy versions."""
     cpu = platform.processor() or "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -690,22 +731,6 @@ def machine() -> dict[str, str]:
                 os_name = f"{line.split('=', 1)[1].strip(chr(34))} ({platform.system()} {platform.release()})"
     except OSError:
         pass
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        commit += " (with uncommitted changes)" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "?"
     return {
         "CPU": cpu,
         "Cores": str(os.cpu_count()),
@@ -713,7 +738,6 @@ def machine() -> dict[str, str]:
         "Python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
         "torch": version("torch"),
         "numpy": version("numpy"),
-        "Commit": commit,
     }
 
 
@@ -1180,6 +1204,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="numbers of generated presets for the scale measurement; the largest is target 5's",
     )
     parser.add_argument("--tmp-dir", type=Path, help="where to make the temporary homes")
+    parser.add_argument(
+        "--at",
+        metavar="REF",
+        help="measure the code of this commit (exported with git archive) instead of the "
+        "working tree, whose uncommitted edits would otherwise be measured too",
+    )
     args = parser.parse_args(argv)
     args.only = {t.strip() for t in args.only.split(",") if t.strip()}
     if not args.only <= set(ALL_TARGETS):
@@ -1212,6 +1242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tp-bench-", dir=args.tmp_dir) as tmp:
         root = Path(tmp)
+        commit = None
+        if args.at is not None:
+            commit = export_commit(args.at, root / "tree")
+            use_tree(root / "tree")
+        info["Code measured"] = describe_code(args.at, commit)
 
         def step(label: str, fn: Callable[[], Any]) -> Any:
             t0 = time.perf_counter()
@@ -1235,6 +1270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if "6" in args.only:
             results["peers"] = step("6 peers", lambda: measure_peers(root, s))
+        use_tree(ROOT)
     if "scale" in results and not args.no_write and plot_scale(results["scale"], PLOT):
         results["scale"]["plot"] = PLOT.relative_to(ROOT).as_posix()
     info["Load average (1/5/15 min) before / after"] = f"{load_before}; {_load()}"
