@@ -874,7 +874,8 @@ def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], l
             targets.append(
                 Target(
                     "6",
-                    f"peer: {label} {data['version']} / ours",
+                    f"peer: {label} {data['version']} / ours"
+                    + ("" if data["python"] == PY else f" (run by `{data['python']}`)"),
                     format_stat(stat(walls(res["peer"]))),
                     format_stat(stat(walls(res["ours"]))),
                     ratio(walls(res["peer"]), walls(res["ours"])),
@@ -1026,11 +1027,10 @@ def _peer_section(peers: dict[str, Any], s: Settings) -> str:
                 format_stat(stat(walls(res["peer"]))),
                 format_stat(stat(walls(res["ours"]))),
                 format_ratio(ratio(walls(res["peer"]), walls(res["ours"]))),
-                f"`{data['python']}`"
-                + (
-                    ""
+                (
+                    f"both on `{data['python']}`"
                     if data["ours_python"] == data["python"]
-                    else f" (ours: `{data['ours_python']}`)"
+                    else f"peer on `{data['python']}`, ours on `{data['ours_python']}`"
                 ),
             ]
         )
