@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from transformer_presets.config import ACTIVATION_NAMES, HookedTransformerConfig
+from transformer_presets.config import HookedTransformerConfig
 from transformer_presets.errors import PresetError
 from transformer_presets.hf_import import (
     SUPPORTED_ARCHITECTURES,
@@ -60,14 +60,7 @@ def _import(folder: str) -> dict[str, Any]:
 
 def _build(values: dict[str, Any]) -> dict[str, Any]:
     """The resolved config for ``values``, as a dict with ``dtype`` as its name."""
-    act_fn = values.get("act_fn")
-    # The config class does not know every activation TransformerLens has
-    # (Apertus's xielu); build with a stand-in so the other fields still get
-    # checked, and put the real name back.
-    stand_in = act_fn is not None and act_fn not in ACTIVATION_NAMES
-    cfg = HookedTransformerConfig(**(values | {"act_fn": "silu"} if stand_in else values))
-    out = cfg.to_dict()
-    out["act_fn"] = act_fn if stand_in else out["act_fn"]
+    out = HookedTransformerConfig(**values).to_dict()
     out["dtype"] = str(out["dtype"]).removeprefix("torch.")
     return out
 
@@ -112,6 +105,34 @@ def test_import_matches_transformerlens(fixture: Path) -> None:
     name = _model_name(fixture)
     values = from_hf_config(fixture / "config.json", name=name)
     assert _mismatches(REFERENCE[name], _build(values)) == []
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=_model_name)
+def test_import_equals_the_bundled_preset_field_by_field(fixture: Path) -> None:
+    from transformer_presets import get_preset
+
+    name = _model_name(fixture)
+    bundled = get_preset(name).to_dict()
+    bundled["dtype"] = str(bundled["dtype"]).removeprefix("torch.")
+    imported = _build(from_hf_config(fixture, name=name))
+    assert _mismatches(bundled, imported) == []
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=_model_name)
+def test_import_toml_registry_round_trip(fixture: Path, tmp_path: Path) -> None:
+    from transformer_presets import PresetRegistry
+
+    name = _model_name(fixture)
+    values = from_hf_config(fixture, name=name)
+    path = tmp_path / "imported.toml"
+    path.write_text(tomli_w.dumps({"imported": values}))
+    registry = PresetRegistry([path], use_cache=False)
+    if values.get("trust_remote_code"):
+        # A user file that turns on remote code is loaded with a warning.
+        with pytest.warns(UserWarning, match="trust_remote_code"):
+            assert registry.resolve("imported") == values
+    else:
+        assert registry.resolve("imported") == values
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=_model_name)
