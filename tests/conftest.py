@@ -23,7 +23,9 @@ def shared_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_cache_dir: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    shared_cache_dir: Path,
 ) -> Path:
     """Point the user config and data folders at fresh temporary folders."""
     home = tmp_path_factory.mktemp("home")

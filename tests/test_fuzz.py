@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 from pathlib import Path
@@ -63,10 +64,8 @@ def exercise(path: Path) -> list[Any]:
         return loaded
     for row in rows:
         for verb in (registry.resolve, registry.explain, registry.get):
-            try:
+            with contextlib.suppress(PresetError):
                 loaded.append(verb(row.name))
-            except PresetError:
-                pass
     return loaded
 
 

@@ -89,7 +89,7 @@ def test_every_error_names_file_and_preset_or_key(case: Path) -> None:
         # A file that cannot be read as presets: the place is what matters.
         assert error.line is not None
     else:
-        assert error.preset is not None and error.key is not None or "twice" in error.reason
+        assert (error.preset is not None and error.key is not None) or "twice" in error.reason
 
 
 def test_syntax_error_has_line_and_column() -> None:

@@ -276,7 +276,7 @@ def test_an_error_in_one_preset_leaves_the_others_usable(user_presets: Path) -> 
 def test_a_broken_user_file_fails_loudly(user_presets: Path) -> None:
     # It might have shadowed the name asked for: answering anyway could be wrong.
     write(user_presets / "u.toml", "[gpt2\n")
-    with pytest.raises(PresetError, match="u.toml:1"):
+    with pytest.raises(PresetError, match=r"u\.toml:1"):
         get_preset("gpt2")
 
 

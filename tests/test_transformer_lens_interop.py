@@ -37,6 +37,7 @@ except importlib.metadata.PackageNotFoundError:
     pytest.skip("transformer-lens is not installed", allow_module_level=True)
 # Installed means it must import: a broken install should fail here, not skip.
 import transformer_lens  # noqa: E402
+
 if int(TL_VERSION.split(".")[0]) >= 4:
     pytest.skip(
         f"transformer-lens {TL_VERSION} has no HookedTransformer; these tests need <4",
