@@ -1075,6 +1075,12 @@ def render_report(
         "temporary cache, config and data folders. Children run with bytecode caching on, "
         "as an installed package would.",
         "",
+        "To reproduce: from a checkout after the README's set-up, `python -m tools.bench` "
+        "(`--quick` for a smoke run, `--at HEAD` to leave uncommitted edits out, "
+        "`--peer-python PATH` for an interpreter that has TransformerLens or litgpt; "
+        "matplotlib, if installed, draws the plot). A full run takes about six minutes on "
+        "the machine below.",
+        "",
         "## Machine",
         "",
         *(f"- {k}: {v}" for k, v in info.items()),
@@ -1160,9 +1166,10 @@ def plot_scale(data: dict[str, Any], path: Path) -> bool:
     # Log scale for lookups (they should stay flat), linear for resolving (it should be a line).
     axes[0].set_xscale("log")
     axes[0].minorticks_off()
+    axes[0].set_xticks(sizes, [str(n) for n in sizes])
+    axes[1].set_xlim(left=0)
     for ax in axes:
         ax.set_xlabel("user presets")
-        ax.set_xticks(sizes, [str(n) for n in sizes])
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
