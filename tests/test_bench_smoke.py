@@ -136,3 +136,12 @@ def test_report_with_a_miss_does_not_say_every_target_passes() -> None:
     assert "by CPU time the ratio is 1.20x, a PASS" in text
     only_pass = bench.render_report(targets[:1], [], {}, "cmd", 1.0)
     assert "Every measured target passes" in only_pass
+
+
+def test_close_call_is_flagged() -> None:
+    close = Target("3", "b", "-", "-", Ratio(1.47, 1.38, 2.23), 1.5)
+    clear = Target("5b", "c", "-", "-", Ratio(0.74, 0.48, 0.81), 1.5)
+    assert close.close_call and not clear.close_call
+    text = bench.render_report([close, clear], [], {}, "cmd", 1.0)
+    assert "| **PASS** (close) |" in text
+    assert "Target 3: PASS at 1.47x, but the paired runs range 1.38x-2.23x" in text

@@ -207,6 +207,24 @@ class Target:
             return "reported"
         return verdict(self.ratio.value, self.bound)
 
+    @property
+    def close_call(self) -> bool:
+        """True when the paired ratios fall on both sides of the bound: a verdict noise can flip."""
+        if self.ratio is None or self.bound is None:
+            return False
+        return self.ratio.lo <= self.bound <= self.ratio.hi
+
+    def close_text(self) -> str | None:
+        """A sentence for a close call, else None."""
+        if not self.close_call:
+            return None
+        assert self.ratio is not None and self.bound is not None
+        return (
+            f"Target {self.number}: {self.result} at {self.ratio.value:.2f}x, but the paired "
+            f"runs range {self.ratio.lo:.2f}x-{self.ratio.hi:.2f}x around the bound of "
+            f"{self.bound:.2f}x, so another run may give the other verdict."
+        )
+
     def disagreement(self) -> str | None:
         """A sentence when the CPU-time ratio gives the other verdict than the wall clock."""
         if self.cpu_ratio is None or self.bound is None or self.ratio is None:
@@ -241,7 +259,9 @@ class Target:
             format_ratio(self.ratio) if self.ratio else "-",
             format_ratio(self.cpu_ratio) if self.cpu_ratio else "-",
             f"≤ {self.bound:.2f}x" if self.bound is not None else "-",
-            f"**{self.result}**" if self.result != "reported" else "reported",
+            (f"**{self.result}**" + (" (close)" if self.close_call else ""))
+            if self.result != "reported"
+            else "reported",
         ]
 
 
@@ -993,7 +1013,6 @@ def _scale_section(data: dict[str, Any], s: Settings) -> tuple[list[Target], str
                 format_stat(stat(cold_per[0])),
                 ratio(cold_per[big], cold_per[0]),
                 1.5,
-                note=f"peak {format_bytes(mem.get('traced_peak', 0))} Python heap",
             )
         )
         targets.append(
@@ -1098,6 +1117,9 @@ def render_report(
         lines += ["**Missed targets.**", "", *(f"- {m}" for m in misses), ""]
     elif any(t.result == "PASS" for t in targets):
         lines += ["Every measured target passes.", ""]
+    close = [t.close_text() for t in targets if t.close_text()]
+    if close:
+        lines += ["**Close calls.**", "", *(f"- {c}" for c in close), ""]
     disagreements = [t.disagreement() for t in targets if t.disagreement()]
     if disagreements:
         lines += [
