@@ -2,12 +2,13 @@
 
 Layout, under :func:`cache_dir`::
 
-    v1/                          the cache format version
+    v2/                          the cache format version
       <source key>/              one folder per set of sources and library version
         manifest.json            fingerprint of the source files -> one generation
         lock                     taken by a process building a generation
         g-<token>/               a generation: immutable once renamed into place
           names.json             every name and alias (for "did you mean")
+          summary.json           one row per entry: what listing needs, in one small file
           l<i>.json              lookup shard: folded name -> entry key
           e<i>.json              entry shard: ENTRY_CHUNK entries in source order
 
@@ -66,7 +67,7 @@ ENV_CACHE_DIR = "TRANSFORMER_PRESETS_CACHE_DIR"
 ENV_NO_CACHE = "TRANSFORMER_PRESETS_NO_CACHE"
 
 #: Bump when the layout or the entry format changes; each version has its own folder.
-FORMAT = 1
+FORMAT = 2
 ENTRY_CHUNK = 16
 NAMES_PER_LOOKUP_SHARD = 128
 # How long a process waits for another one building the same generation
@@ -272,6 +273,7 @@ class CachedCatalog:
         self._lookup: dict[int, dict[str, str]] = {}
         self._entries: dict[int, list[dict[str, Any]]] = {}
         self._names: list[str] | None = None
+        self._summaries: list[dict[str, Any]] | None = None
         # Keys handed out by find(), so a rebuilt catalog answers for the same name.
         self._found: dict[str, str] = {}
         self._fallback: Catalog | None = None
@@ -329,6 +331,20 @@ class CachedCatalog:
                 self._fall_back(exc)
         assert self._fallback is not None
         return self._fallback.lookup_names()
+
+    def summaries(self) -> list[dict[str, Any]]:
+        if self._fallback is None:
+            try:
+                if self._summaries is None:
+                    rows = _read_json(self._dir / "summary.json", self._manifest["summary"])
+                    if not (isinstance(rows, list) and len(rows) == self._n_entries):
+                        raise _Damaged("summary.json does not match the entries")
+                    self._summaries = rows
+                return self._summaries
+            except (_Damaged, OSError) as exc:
+                self._fall_back(exc)
+        assert self._fallback is not None
+        return self._fallback.summaries()
 
     def _lookup_shard(self, shard: int) -> dict[str, str]:
         if shard not in self._lookup:
@@ -509,8 +525,8 @@ def _manifest_problem(m: Any) -> str | None:
         and len(lookup) > 0
         and isinstance(entries, list)
         and len(entries) == -(-n // ENTRY_CHUNK)
-        and isinstance(m.get("names"), str)
-        and _is_hex32(m["names"])
+        and _is_hex32(m.get("names"))
+        and _is_hex32(m.get("summary"))
     ):
         return "missing or malformed fields"
     for digest in [*lookup, *entries]:
@@ -559,11 +575,12 @@ def _build_and_store(key_dir: Path, sources: list[Source]) -> Catalog:
     entries = built.all_entries()
     lookup = built.lookup_table()
     names = list(built.lookup_names())
+    summaries = built.summaries()
     # A file edited while we read it: what we built matches neither fingerprint.
     if _fingerprint(sources, checked_at)[0] != before:
         return built
     try:
-        _store(key_dir, checked_at, before, entries, lookup, names)
+        _store(key_dir, checked_at, before, entries, lookup, names, summaries)
     except OSError as exc:
         reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         _warn(f"cannot write to {key_dir} ({reason}); working without it")
@@ -583,6 +600,7 @@ def _store(
     entries: dict[str, dict[str, Any]],
     lookup: dict[str, str],
     names: list[str],
+    summaries: list[dict[str, Any]],
 ) -> None:
     from . import __version__
 
@@ -611,6 +629,7 @@ def _store(
                 for i in range(0, len(ordered), ENTRY_CHUNK)
             ],
             "names": _write(tmp / "names.json", names),
+            "summary": _write(tmp / "summary.json", summaries),
         }
         os.rename(tmp, final)
     except BaseException:

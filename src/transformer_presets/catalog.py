@@ -82,6 +82,9 @@ class Catalog(Protocol):
     def lookup_names(self) -> Iterable[str]:
         """Every name and alias that :meth:`find` knows (for suggestions)."""
 
+    def summaries(self) -> list[dict[str, Any]]:
+        """One :func:`summarize` row per entry, in key order (what listing needs)."""
+
 
 class MemoryCatalog:
     """A catalog built from the source files in this process."""
@@ -115,6 +118,12 @@ class MemoryCatalog:
             names.append(d.name)
             names.extend(d.aliases)
         return names
+
+    def summaries(self) -> list[dict[str, Any]]:
+        return [
+            summarize(self.entry(key), shadowed=self.find(self._defs[int(key)].name) != key)
+            for key in self.entry_keys()
+        ]
 
     def all_entries(self) -> dict[str, dict[str, Any]]:
         """Every entry, resolving every preset (what the cache stores)."""
@@ -327,6 +336,50 @@ def build_catalog(sources: list[Source]) -> MemoryCatalog:
     for (level, folded), index in [*by_level_name.items(), *alias_owner.items()]:
         by_level.setdefault(level, {})[folded] = index
     return MemoryCatalog(defs, lookup, by_level)
+
+
+def summarize(entry: dict[str, Any], *, shadowed: bool = False) -> dict[str, Any]:
+    """The fields of a :class:`~transformer_presets.registry.PresetInfo` for an entry.
+
+    Plain data, so that a listing can be read from the cache in one small file
+    instead of every entry. ``shadowed`` is stored beside them: a definition
+    hidden by a higher-precedence one of the same name is not listed.
+    """
+    values = entry["values"] or {}
+    derived = entry["derived"] or {}
+
+    def size(name: str) -> Any:
+        return values[name] if name in values else derived.get(name)
+
+    remote = bool(values.get("trust_remote_code"))
+    error = None if entry["error"] is None else str(error_from_json(entry["error"]))
+    return {
+        "name": entry["name"],
+        "aliases": list(entry["aliases"]),
+        "description": entry["description"],
+        "abstract": entry["abstract"],
+        "source": entry["kind"],
+        "file": entry["file"],
+        "line": entry["line"],
+        "family": entry["family"],
+        "extends": list(entry["extends"]),
+        "architecture": values.get("original_architecture"),
+        "n_layers": size("n_layers"),
+        "d_model": size("d_model"),
+        "n_heads": size("n_heads"),
+        "n_key_value_heads": values.get("n_key_value_heads"),
+        "d_head": size("d_head"),
+        "d_mlp": size("d_mlp"),
+        "n_ctx": size("n_ctx"),
+        "d_vocab": size("d_vocab"),
+        "n_params": derived.get("n_params"),
+        "dtype": values.get("dtype", "float32" if entry["values"] is not None else None),
+        "trust_remote_code": remote,
+        "remote_code_warning": remote and entry["kind"] != "bundled",
+        "has_checkpoints": entry["checkpoints"] is not None,
+        "error": error,
+        "shadowed": shadowed,
+    }
 
 
 def natural_key(text: str) -> list[Any]:

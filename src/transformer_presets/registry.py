@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .catalog import Catalog, build_catalog, error_from_json, natural_key
+from .catalog import Catalog, build_catalog, error_from_json, natural_key, summarize
 from .errors import PresetError, PresetNotFoundError, PresetValidationError, did_you_mean
 from .sources import LEVEL_BUNDLED, Source, default_sources, signature
 
@@ -297,7 +297,7 @@ class PresetRegistry:
 
     def info(self, name: str) -> PresetInfo:
         """The :class:`PresetInfo` record of one preset (abstract ones included)."""
-        return _info(self._find(name))
+        return _info(summarize(self._find(name)))
 
     def list(
         self,
@@ -322,23 +322,21 @@ class PresetRegistry:
 
         patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
         folded = [p.casefold() for p in patterns]
-        catalog = self.catalog()
         rows = []
-        for key in catalog.entry_keys():
-            entry = catalog.entry(key)
-            if entry["abstract"] and not include_abstract:
+        for row in self.catalog().summaries():
+            if row["shadowed"]:
+                continue  # hidden by a higher-precedence definition of the same name
+            if row["abstract"] and not include_abstract:
                 continue
-            if source is not None and entry["kind"] != source:
+            if source is not None and row["source"] != source:
                 continue
-            if family is not None and entry["family"].casefold() != family.casefold():
+            if family is not None and row["family"].casefold() != family.casefold():
                 continue
-            if catalog.find(entry["name"]) != key:
-                continue  # shadowed by a higher-precedence definition
             if folded:
-                names = [entry["name"].casefold(), *(a.casefold() for a in entry["aliases"])]
+                names = [row["name"].casefold(), *(a.casefold() for a in row["aliases"])]
                 if not any(fnmatch.fnmatchcase(n, p) for n in names for p in folded):
                     continue
-            rows.append(_info(entry))
+            rows.append(_info(row))
         rows.sort(key=lambda r: natural_key(r.name))
         return rows
 
@@ -403,43 +401,12 @@ def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
     }
 
 
-def _info(entry: dict[str, Any]) -> PresetInfo:
-    values = entry["values"] or {}
-    derived = entry["derived"] or {}
-
-    def size(name: str) -> Any:
-        if name in values:
-            return values[name]
-        return derived.get(name)
-
-    remote = bool(values.get("trust_remote_code"))
-    error = None if entry["error"] is None else str(error_from_json(entry["error"]))
-    return PresetInfo(
-        name=entry["name"],
-        aliases=tuple(entry["aliases"]),
-        description=entry["description"],
-        abstract=entry["abstract"],
-        source=entry["kind"],
-        file=entry["file"],
-        line=entry["line"],
-        family=entry["family"],
-        extends=tuple(entry["extends"]),
-        architecture=values.get("original_architecture"),
-        n_layers=size("n_layers"),
-        d_model=size("d_model"),
-        n_heads=size("n_heads"),
-        n_key_value_heads=values.get("n_key_value_heads"),
-        d_head=size("d_head"),
-        d_mlp=size("d_mlp"),
-        n_ctx=size("n_ctx"),
-        d_vocab=size("d_vocab"),
-        n_params=derived.get("n_params"),
-        dtype=values.get("dtype", "float32" if entry["values"] is not None else None),
-        trust_remote_code=remote,
-        remote_code_warning=remote and entry["kind"] != "bundled",
-        has_checkpoints=entry["checkpoints"] is not None,
-        error=error,
-    )
+def _info(row: dict[str, Any]) -> PresetInfo:
+    """A :class:`PresetInfo` from a :func:`~transformer_presets.catalog.summarize` row."""
+    fields = {k: v for k, v in row.items() if k != "shadowed"}
+    fields["aliases"] = tuple(fields["aliases"])
+    fields["extends"] = tuple(fields["extends"])
+    return PresetInfo(**fields)
 
 
 # -- the default registry -----------------------------------------------------
