@@ -7,22 +7,24 @@ checkout's ``src`` folder is put on ``sys.path`` first.
 
 from __future__ import annotations
 
+import os
 import sys
-from importlib.util import find_spec
-from pathlib import Path
 
 __all__ = ["main"]
 
 
-def _ensure_importable() -> None:
-    if find_spec("transformer_presets") is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-
 def main(argv: list[str] | None = None) -> int:
     """List presets; see ``python -m tools.list_presets --help``."""
-    _ensure_importable()
-    from transformer_presets.cli import list_main
+    # Try the import rather than asking importlib.util.find_spec first: this
+    # command's start-up time is a target, and importlib.util is not free.
+    try:
+        from transformer_presets.cli import list_main
+    except ModuleNotFoundError as exc:
+        if exc.name != "transformer_presets":
+            raise
+        checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        sys.path.insert(0, os.path.join(checkout, "src"))
+        from transformer_presets.cli import list_main
 
     return list_main(argv, prog="python -m tools.list_presets")
 
