@@ -334,3 +334,30 @@ def test_repeated_get_sees_edits(user_presets: Path) -> None:
     assert get_preset("mine").n_layers == 2
     path.write_text('[mine]\nextends = "gpt2"\nn_layers = 5\n')
     assert get_preset("mine").n_layers == 5
+
+
+def test_a_warm_lookup_scans_the_user_folder_once(
+    user_presets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformer_presets import sources
+
+    # As if the files were older than the racy window (else they are hashed, and
+    # the cache re-dates its manifest with a second scan once they age).
+    monkeypatch.setattr(sources, "RACY_SECONDS", 0.0)
+    write(user_presets / "u.toml", '[mine]\nextends = "gpt2"\nn_layers = 2\n')
+    PresetRegistry().resolve("mine")  # builds the cache
+    scanned: list[str] = []
+    real = sources._file_names
+
+    def counting(source: sources.Source) -> list[str]:
+        scanned.append(str(source.path))
+        return real(source)
+
+    monkeypatch.setattr(sources, "_file_names", counting)
+    registry = PresetRegistry()
+    assert registry.resolve("mine")["n_layers"] == 2
+    # The cache's own check of the sources also serves as the registry's stamp.
+    assert scanned.count(str(user_presets)) == 1
+    scanned.clear()
+    assert registry.resolve("mine")["n_layers"] == 2
+    assert scanned == [str(user_presets)]  # later lookups re-check only the user's files

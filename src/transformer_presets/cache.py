@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import PresetError
-from .sources import APP_NAME, Source, signature
+from .sources import APP_NAME, Source, source_signatures
 
 if TYPE_CHECKING:
     from .catalog import Catalog, MemoryCatalog
@@ -85,7 +85,8 @@ except ImportError:  # pragma: no cover - CPython always has it
 
 
 def _is_hex32(text: object) -> bool:
-    return isinstance(text, str) and len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+    # strip() runs in C: the manifest of a large cache holds many digests.
+    return isinstance(text, str) and len(text) == 32 and not text.strip("0123456789abcdef")
 
 
 def _is_generation(name: object) -> bool:
@@ -277,6 +278,7 @@ class CachedCatalog:
         # Keys handed out by find(), so a rebuilt catalog answers for the same name.
         self._found: dict[str, str] = {}
         self._fallback: Catalog | None = None
+        self.validated: tuple[float, list[tuple[Any, ...]]] | None = None
 
     @property
     def generation(self) -> Path:
@@ -420,12 +422,19 @@ def _code_stamp() -> list[list[Any]]:
     return stamp
 
 
-def _fingerprint(sources: list[Source], checked_at: float) -> tuple[str, tuple[Any, ...]]:
-    """The digest of the sources' signature at ``checked_at``, and the signature itself."""
-    sig = signature(sources, checked_at=checked_at)
+def _fingerprint(
+    sources: list[Source], checked_at: float
+) -> tuple[str, tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The digest of the sources' signature at ``checked_at``, the signature, and its parts.
+
+    The parts (one signature per source) let the registry keep watching the
+    user's sources without scanning them a second time.
+    """
+    per_source = source_signatures(sources, checked_at=checked_at)
+    sig = tuple(part for parts in per_source for part in parts)
     text = repr((_code_stamp(), sig))
     digest = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return digest, sig
+    return digest, sig, per_source
 
 
 def _hashed(sig: tuple[Any, ...]) -> bool:
@@ -459,13 +468,15 @@ def _load(key_dir: Path, sources: list[Source], avoid: str | None = None) -> Cac
     if manifest["generation"] == avoid:
         return None
     now = time.time()
-    fingerprint, sig = _fingerprint(sources, manifest["checked_at"])
+    fingerprint, sig, per_source = _fingerprint(sources, manifest["checked_at"])
     if fingerprint != manifest["fingerprint"]:
         return None
     if _hashed(sig):
         _refresh(key_dir, manifest, sources, sig, now)
     STATS["hits"] += 1
-    return CachedCatalog(key_dir, manifest, sources)
+    catalog = CachedCatalog(key_dir, manifest, sources)
+    catalog.validated = (manifest["checked_at"], per_source)
+    return catalog
 
 
 def _refresh(
@@ -482,7 +493,7 @@ def _refresh(
     hashes nothing and shows the same timestamps, the manifest may say so as of
     ``now``: any later edit moves a timestamp past ``now``. Best effort.
     """
-    fingerprint, fresh = _fingerprint(sources, now)
+    fingerprint, fresh, _ = _fingerprint(sources, now)
     if _hashed(fresh) or _without_digests(fresh) != _without_digests(sig):
         return
     try:
@@ -570,7 +581,7 @@ def _build_locked(key_dir: Path, sources: list[Source], avoid: str | None = None
 
 def _build_and_store(key_dir: Path, sources: list[Source]) -> Catalog:
     checked_at = time.time()
-    before, _ = _fingerprint(sources, checked_at)
+    before, _, before_parts = _fingerprint(sources, checked_at)
     built = _build(sources)  # errors in the preset files propagate, and nothing is stored
     entries = built.all_entries()
     lookup = built.lookup_table()
@@ -579,6 +590,7 @@ def _build_and_store(key_dir: Path, sources: list[Source]) -> Catalog:
     # A file edited while we read it: what we built matches neither fingerprint.
     if _fingerprint(sources, checked_at)[0] != before:
         return built
+    built.validated = (checked_at, before_parts)
     try:
         _store(key_dir, checked_at, before, entries, lookup, names, summaries)
     except OSError as exc:

@@ -85,6 +85,10 @@ class Catalog(Protocol):
     def summaries(self) -> list[dict[str, Any]]:
         """One :func:`summarize` row per entry, in key order (what listing needs)."""
 
+    #: ``(checked_at, the signature of each source at checked_at)`` proving which
+    #: state of the files this catalog reflects, or None when not known.
+    validated: tuple[float, list[tuple[Any, ...]]] | None
+
 
 class MemoryCatalog:
     """A catalog built from the source files in this process."""
@@ -98,6 +102,8 @@ class MemoryCatalog:
         self._by_level = by_level
         self._entries: dict[int, dict[str, Any]] = {}
         self._merged: dict[int, tuple[dict[str, Any], dict[str, list[Any]], Any]] = {}
+        #: ``(checked_at, signature of each source)`` taken before reading, when known.
+        self.validated: tuple[float, list[tuple[Any, ...]]] | None = None
 
     def find(self, name: str) -> str | None:
         index = self._lookup.get(name.casefold())

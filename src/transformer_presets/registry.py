@@ -9,13 +9,14 @@ which builds a :class:`HookedTransformerConfig`.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .catalog import Catalog, build_catalog, error_from_json, natural_key, summarize
 from .errors import PresetError, PresetNotFoundError, PresetValidationError, did_you_mean
-from .sources import LEVEL_BUNDLED, Source, default_sources, signature
+from .sources import LEVEL_BUNDLED, Source, default_sources, is_racy, signature
 
 if TYPE_CHECKING:
     from .config import HookedTransformerConfig
@@ -113,7 +114,7 @@ class PresetRegistry:
         self.use_cache = use_cache
         self._sources: list[Source] | None = None
         self._catalog: Catalog | None = None
-        self._stamp: object = None
+        self._stamp: tuple[float, tuple[Any, ...]] | None = None
         self._built: dict[Any, HookedTransformerConfig] = {}
 
     # -- sources and the catalog -------------------------------------------
@@ -132,26 +133,55 @@ class PresetRegistry:
         self._stamp = None
         self._built.clear()
 
-    def _user_stamp(self) -> object:
+    def _user_signature(self, checked_at: float) -> tuple[Any, ...]:
         # The bundled files are fixed for the process; the user's may change.
-        return signature([s for s in self.sources if s.level != LEVEL_BUNDLED])
+        user = [s for s in self.sources if s.level != LEVEL_BUNDLED]
+        return signature(user, checked_at=checked_at)
 
     def catalog(self) -> Catalog:
-        """The current catalog, rebuilt when a user source file has changed."""
-        stamp = self._user_stamp()
-        if self._catalog is None or stamp != self._stamp:
-            self._catalog = self._load_catalog()
-            self._stamp = stamp
-            self._built.clear()
-        return self._catalog
+        """The current catalog, read again when a user source file has changed."""
+        if self._catalog is not None and self._stamp is not None:
+            checked_at, seen = self._stamp
+            if self._user_signature(checked_at) == seen:
+                return self._catalog
+        started = time.time()
+        uses_cache = self._cache_on()
+        # Without the cache, take the stamp before reading: an edit made while
+        # reading then shows as a change next time, never as a stale catalog.
+        before = None if uses_cache else (started, self._user_signature(started))
+        catalog = self._load_catalog(uses_cache)
+        stamp = before
+        validated = catalog.validated
+        if validated is not None and len(validated[1]) == len(self.sources):
+            # The cache has just scanned every source to validate itself: keep
+            # the user's part of that scan instead of scanning them again.
+            checked_at, per_source = validated
+            watched = (
+                p for s, p in zip(self.sources, per_source, strict=True) if s.level != LEVEL_BUNDLED
+            )
+            stamp = (checked_at, tuple(part for parts in watched for part in parts))
+        elif stamp is None:
+            sig = self._user_signature(started)
+            # A file touched after the read began may or may not be in the catalog:
+            # leave the stamp unset so the next call reads again.
+            stamp = None if is_racy(sig) else (started, sig)
+        self._catalog, self._stamp = catalog, stamp
+        self._built.clear()
+        return catalog
 
-    def _load_catalog(self) -> Catalog:
-        if self.use_cache:
-            # Imported here: a registry with the cache off never needs the module.
-            from .cache import cache_enabled, load_or_build
+    def _cache_on(self) -> bool:
+        if not self.use_cache:
+            return False
+        # Imported here: a registry with the cache off never needs the module.
+        from .cache import cache_enabled
 
-            if cache_enabled():
-                return load_or_build(self.sources)
+        return cache_enabled()
+
+    def _load_catalog(self, uses_cache: bool) -> Catalog:
+        if uses_cache:
+            from .cache import load_or_build
+
+            return load_or_build(self.sources)
         return build_catalog(self.sources)
 
     # -- lookups -------------------------------------------------------------

@@ -14,7 +14,10 @@ __all__ = [
     "Source",
     "bundled_dir",
     "default_sources",
+    "is_racy",
     "list_files",
+    "signature",
+    "source_signatures",
     "user_preset_dir",
 ]
 
@@ -150,44 +153,52 @@ def signature(
     >>> signature([]) == signature([])
     True
     """
+    return tuple(
+        part for parts in source_signatures(sources, checked_at=checked_at) for part in parts
+    )
+
+
+def source_signatures(
+    sources: list[Source], *, checked_at: float | None = None
+) -> list[tuple[tuple[object, ...], ...]]:
+    """:func:`signature`, one per source, so that a caller can keep the parts it watches."""
     import time
 
     if checked_at is None:
         checked_at = time.time()
     # Nanoseconds, so that comparing with the st_*_ns fields loses nothing.
     racy_after = int((checked_at - RACY_SECONDS) * 1e9)
+    return [_one_signature(source, racy_after) for source in sources]
+
+
+def is_racy(sig: tuple[tuple[object, ...], ...]) -> bool:
+    """Whether a signature had to hash a file: its timestamps could not be trusted."""
+    return any(len(part) == 7 and part[-1] is not None for part in sig)
+
+
+def _one_signature(source: Source, racy_after: int) -> tuple[tuple[object, ...], ...]:
     parts: list[tuple[object, ...]] = []
-    for source in sources:
+    try:
+        files = _file_names(source)
+    except PresetError as exc:
+        return (("missing", str(source.path), exc.reason),)
+    if not files:
+        return (("empty", str(source.path)),)
+    for path in files:
         try:
-            files = _file_names(source)
-        except PresetError as exc:
-            parts.append(("missing", str(source.path), exc.reason))
+            st = os.stat(path)
+        except OSError:
+            parts.append(("gone", path))
             continue
-        if not files:
-            parts.append(("empty", str(source.path)))
-        for path in files:
+        digest = None
+        # ctime too: it cannot be set back by hand (touch -d, cp -p), and a
+        # timestamp in the future (clock skew) is as untrustworthy as a fresh one.
+        if max(st.st_mtime_ns, st.st_ctime_ns) >= racy_after:
             try:
-                st = os.stat(path)
+                digest = _content_digest(path)
             except OSError:
-                parts.append(("gone", path))
-                continue
-            digest = None
-            # ctime too: it cannot be set back by hand (touch -d, cp -p), and a
-            # timestamp in the future (clock skew) is as untrustworthy as a fresh one.
-            if max(st.st_mtime_ns, st.st_ctime_ns) >= racy_after:
-                try:
-                    digest = _content_digest(path)
-                except OSError:
-                    digest = "unreadable"
-            parts.append(
-                (
-                    path,
-                    st.st_size,
-                    st.st_mtime_ns,
-                    st.st_ctime_ns,
-                    st.st_dev,
-                    st.st_ino,
-                    digest,
-                )
-            )
+                digest = "unreadable"
+        parts.append(
+            (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev, st.st_ino, digest)
+        )
     return tuple(parts)
