@@ -299,15 +299,22 @@ def copy_config(cfg: HookedTransformerConfig) -> HookedTransformerConfig:
     The ``device`` is kept: it was chosen on this machine, in this process.
     """
     new = object.__new__(HookedTransformerConfig)
-    new.__dict__.update(
-        {k: (list(v) if isinstance(v, list) else v) for k, v in cfg.__dict__.items()}
-    )
+    state = new.__dict__
+    state.update(cfg.__dict__)
+    # Only list fields are mutable; copying just those keeps a copy cheap.
+    for name in _LIST_FIELDS:
+        value = state.get(name)
+        if isinstance(value, list):
+            state[name] = list(value)
     if new.seed is not None:
         new.set_seed_everywhere(new.seed)
     return new
 
 
 _FIELD_NAMES: tuple[str, ...] | None = None
+_LIST_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(HookedTransformerConfig) if "list[" in str(f.type)
+)
 
 
 def config_field_names() -> tuple[str, ...]:
