@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import PresetError
-from .sources import APP_NAME, Source, source_signatures
+from .sources import APP_NAME, Source, is_racy, source_signatures
 
 if TYPE_CHECKING:
     from .catalog import Catalog, MemoryCatalog
@@ -273,8 +273,7 @@ class CachedCatalog:
         self._entry_digests: list[str] = manifest["entries"]
         self._lookup: dict[int, dict[str, str]] = {}
         self._entries: dict[int, list[dict[str, Any]]] = {}
-        self._names: list[str] | None = None
-        self._summaries: list[dict[str, Any]] | None = None
+        self._lists: dict[str, list[Any]] = {}
         # Keys handed out by find(), so a rebuilt catalog answers for the same name.
         self._found: dict[str, str] = {}
         self._fallback: Catalog | None = None
@@ -321,32 +320,32 @@ class CachedCatalog:
         return (str(i) for i in range(self._n_entries))
 
     def lookup_names(self) -> Iterable[str]:
-        if self._fallback is None:
-            try:
-                if self._names is None:
-                    names = _read_json(self._dir / "names.json", self._manifest["names"])
-                    if not isinstance(names, list):
-                        raise _Damaged("names.json is not a list")
-                    self._names = names
-                return self._names
-            except (_Damaged, OSError) as exc:
-                self._fall_back(exc)
-        assert self._fallback is not None
-        return self._fallback.lookup_names()
+        names = self._whole_list("names")
+        if names is None:
+            assert self._fallback is not None  # for mypy: _whole_list fell back
+            return self._fallback.lookup_names()
+        return names
 
     def summaries(self) -> list[dict[str, Any]]:
+        rows = self._whole_list("summary", length=self._n_entries)
+        if rows is None:
+            assert self._fallback is not None
+            return self._fallback.summaries()
+        return rows
+
+    def _whole_list(self, name: str, length: int | None = None) -> list[Any] | None:
+        """``<name>.json``, a list read once and checked, or None after falling back."""
         if self._fallback is None:
             try:
-                if self._summaries is None:
-                    rows = _read_json(self._dir / "summary.json", self._manifest["summary"])
-                    if not (isinstance(rows, list) and len(rows) == self._n_entries):
-                        raise _Damaged("summary.json does not match the entries")
-                    self._summaries = rows
-                return self._summaries
+                if name not in self._lists:
+                    data = _read_json(self._dir / f"{name}.json", self._manifest[name])
+                    if not isinstance(data, list) or (length is not None and len(data) != length):
+                        raise _Damaged(f"{name}.json does not match the manifest")
+                    self._lists[name] = data
+                return self._lists[name]
             except (_Damaged, OSError) as exc:
                 self._fall_back(exc)
-        assert self._fallback is not None
-        return self._fallback.summaries()
+        return None
 
     def _lookup_shard(self, shard: int) -> dict[str, str]:
         if shard not in self._lookup:
@@ -437,11 +436,6 @@ def _fingerprint(
     return digest, sig, per_source
 
 
-def _hashed(sig: tuple[Any, ...]) -> bool:
-    # A file's part ends in its content digest when its timestamps were untrusted.
-    return any(len(part) == 7 and part[-1] is not None for part in sig)
-
-
 def _without_digests(sig: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(part[:-1] if len(part) == 7 else part for part in sig)
 
@@ -471,7 +465,7 @@ def _load(key_dir: Path, sources: list[Source], avoid: str | None = None) -> Cac
     fingerprint, sig, per_source = _fingerprint(sources, manifest["checked_at"])
     if fingerprint != manifest["fingerprint"]:
         return None
-    if _hashed(sig):
+    if is_racy(sig):
         _refresh(key_dir, manifest, sources, sig, now)
     STATS["hits"] += 1
     catalog = CachedCatalog(key_dir, manifest, sources)
@@ -494,7 +488,7 @@ def _refresh(
     ``now``: any later edit moves a timestamp past ``now``. Best effort.
     """
     fingerprint, fresh, _ = _fingerprint(sources, now)
-    if _hashed(fresh) or _without_digests(fresh) != _without_digests(sig):
+    if is_racy(fresh) or _without_digests(fresh) != _without_digests(sig):
         return
     try:
         from filelock import FileLock, Timeout

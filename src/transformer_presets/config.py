@@ -19,7 +19,7 @@ import numbers
 import pprint
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from .errors import PresetValidationError, did_you_mean
@@ -31,6 +31,7 @@ __all__ = [
     "ACTIVATION_NAMES",
     "DERIVED_FIELDS",
     "DTYPE_NAMES",
+    "FIELD_DEFAULTS",
     "HookedTransformerConfig",
     "check_and_derive",
     "config_field_names",
@@ -343,7 +344,7 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
     def get(name: str) -> Any:
         if name in values:
             return values[name]
-        return _DEFAULTS[name]
+        return FIELD_DEFAULTS[name]
 
     for name in ("n_layers", "d_model", "n_ctx", "d_head"):
         if values.get(name) is None:
@@ -490,7 +491,10 @@ def _pick_device() -> str:
     return "cpu"
 
 
-_DEFAULTS: dict[str, Any] = {
-    f.name: f.default for f in fields(HookedTransformerConfig) if f.name != "dtype"
+#: Every optional field's default as plain data (``dtype`` by name).
+FIELD_DEFAULTS: dict[str, Any] = {
+    f.name: f.default
+    for f in fields(HookedTransformerConfig)
+    if f.default is not MISSING and f.name != "dtype"
 }
-_DEFAULTS["dtype"] = "float32"
+FIELD_DEFAULTS["dtype"] = "float32"

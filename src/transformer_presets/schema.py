@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import HookedTransformerConfig, dtype_name
+from .config import FIELD_DEFAULTS, HookedTransformerConfig, dtype_name
 from .errors import PresetValidationError, did_you_mean
 
 __all__ = [
@@ -85,10 +85,8 @@ def _parse_annotation(text: str) -> frozenset[str]:
 def _build_fields() -> dict[str, FieldSpec]:
     specs = {}
     for f in dataclasses.fields(HookedTransformerConfig):
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        default = None if required else f.default
-        if f.name == "dtype":
-            default = "float32"
+        required = f.name not in FIELD_DEFAULTS
+        default = FIELD_DEFAULTS.get(f.name)
         specs[f.name] = FieldSpec(f.name, _parse_annotation(str(f.type)), default, required)
     return specs
 
