@@ -17,7 +17,7 @@ import pytest
 from tools import bench
 from tools.bench import Case, Ratio, Sample, Stat, Target
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import REPO
 
 
 def test_stat_is_median_and_range() -> None:

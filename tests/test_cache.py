@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 import transformer_presets
 from transformer_presets import PresetError, PresetRegistry, cache, cache_info, clear_cache, sources
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import REPO
+
 sys.path.insert(0, str(REPO / "tools"))
-from gen_presets import generate  # noqa: E402
+from gen_presets import generate
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +39,15 @@ def bundled_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bundled_snapshot: Path
+    isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch, bundled_snapshot: Path
 ) -> Iterator[Path]:
-    """Temporary config, data and cache folders; fresh counters and warning flag."""
+    """conftest's temporary folders, but a cache of this test's own; fresh counters and warning flag."""
     monkeypatch.setattr(sources, "bundled_dir", lambda: bundled_snapshot)
     monkeypatch.setenv("TP_TEST_BUNDLED", str(bundled_snapshot))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("TRANSFORMER_PRESETS_PATH", raising=False)
-    monkeypatch.delenv("TRANSFORMER_PRESETS_NO_CACHE", raising=False)
+    monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(isolated_dirs / "cache"))
     monkeypatch.setattr(cache, "_warned", False)
     monkeypatch.setattr(cache, "STATS", dict.fromkeys(cache.STATS, 0))
-    yield tmp_path
+    yield isolated_dirs
 
 
 @pytest.fixture
@@ -749,6 +746,7 @@ _s.bundled_dir = lambda: pathlib.Path(os.environ["TP_TEST_BUNDLED"])
 import transformer_presets
 eager = [m for m in ("tomllib", "transformer_presets.presetfile") if m in sys.modules]
 from transformer_presets import resolve_preset, cache
+
 assert resolve_preset("gen-00299")["n_layers"] > 0
 assert cache.STATS["hits"] == 1, cache.STATS
 print(",".join(eager), "|", ",".join(

@@ -31,7 +31,8 @@ from transformer_presets.hf_import import closest_preset, from_hf_config
 from transformer_presets.schema import defaults
 from transformer_presets.sources import bundled_dir, user_preset_dir
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import REPO
+
 SRC = REPO / "src"
 HF = REPO / "tests" / "data" / "hf_configs"
 

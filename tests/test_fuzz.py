@@ -186,6 +186,8 @@ def valid_tables(draw: st.DrawFn) -> dict[str, Any]:
     return table
 
 
+# Fuzzed presets may turn on trust_remote_code; the warning that brings is tested elsewhere.
+@pytest.mark.filterwarnings("ignore:.*trust_remote_code:UserWarning")
 @SETTINGS
 @given(table=valid_tables(), via_parent=st.booleans())
 def test_every_valid_preset_resolves(

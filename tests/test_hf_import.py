@@ -28,7 +28,8 @@ from transformer_presets.hf_import import (
 )
 from transformer_presets.schema import FIELDS, defaults
 
-DATA = Path(__file__).parent / "data"
+from .conftest import DATA
+
 FIXTURES = sorted(p for p in (DATA / "hf_configs").iterdir() if (p / "config.json").is_file())
 # Fields that depend on the machine or on how weights are loaded, not on the model.
 NOT_COMPARED = {"device", "init_weights"}

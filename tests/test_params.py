@@ -21,7 +21,8 @@ from transformer_presets import params
 from transformer_presets.errors import PresetValidationError
 from transformer_presets.params import model_class, total_params, weight_bytes
 
-DATA = Path(__file__).parent / "data"
+from .conftest import DATA
+
 SRC = Path(__file__).parent.parent / "src"
 
 with (DATA / "transformerlens_models.jsonl").open(encoding="utf-8") as _f:

@@ -30,11 +30,12 @@ from transformer_presets import (
 from transformer_presets.config import check_and_derive
 from transformer_presets.registry import default_registry
 
-ROOT = Path(__file__).resolve().parents[1]
-PRESET_DIR = ROOT / "presets"
+from .conftest import REPO
+
+PRESET_DIR = REPO / "presets"
 REFERENCE = [
     json.loads(line)
-    for line in (ROOT / "tests" / "data" / "transformerlens_models.jsonl").read_text().splitlines()
+    for line in (REPO / "tests" / "data" / "transformerlens_models.jsonl").read_text().splitlines()
     if line.strip()
 ]
 BY_NAME = {row["name"]: row for row in REFERENCE}
