@@ -92,7 +92,7 @@ def warm(name: str = "gpt2") -> None:
     for _ in range(10):
         PresetRegistry().resolve(name)
         folder = cache.cache_dir() / f"v{cache.FORMAT}"
-        if any(folder.glob("*/manifest.json")):
+        if any(folder.glob(f"*/{cache.MANIFEST}")):
             return
         time.sleep(0.2)
     raise AssertionError("the cache was never stored")
@@ -113,9 +113,17 @@ def key_dir() -> Path:
     return folder
 
 
+def read(path: Path) -> Any:
+    """The data of a cache file, decoded as the library does."""
+    return cache._load_bytes(path.read_bytes(), str(path))
+
+
+def manifest() -> Any:
+    return read(key_dir() / cache.MANIFEST)
+
+
 def generation() -> Path:
-    manifest = json.loads((key_dir() / "manifest.json").read_text())
-    return key_dir() / manifest["generation"]
+    return key_dir() / manifest()["generation"]
 
 
 def write(path: Path, text: str) -> None:
@@ -182,10 +190,21 @@ def test_clear_leaves_unrelated_files(isolated: Path) -> None:
     assert (isolated / "cache" / "notes.txt").read_text() == "mine"
 
 
-def test_cache_holds_no_device_and_only_json(isolated: Path) -> None:
+def _plain(data: Any) -> bool:
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_plain(v) for v in data)
+    return data is None or type(data) in (str, int, float, bool)
+
+
+def test_cache_holds_no_device_and_only_plain_data(isolated: Path) -> None:
     warm()
-    for path in (isolated / "cache").rglob("*.json"):
-        data = json.loads(path.read_text())  # plain JSON, nothing else
+    files = list((isolated / "cache").rglob("*.bin"))
+    assert {p.name for p in files} >= {cache.MANIFEST, "summary.bin", "names.bin", "e0.bin"}
+    for path in files:
+        data = read(path)
+        assert _plain(data), path  # what JSON could hold: no tuples, sets, bytes or code
         if path.name.startswith("e"):
             for entry in data:
                 assert "device" not in (entry["derived"] or {})
@@ -257,11 +276,11 @@ def test_manifest_is_redated_once_files_are_old(
 ) -> None:
     write(user_dir / "mine.toml", "[tiny]\nextends = 'gpt2'\nn_layers = 2\n")
     warm("tiny")
-    before = json.loads((key_dir() / "manifest.json").read_text())
+    before = manifest()
     # Pretend the racy window has passed rather than sleeping through it.
     monkeypatch.setattr(cache.time, "time", lambda: before["checked_at"] + 60)
     PresetRegistry().resolve("tiny")
-    after = json.loads((key_dir() / "manifest.json").read_text())
+    after = manifest()
     assert after["checked_at"] == before["checked_at"] + 60
     assert after["generation"] == before["generation"]
     assert PresetRegistry().resolve("tiny")["n_layers"] == 2
@@ -469,7 +488,7 @@ def _each(pattern: str, change: Callable[[Path], None]) -> Callable[[], None]:
 
 
 def _manifest(change: Callable[[Path], None]) -> Callable[[], None]:
-    return lambda: change(key_dir() / "manifest.json")
+    return lambda: change(key_dir() / cache.MANIFEST)
 
 
 def _truncate(path: Path) -> None:
@@ -478,7 +497,13 @@ def _truncate(path: Path) -> None:
 
 
 def _garbage(path: Path) -> None:
-    path.write_bytes(b"\x00\xff not json {[")
+    path.write_bytes(b"\x00\xff not a cache file {[")
+
+
+def _flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
 
 
 def _empty(path: Path) -> None:
@@ -491,22 +516,23 @@ def _folder(path: Path) -> None:
     (path / "inside").write_text("x")
 
 
-def _other_json(path: Path) -> None:
-    path.write_text("{}" if path.name.startswith(("l", "m")) else "[]")
+def _other_data(path: Path) -> None:
+    # An intact file holding the wrong kind of data.
+    path.write_bytes(cache._dump({} if path.name.startswith(("l", "m")) else []))
 
 
 def _set_field(field: str, value: Any) -> Callable[[Path], None]:
     def change(path: Path) -> None:
-        data = json.loads(path.read_text())
+        data = read(path)
         data[field] = value
-        path.write_text(json.dumps(data))
+        path.write_bytes(cache._dump(data))
 
     return change
 
 
 def _swap_shards() -> None:
     # Valid files of the right kind, in the wrong place.
-    shards = sorted(generation().glob("e*.json"))
+    shards = sorted(generation().glob("e*.bin"))
     first = shards[0].read_bytes()
     for path in shards:
         path.write_bytes(first if path != shards[0] else shards[-1].read_bytes())
@@ -517,7 +543,9 @@ DAMAGE: dict[str, Callable[[], None]] = {
     "manifest-garbage": _manifest(_garbage),
     "manifest-empty": _manifest(_empty),
     "manifest-folder": _manifest(_folder),
-    "manifest-not-a-table": _manifest(lambda p: p.write_text("[1, 2]")),
+    "manifest-not-a-table": _manifest(lambda p: p.write_bytes(cache._dump([1, 2]))),
+    "manifest-bit-flipped": _manifest(_flip_a_bit),
+    "manifest-json": _manifest(lambda p: p.write_text('{"format": 3}')),
     "manifest-missing-fields": _manifest(_set_field("lookup", None)),
     "manifest-bad-generation": _manifest(_set_field("generation", "../../elsewhere")),
     "manifest-missing-generation": _manifest(_set_field("generation", "g-" + "0" * 32)),
@@ -528,25 +556,26 @@ DAMAGE: dict[str, Callable[[], None]] = {
     "manifest-other-version": _manifest(_set_field("version", "0.0.0-other")),
     "manifest-wrong-fingerprint": _manifest(_set_field("fingerprint", "0" * 32)),
     "manifest-removed": _manifest(lambda p: p.unlink()),
-    "lookup-truncated": _each("l*.json", _truncate),
-    "lookup-garbage": _each("l*.json", _garbage),
-    "lookup-other-json": _each("l*.json", _other_json),
-    "lookup-folder": _each("l*.json", _folder),
-    "lookup-removed": _each("l*.json", lambda p: p.unlink()),
-    "entries-truncated": _each("e*.json", _truncate),
-    "entries-garbage": _each("e*.json", _garbage),
-    "entries-other-json": _each("e*.json", _other_json),
+    "lookup-truncated": _each("l*.bin", _truncate),
+    "lookup-garbage": _each("l*.bin", _garbage),
+    "lookup-other-data": _each("l*.bin", _other_data),
+    "lookup-folder": _each("l*.bin", _folder),
+    "lookup-removed": _each("l*.bin", lambda p: p.unlink()),
+    "entries-truncated": _each("e*.bin", _truncate),
+    "entries-garbage": _each("e*.bin", _garbage),
+    "entries-bit-flipped": _each("e*.bin", _flip_a_bit),
+    "entries-other-data": _each("e*.bin", _other_data),
     "entries-swapped": _swap_shards,
-    "entries-folder": _each("e*.json", _folder),
-    "entries-removed": _each("e*.json", lambda p: p.unlink()),
-    "names-garbage": _each("names.json", _garbage),
-    "summary-garbage": _each("summary.json", _garbage),
-    "summary-truncated": _each("summary.json", _truncate),
-    "summary-other-json": _each("summary.json", _other_json),
-    "summary-removed": _each("summary.json", lambda p: p.unlink()),
+    "entries-folder": _each("e*.bin", _folder),
+    "entries-removed": _each("e*.bin", lambda p: p.unlink()),
+    "names-garbage": _each("names.bin", _garbage),
+    "summary-garbage": _each("summary.bin", _garbage),
+    "summary-truncated": _each("summary.bin", _truncate),
+    "summary-other-data": _each("summary.bin", _other_data),
+    "summary-removed": _each("summary.bin", lambda p: p.unlink()),
     "generation-removed": lambda: shutil.rmtree(generation()),
-    "generation-emptied": _each("*.json", lambda p: p.unlink()),
-    "lock-folder": lambda: (_folder(key_dir() / "lock"), (key_dir() / "manifest.json").unlink()),
+    "generation-emptied": _each("*.bin", lambda p: p.unlink()),
+    "lock-folder": lambda: (_folder(key_dir() / "lock"), (key_dir() / cache.MANIFEST).unlink()),
     "key-folder-is-a-file": lambda: (shutil.rmtree(key_dir()), key_dir_file()),
     "format-folder-is-a-file": lambda: (
         shutil.rmtree(cache.cache_dir() / f"v{cache.FORMAT}"),
@@ -621,14 +650,14 @@ def _unusable_location(isolated: Path, monkeypatch: pytest.MonkeyPatch, how: str
         }[how]
         monkeypatch.setattr(cache.os if target == "rename" else cache, target, full)
     elif how == "unreadable":
-        real = Path.read_bytes
+        real = cache._read_bytes
 
-        def denied(self: Path) -> bytes:
-            if str(self).startswith(str(isolated / "cache")):
-                raise PermissionError(errno.EACCES, "Permission denied", str(self))
-            return real(self)
+        def denied(path: str) -> bytes:
+            if str(path).startswith(str(isolated / "cache")):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real(path)
 
-        monkeypatch.setattr(Path, "read_bytes", denied)
+        monkeypatch.setattr(cache, "_read_bytes", denied)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transformer_presets import (
     PresetRegistry,
     cache_info,
+    cli,
     explain_preset,
     list_presets,
     resolve_preset,
@@ -734,6 +738,14 @@ def test_colour_only_on_a_terminal_without_no_color(home: Path) -> None:
     assert "\033[" not in ok("list", "--all", "gpt2*")
 
 
+def test_colour_changes_nothing_but_the_escapes(home: Path) -> None:
+    # --all lists abstract presets, whose NOTE cell is coloured (dim).
+    coloured = _run_on_terminal(["list", "--all", "gpt2*"], {})
+    assert "\033[2mabstract" in coloured
+    plain = re.sub(r"\033\[[0-9;]*m", "", coloured).replace("\r\n", "\n")
+    assert plain == ok("list", "--all", "gpt2*")
+
+
 TORCH_FREE = [
     ["list"],
     ["list", "--json"],
@@ -760,6 +772,92 @@ def test_commands_never_import_torch_or_numpy(home: Path, args: list[str]) -> No
     assert "transformer_presets.cli" in imported
     heavy = sorted(m for m in imported if m.split(".")[0] in ("torch", "numpy"))
     assert heavy == []
+
+
+# What the start-up target of a warm listing rests on (BENCHMARKS.md, target 1):
+# each of these costs a noticeable share of `python -c pass`. Not a timing test:
+# it fails when a change puts one of them back on the listing's path. json is
+# for --json output alone, and re for matching patterns (fnmatch) alone.
+SLOW_IMPORTS = ("argparse", "typing", "pathlib", "platformdirs", "tomllib", "dataclasses")
+OWN_COLD_MODULES = ("catalog", "presetfile", "schema", "config", "records")
+
+
+def _imported(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("tools.list_presets", []),
+        ("tools.list_presets", ["gpt2*", "--all"]),
+        ("transformer_presets", ["list", "--source", "bundled", "--family=pythia"]),
+        ("transformer_presets", ["list", "--json", "-a", "*mistral*"]),
+    ],
+    ids=["plain", "pattern", "filters", "json"],
+)
+def test_warm_listing_stays_off_the_slow_imports(home: Path, module: str, args: list[str]) -> None:
+    ok(*args, module=module)  # warms the cache
+    proc = run(*args, module=module, python_flags=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr
+    imported = _imported(proc)
+    assert "transformer_presets.cache" in imported
+    avoid = list(SLOW_IMPORTS)
+    if "--json" not in args:
+        avoid.append("json")
+    if not any("*" in a for a in args):
+        avoid.append("re")
+    slow = sorted(m for m in imported if m.split(".")[0] in avoid)
+    own = sorted(m for m in imported if m.removeprefix("transformer_presets.") in OWN_COLD_MODULES)
+    assert (slow, own) == ([], [])
+
+
+QUICK_TOKENS = [
+    *("gpt2*", "pythia-*", "x", "", "-", "--", "-1", "-h", "--help", "--js", "--al", "-aa"),
+    *("--json", "-a", "--all", "--source", "bundled", "user", "nope", "--source=user"),
+    *("--source=", "--family", "gpt2", "--family=", "--family=-x", "--preset-path"),
+    *("/tmp/p", "--preset-path=/q", "--preset-path=", "--fam", "--source=nope"),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(argv=st.lists(st.sampled_from(QUICK_TOKENS), max_size=7))
+def test_quick_list_reader_agrees_with_argparse(argv: list[str]) -> None:
+    quick = cli._quick_list_args(argv)
+    if quick is None:
+        return  # argparse reads it (and reports any mistake)
+    got = {k: v for k, v in vars(quick).items() if k != "command"}
+    for parser, prefix in ((cli._list_parser("p"), []), (cli.build_parser("p"), ["list"])):
+        expected = vars(parser.parse_args([*prefix, *argv]))  # SystemExit: quick was wrong
+        expected.pop("command", None)
+        assert got == expected
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["gpt2*", "pythia-*"],
+        ["--json"],
+        ["-a", "--source", "user", "x"],
+        ["--family=gpt2", "x", "y", "--all"],
+        ["--preset-path", "/p", "--preset-path=/q", "--source=path"],
+    ],
+)
+def test_quick_list_reader_takes_the_common_forms(argv: list[str]) -> None:
+    assert cli._quick_list_args(argv) is not None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["-h"], ["--help"], ["--js"], ["a", "--json", "b"], ["--source", "nope"], ["--family"]],
+)
+def test_quick_list_reader_leaves_the_rest_to_argparse(argv: list[str]) -> None:
+    assert cli._quick_list_args(argv) is None
 
 
 # -- import-hf ----------------------------------------------------------------------------

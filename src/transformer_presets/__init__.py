@@ -5,35 +5,54 @@
 3072
 
 Importing this package does not import torch or numpy; building a config does.
+Every name below is loaded on first use, so that the command line (which
+imports the package on every start) pays only for the modules it needs.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from .cache import cache_info, clear_cache
-from .errors import (
-    PresetCycleError,
-    PresetError,
-    PresetNotFoundError,
-    PresetSyntaxError,
-    PresetValidationError,
-)
-from .registry import (
-    FieldOrigin,
-    PresetInfo,
-    PresetRegistry,
-    explain_preset,
-    get_preset,
-    list_presets,
-    resolve_preset,
-)
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .activations import SUPPORTED_ACTIVATIONS
+    from .cache import cache_info, clear_cache
     from .config import HookedTransformerConfig
+    from .errors import (
+        PresetCycleError,
+        PresetError,
+        PresetNotFoundError,
+        PresetSyntaxError,
+        PresetValidationError,
+    )
+    from .records import FieldOrigin, PresetInfo
+    from .registry import (
+        PresetRegistry,
+        explain_preset,
+        get_preset,
+        list_presets,
+        resolve_preset,
+    )
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_HOMES = {
+    "SUPPORTED_ACTIVATIONS": "activations",  # holds torch functions
+    "HookedTransformerConfig": "config",
+    "cache_info": "cache",
+    "clear_cache": "cache",
+    "PresetCycleError": "errors",
+    "PresetError": "errors",
+    "PresetNotFoundError": "errors",
+    "PresetSyntaxError": "errors",
+    "PresetValidationError": "errors",
+    "FieldOrigin": "records",
+    "PresetInfo": "records",
+    "PresetRegistry": "registry",
+    "explain_preset": "registry",
+    "get_preset": "registry",
+    "list_presets": "registry",
+    "resolve_preset": "registry",
+}
 
 __all__ = [
     "SUPPORTED_ACTIVATIONS",
@@ -56,16 +75,16 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # Loaded on first use: SUPPORTED_ACTIVATIONS holds torch functions, and the
-    # config class (a dataclass) is not needed to list or resolve presets, which
-    # the command line does in every start-up.
-    if name == "SUPPORTED_ACTIVATIONS":
-        from .activations import SUPPORTED_ACTIVATIONS
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'transformer_presets' has no attribute {name!r}")
+    from importlib import import_module
 
-        return SUPPORTED_ACTIVATIONS
-    if name == "HookedTransformerConfig":
-        from .config import HookedTransformerConfig
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value  # found once, then a plain module attribute
+    return value
 
-        return HookedTransformerConfig
-    raise AttributeError(f"module 'transformer_presets' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

@@ -83,7 +83,11 @@ class Catalog(Protocol):
         """Every name and alias that :meth:`find` knows (for suggestions)."""
 
     def summaries(self) -> list[dict[str, Any]]:
-        """One :func:`summarize` row per entry, in key order (what listing needs)."""
+        """One :func:`summarize` row per entry, in natural order of names (what listing needs).
+
+        Sorted once when the catalog is built, so that a listing read from the
+        cache need not sort; entries of the same name stay in key order.
+        """
 
     #: ``(checked_at, the signature of each source at checked_at)`` proving which
     #: state of the files this catalog reflects, or None when not known.
@@ -126,10 +130,12 @@ class MemoryCatalog:
         return names
 
     def summaries(self) -> list[dict[str, Any]]:
-        return [
+        rows = [
             summarize(self.entry(key), shadowed=self.find(self._defs[int(key)].name) != key)
             for key in self.entry_keys()
         ]
+        rows.sort(key=lambda row: natural_key(row["name"]))  # stable: ties keep key order
+        return rows
 
     def all_entries(self) -> dict[str, dict[str, Any]]:
         """Every entry, resolving every preset (what the cache stores)."""
@@ -345,7 +351,7 @@ def build_catalog(sources: list[Source]) -> MemoryCatalog:
 
 
 def summarize(entry: dict[str, Any], *, shadowed: bool = False) -> dict[str, Any]:
-    """The fields of a :class:`~transformer_presets.registry.PresetInfo` for an entry.
+    """The fields of a :class:`~transformer_presets.records.PresetInfo` for an entry.
 
     Plain data, so that a listing can be read from the cache in one small file
     instead of every entry. ``shadowed`` is stored beside them: a definition

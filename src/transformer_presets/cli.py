@@ -3,22 +3,34 @@
 One implementation serves ``transformer-presets`` (the console script),
 ``python -m transformer_presets`` and, for the ``list`` command alone,
 ``python -m tools.list_presets`` from a checkout. Only ``import-hf`` reads
-anything beyond the preset files, and no command imports torch or numpy:
-json, tomli_w and the registry are imported when a command needs them, so
-that ``--help`` and ``list`` answer at shell speed.
+anything beyond the preset files, and no command imports torch or numpy.
+
+``list`` is what people run most, so its start-up is kept to the interpreter's
+own plus json: argparse, typing, pathlib and platformdirs are not imported on
+its way. Its common arguments are read by :func:`_quick_list_args`, which
+hands anything unusual (``--help``, an abbreviation, a mistake) to the
+argparse parser that defines the command; ``tests/test_cli.py`` checks that
+the two agree wherever the quick reader answers.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    import types
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, TextIO
+
     from .errors import PresetError
-    from .registry import PresetInfo, PresetRegistry
+    from .records import PresetInfo
+    from .registry import PresetRegistry
+
+    # What a command receives: argparse's answer, or the quick reader's.
+    Args = argparse.Namespace | types.SimpleNamespace
 
 __all__ = ["build_parser", "list_main", "main"]
 
@@ -152,21 +164,22 @@ def _table(
 ) -> list[str]:
     rows = [list(r) for r in rows]
     right = set(right)
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-
-    def cell(i: int, text: str) -> str:
-        return text.rjust(widths[i]) if i in right else text.ljust(widths[i])
-
-    lines = [style("  ".join(cell(i, h) for i, h in enumerate(headers)).rstrip(), BOLD)]
+    widths = [max(map(len, column)) for column in zip(headers, *rows, strict=True)]
+    # One format string for a whole row: a listing has hundreds of rows, and
+    # formatting each cell in Python would cost as much as the rest of `list`.
+    row_format = "  ".join(f"{{:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
+    lines = [style(row_format.format(*headers).rstrip(), BOLD)]
+    if colours is None or not style.enabled:
+        lines += [row_format.format(*row).rstrip() for row in rows]
+        return lines
+    cell_formats = row_format.split("  ")
     for r, row in enumerate(rows):
-        parts = []
+        padded = [f.format(text) for f, text in zip(cell_formats, row, strict=True)]
         for i, text in enumerate(row):
-            padded = cell(i, text)
-            code = colours(r, i, text) if colours else None
-            parts.append(style(padded, code) if code else padded)
-        lines.append("  ".join(parts).rstrip())
+            code = colours(r, i, text)
+            if code:
+                padded[i] = style(padded[i], code)
+        lines.append("  ".join(padded).rstrip())
     return lines
 
 
@@ -179,7 +192,7 @@ def _emit(lines: Iterable[str]) -> None:
 # -- the registry -----------------------------------------------------------------------
 
 
-def _registry(args: argparse.Namespace) -> PresetRegistry:
+def _registry(args: Args) -> PresetRegistry:
     from .registry import PresetRegistry, default_registry
 
     paths = getattr(args, "preset_path", None) or []
@@ -200,69 +213,71 @@ def _message(error: PresetError) -> str:
 # -- list -------------------------------------------------------------------------------
 
 
-def _heads(info: PresetInfo) -> str:
-    if info.n_heads is None:
+def _heads(row: dict[str, Any]) -> str:
+    heads, kv = row["n_heads"], row["n_key_value_heads"]
+    if heads is None:
         return "-"
-    kv = info.n_key_value_heads
-    if kv is not None and kv != info.n_heads:
-        return f"{info.n_heads}/{kv}"
-    return str(info.n_heads)
+    if kv is not None and kv != heads:
+        return f"{heads}/{kv}"
+    return str(heads)
 
 
 def _num(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    rows = _registry(args).list(
+LIST_HEADERS = (
+    *("NAME", "ARCHITECTURE", "LAYERS", "D_MODEL", "HEADS", "D_MLP", "CONTEXT"),
+    *("PARAMS", "SOURCE", "NOTE"),
+)
+NOTE_COLOURS = {"error": RED, "remote code": YELLOW, "abstract": DIM}
+
+
+def cmd_list(args: Args) -> int:
+    rows = _registry(args)._rows(
         args.patterns,
         include_abstract=args.all,
         source=args.source,
         family=args.family,
     )
     if args.json:
-        _print_json([r.to_dict() for r in rows])
+        _print_json([{k: v for k, v in r.items() if k != "shadowed"} for r in rows])
         return EXIT_OK
     if not rows:
         what = " ".join(repr(p) for p in args.patterns) or "the filters"
         print(f"{PROG}: no presets match {what}", file=sys.stderr)
         return EXIT_OK
-    style = _Style(sys.stdout)
     table = []
     for r in rows:
-        note = "error" if r.error else ("remote code" if r.remote_code_warning else "")
-        if r.abstract and not note:
+        note = "error" if r["error"] else ("remote code" if r["remote_code_warning"] else "")
+        if r["abstract"] and not note:
             note = "abstract"
         table.append(
             [
-                r.name,
-                r.architecture or "-",
-                _num(r.n_layers),
-                _num(r.d_model),
+                r["name"],
+                r["architecture"] or "-",
+                _num(r["n_layers"]),
+                _num(r["d_model"]),
                 _heads(r),
-                _num(r.d_mlp),
-                _num(r.n_ctx),
-                human_count(r.n_params),
-                r.source,
+                _num(r["d_mlp"]),
+                _num(r["n_ctx"]),
+                human_count(r["n_params"]),
+                r["source"],
                 note,
             ]
         )
 
     def colour(_row: int, col: int, text: str) -> str | None:
-        if col == 9:
-            return {"error": RED, "remote code": YELLOW, "abstract": DIM}.get(text)
-        return None
+        return NOTE_COLOURS.get(text) if col == 9 else None
 
-    headers = ["NAME", "ARCHITECTURE", "LAYERS", "D_MODEL", "HEADS", "D_MLP", "CONTEXT"]
-    headers += ["PARAMS", "SOURCE", "NOTE"]
-    _emit(_table(headers, table, right=range(2, 8), style=style, colours=colour))
+    _emit(_table(LIST_HEADERS, table, right=range(2, 8), style=_Style(sys.stdout), colours=colour))
     # The details go to stderr: the table stays one row per preset for grep and cut.
     for r in rows:
-        if r.error:
-            _warn(f"{r.name}: {r.error}")
-        elif r.remote_code_warning:
+        if r["error"]:
+            _warn(f"{r['name']}: {r['error']}")
+        elif r["remote_code_warning"]:
             _warn(
-                f"{r.name} ({r.file}) turns on trust_remote_code: loading it runs code "
+                f"{r['name']} ({r['file']}) turns on trust_remote_code: loading it runs code "
                 "from the model's repository"
             )
     return EXIT_OK
@@ -301,7 +316,7 @@ def _preset_toml(name: str, table: dict[str, Any], comments: Sequence[str] = ())
     return head + tomli_w.dumps({name: table})
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def cmd_show(args: Args) -> int:
     reg = _registry(args)
     info, values, derived = _resolved(reg, args.name)
     checkpoints = _checkpoints(reg, info.name)
@@ -368,7 +383,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
+def cmd_explain(args: Args) -> int:
     reg = _registry(args)
     origins = reg.explain(args.name)
     info = reg.info(args.name)
@@ -388,7 +403,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
+def cmd_diff(args: Args) -> int:
     reg = _registry(args)
     a, b = reg.explain(args.a), reg.explain(args.b)
     name_a, name_b = reg.info(args.a).name, reg.info(args.b).name
@@ -496,7 +511,7 @@ def _check_catalog(reg: PresetRegistry, files: dict[str, Any]) -> dict[str, list
     return out
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: Args) -> int:
     from .errors import PresetError
     from .presetfile import parse_preset_file
     from .registry import PresetRegistry
@@ -594,7 +609,7 @@ def _error_dict(error: PresetError, fallback: str) -> dict[str, Any]:
 # -- paths and cache --------------------------------------------------------------------
 
 
-def cmd_paths(args: argparse.Namespace) -> int:
+def cmd_paths(args: Args) -> int:
     from .cache import cache_info
     from .sources import bundled_dir, user_preset_dir
 
@@ -606,7 +621,7 @@ def cmd_paths(args: argparse.Namespace) -> int:
         "cache": cache["location"],
         "cache_enabled": cache["enabled"],
         "sources": [
-            {"kind": s.kind, "path": str(s.path), "exists": s.path.exists()} for s in reg.sources
+            {"kind": s.kind, "path": s.path, "exists": os.path.exists(s.path)} for s in reg.sources
         ],
         "environment": {name: os.environ.get(name) for name in ENV_VARS},
     }
@@ -634,7 +649,7 @@ def cmd_paths(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_cache(args: argparse.Namespace) -> int:
+def cmd_cache(args: Args) -> int:
     from .cache import cache_info, clear_cache
 
     before = cache_info().to_dict()
@@ -682,7 +697,7 @@ def _safe_filename(name: str) -> str:
     return text or "preset"
 
 
-def cmd_import_hf(args: argparse.Namespace) -> int:
+def cmd_import_hf(args: Args) -> int:
     from pathlib import Path
 
     from .errors import PresetError
@@ -767,9 +782,10 @@ def cmd_import_hf(args: argparse.Namespace) -> int:
 # -- the parser -------------------------------------------------------------------------
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=30)
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    import argparse
+
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
 
 
 def _add_list_arguments(p: argparse.ArgumentParser) -> None:
@@ -787,6 +803,8 @@ def _add_list_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _common() -> argparse.ArgumentParser:
+    import argparse
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON (shape below)")
     common.add_argument(
@@ -800,11 +818,13 @@ def _common() -> argparse.ArgumentParser:
 
 
 def _list_parser(prog: str) -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(
         prog=prog,
         description="List presets: name, architecture, sizes, parameters and source.",
         epilog=JSON_SHAPES["list"],
-        formatter_class=_Formatter,
+        formatter_class=_formatter,
         parents=[_common()],
     )
     _add_list_arguments(p)
@@ -814,6 +834,8 @@ def _list_parser(prog: str) -> argparse.ArgumentParser:
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser of the whole command line."""
+    import argparse
+
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -825,7 +847,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
             "NO_COLOR. Every command that prints data takes --json:\n\n"
             + "\n\n".join(JSON_SHAPES.values())
         ),
-        formatter_class=_Formatter,
+        formatter_class=_formatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -836,7 +858,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
             help=help,
             description=help[0].upper() + help[1:] + ".",
             epilog=JSON_SHAPES.get(name),
-            formatter_class=_Formatter,
+            formatter_class=_formatter,
             parents=[_common()],
         )
 
@@ -911,10 +933,66 @@ def _show_warning(
     _warn(str(message))
 
 
-def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+def _quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
+    """``list``'s arguments in their plain forms, or None to let argparse read them.
+
+    Reads patterns, ``--json``, ``-a``/``--all``, ``--source KIND``,
+    ``--family NAME`` and ``--preset-path PATH`` (also as ``--opt=value``),
+    with the patterns in one run as argparse requires. Anything else, from
+    ``--help`` to an abbreviation or an error, goes to argparse, so every
+    message and exit status is argparse's.
+    """
+    import types
+
+    patterns: list[str] = []
+    values: dict[str, Any] = {"source": None, "family": None}
+    preset_path: list[str] = []
+    flags = {"json": False, "all": False}
+    patterns_ended = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if not arg.startswith("-"):
+            if patterns_ended:
+                return None  # argparse rejects patterns on both sides of an option
+            patterns.append(arg)
+            continue
+        patterns_ended = bool(patterns)
+        if arg == "--json":
+            flags["json"] = True
+            continue
+        if arg in ("-a", "--all"):
+            flags["all"] = True
+            continue
+        option, equals, value = arg.partition("=")
+        if option not in ("--source", "--family", "--preset-path"):
+            return None
+        if not equals:
+            if i == len(argv) or argv[i].startswith("-"):
+                return None  # argparse's "expected one argument"
+            value = argv[i]
+            i += 1
+        if option == "--source" and value not in SOURCE_KINDS:
+            return None  # argparse's "invalid choice"
+        if option == "--preset-path":
+            preset_path.append(value)
+        else:
+            values[option[2:]] = value
+    return types.SimpleNamespace(
+        json=flags["json"],
+        preset_path=preset_path,
+        patterns=patterns,
+        source=values["source"],
+        family=values["family"],
+        all=flags["all"],
+        func=cmd_list,
+    )
+
+
+def _run(args: Args) -> int:
     import warnings
 
-    args = parser.parse_args(argv)  # exits with status 2 on a usage error
     from .errors import PresetError
 
     try:
@@ -936,12 +1014,12 @@ def _describe(exc: BaseException) -> str:
     return str(exc)
 
 
-def _guarded(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+def _guarded(args: Callable[[], Args]) -> int:
     # A reader that goes away (`| head`) is not an error worth a traceback. Flush
     # inside the guard, then point stdout at devnull so the interpreter's own
     # flush at exit cannot fail again (the recipe in Python's signal docs).
     try:
-        code = _run(parser, argv)
+        code = _run(args())  # a usage error exits with status 2 from argparse
         sys.stdout.flush()
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -958,9 +1036,20 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     >>> main(["list", "gpt2-x*", "--json"])  # doctest: +SKIP
     0
     """
-    return _guarded(build_parser(prog), argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    def parse() -> Args:
+        if argv[:1] == ["list"]:
+            quick = _quick_list_args(argv[1:])
+            if quick is not None:
+                quick.command = "list"
+                return quick
+        return build_parser(prog).parse_args(argv)
+
+    return _guarded(parse)
 
 
 def list_main(argv: Sequence[str] | None = None, *, prog: str = f"{PROG} list") -> int:
     """The ``list`` command on its own (``python -m tools.list_presets``)."""
-    return _guarded(_list_parser(prog), argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return _guarded(lambda: _quick_list_args(argv) or _list_parser(prog).parse_args(argv))

@@ -12,18 +12,25 @@ import os
 import time
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .catalog import Catalog, build_catalog, error_from_json, natural_key, summarize
 from .errors import PresetError, PresetNotFoundError, PresetValidationError, did_you_mean
 from .sources import LEVEL_BUNDLED, Source, default_sources, is_racy, signature
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from .catalog import Catalog
     from .config import HookedTransformerConfig
+    from .records import FieldOrigin, PresetInfo
+
+# The records (PresetInfo, FieldOrigin) are imported where they are made: their
+# module needs typing, which the command line's listing does without.
+
+# The catalog module (TOML parsing, merging) is imported only to build a
+# catalog or describe an entry: a warm listing reads the cache alone.
 
 __all__ = [
-    "FieldOrigin",
-    "PresetInfo",
     "PresetRegistry",
     "default_registry",
     "explain_preset",
@@ -31,68 +38,6 @@ __all__ = [
     "list_presets",
     "resolve_preset",
 ]
-
-
-class PresetInfo(NamedTuple):
-    """One row of :func:`list_presets`: who a preset is and its main sizes.
-
-    Sizes are None for an abstract preset that does not set them, and for a
-    preset that cannot be loaded (then ``error`` says why).
-    ``remote_code_warning`` is true for a preset from outside the bundled set
-    that turns on ``trust_remote_code``.
-    """
-
-    name: str
-    aliases: tuple[str, ...]
-    description: str | None
-    abstract: bool
-    source: str
-    file: str
-    line: int
-    family: str
-    extends: tuple[str, ...]
-    architecture: str | None
-    n_layers: int | None
-    d_model: int | None
-    n_heads: int | None
-    n_key_value_heads: int | None
-    d_head: int | None
-    d_mlp: int | None
-    n_ctx: int | None
-    d_vocab: int | None
-    n_params: int | None
-    dtype: str | None
-    trust_remote_code: bool
-    remote_code_warning: bool
-    has_checkpoints: bool
-    error: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict of this record."""
-        return {
-            name: list(value) if isinstance(value, tuple) else value
-            for name, value in self._asdict().items()
-        }
-
-
-class FieldOrigin(NamedTuple):
-    """Where one field of a resolved preset got its value.
-
-    ``source`` is ``"preset"`` (set in a file: ``preset``, ``file`` and
-    ``line`` say where), ``"default"`` (the class default) or ``"derived"``
-    (computed from other fields when the preset is built).
-    """
-
-    field: str
-    value: Any
-    source: str
-    preset: str | None = None
-    file: str | None = None
-    line: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict of this record."""
-        return self._asdict()
 
 
 class PresetRegistry:
@@ -182,6 +127,8 @@ class PresetRegistry:
             from .cache import load_or_build
 
             return load_or_build(self.sources)
+        from .catalog import build_catalog
+
         return build_catalog(self.sources)
 
     # -- lookups -------------------------------------------------------------
@@ -201,6 +148,8 @@ class PresetRegistry:
     def _loadable(self, name: str) -> dict[str, Any]:
         entry = self._find(name)
         if entry["error"] is not None:
+            from .catalog import error_from_json
+
             raise error_from_json(entry["error"])
         if entry["abstract"]:
             raise PresetError(
@@ -308,6 +257,7 @@ class PresetRegistry:
         >>> PresetRegistry().explain("gpt2")["d_model"].source
         'preset'
         """
+        from .records import FieldOrigin
         from .schema import FIELDS
 
         entry = self._loadable(name)
@@ -327,7 +277,46 @@ class PresetRegistry:
 
     def info(self, name: str) -> PresetInfo:
         """The :class:`PresetInfo` record of one preset (abstract ones included)."""
+        from .catalog import summarize
+
         return _info(summarize(self._find(name)))
+
+    def _rows(
+        self,
+        pattern: str | Iterable[str] | None = None,
+        *,
+        include_abstract: bool = False,
+        source: str | None = None,
+        family: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`list` as the catalog's own summary rows, for the command line.
+
+        The rows are shared with the catalog (read them, do not change them):
+        a listing read from the cache needs no copy and no record objects.
+        Each holds the fields of :class:`PresetInfo` plus ``shadowed`` (False).
+        """
+        patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
+        folded = [p.casefold() for p in patterns]
+        if folded:
+            import fnmatch
+        family = None if family is None else family.casefold()
+        rows = []
+        # summaries() are in natural order already.
+        for row in self.catalog().summaries():
+            if row["shadowed"]:
+                continue  # hidden by a higher-precedence definition of the same name
+            if row["abstract"] and not include_abstract:
+                continue
+            if source is not None and row["source"] != source:
+                continue
+            if family is not None and row["family"].casefold() != family:
+                continue
+            if folded:
+                names = [row["name"].casefold(), *(a.casefold() for a in row["aliases"])]
+                if not any(fnmatch.fnmatchcase(n, p) for n in names for p in folded):
+                    continue
+            rows.append(row)
+        return rows
 
     def list(
         self,
@@ -345,30 +334,15 @@ class PresetRegistry:
         ``.toml``). Abstract presets are left out unless ``include_abstract``.
         Shadowed definitions are not listed. The result is sorted naturally.
 
-        >>> [p.name for p in PresetRegistry().list("gpt2-*")][:2]
-        ['gpt2-medium', 'gpt2-large']
+        >>> [p.name for p in PresetRegistry().list("EleutherAI/pythia-*m")][1:4]
+        ['EleutherAI/pythia-14m', 'EleutherAI/pythia-31m', 'EleutherAI/pythia-70m']
         """
-        import fnmatch
-
-        patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
-        folded = [p.casefold() for p in patterns]
-        rows = []
-        for row in self.catalog().summaries():
-            if row["shadowed"]:
-                continue  # hidden by a higher-precedence definition of the same name
-            if row["abstract"] and not include_abstract:
-                continue
-            if source is not None and row["source"] != source:
-                continue
-            if family is not None and row["family"].casefold() != family.casefold():
-                continue
-            if folded:
-                names = [row["name"].casefold(), *(a.casefold() for a in row["aliases"])]
-                if not any(fnmatch.fnmatchcase(n, p) for n in names for p in folded):
-                    continue
-            rows.append(_info(row))
-        rows.sort(key=lambda r: natural_key(r.name))
-        return rows
+        return [
+            _info(row)
+            for row in self._rows(
+                pattern, include_abstract=include_abstract, source=source, family=family
+            )
+        ]
 
 
 # How many built configs a registry keeps for repeated get() calls.
@@ -433,6 +407,8 @@ def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
 
 def _info(row: dict[str, Any]) -> PresetInfo:
     """A :class:`PresetInfo` from a :func:`~transformer_presets.catalog.summarize` row."""
+    from .records import PresetInfo
+
     fields = {k: v for k, v in row.items() if k != "shadowed"}
     fields["aliases"] = tuple(fields["aliases"])
     fields["extends"] = tuple(fields["extends"])

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from stat import S_ISDIR, S_ISREG
-from typing import NamedTuple
 
+from ._dirs import user_config_dir
 from .errors import PresetError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "ENV_PATH",
@@ -24,8 +27,6 @@ __all__ = [
 #: Extra preset files or folders, separated by ``os.pathsep``.
 ENV_PATH = "TRANSFORMER_PRESETS_PATH"
 
-APP_NAME = "transformer-presets"
-
 # Levels, highest precedence first.
 LEVEL_PATHS, LEVEL_ENV, LEVEL_USER, LEVEL_BUNDLED = 0, 1, 2, 3
 KIND_BY_LEVEL = {
@@ -36,21 +37,43 @@ KIND_BY_LEVEL = {
 }
 
 
-class Source(NamedTuple):
+class Source:
     """A preset file or folder at one level of precedence.
 
     ``required`` sources must exist (a typo in ``TRANSFORMER_PRESETS_PATH``
     should be an error, not silently fewer presets); the user folder need not.
+    ``path`` is kept as a string: every lookup scans the sources, and
+    ``pathlib`` would cost a command-line start-up more than the scan.
+
+    >>> Source(LEVEL_USER, "/p").kind
+    'user'
     """
 
-    level: int
-    path: Path
-    required: bool = True
+    __slots__ = ("level", "path", "required")
+
+    def __init__(self, level: int, path: str | os.PathLike[str], required: bool = True) -> None:
+        self.level = level
+        self.path: str = os.fspath(path)
+        self.required = required
 
     @property
     def kind(self) -> str:
         """``"path"``, ``"env"``, ``"user"`` or ``"bundled"``."""
         return KIND_BY_LEVEL[self.level]
+
+    def _key(self) -> tuple[int, str, bool]:
+        return (self.level, self.path, self.required)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Source):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Source(level={self.level}, path={self.path!r}, required={self.required})"
 
 
 def bundled_dir() -> Path:
@@ -59,27 +82,37 @@ def bundled_dir() -> Path:
     In an installed wheel the files sit inside the package; in a checkout
     (or an editable install) they are the repository's top-level ``presets/``.
     """
-    here = Path(__file__).resolve().parent
-    packaged = here / "presets"
-    if packaged.is_dir():
+    from pathlib import Path
+
+    return Path(_bundled_folder())
+
+
+def _bundled_folder() -> str:
+    here = os.path.dirname(os.path.realpath(__file__))
+    packaged = os.path.join(here, "presets")
+    if os.path.isdir(packaged):
         return packaged
-    return here.parents[1] / "presets"
+    return os.path.join(os.path.dirname(os.path.dirname(here)), "presets")
 
 
 def user_preset_dir() -> Path:
     """``platformdirs.user_config_path("transformer-presets") / "presets"``."""
-    import platformdirs
+    from pathlib import Path
 
-    return platformdirs.user_config_path(APP_NAME) / "presets"
+    return Path(_user_preset_folder())
+
+
+def _user_preset_folder() -> str:
+    return os.path.join(user_config_dir(), "presets")
 
 
 def default_sources(paths: tuple[str | os.PathLike[str], ...] = ()) -> list[Source]:
     """The sources a registry reads: explicit paths, the environment, the user folder, bundled."""
-    sources = [Source(LEVEL_PATHS, Path(p)) for p in paths]
+    sources = [Source(LEVEL_PATHS, p) for p in paths]
     env = os.environ.get(ENV_PATH, "")
-    sources += [Source(LEVEL_ENV, Path(p)) for p in env.split(os.pathsep) if p.strip()]
-    sources.append(Source(LEVEL_USER, user_preset_dir(), required=False))
-    sources.append(Source(LEVEL_BUNDLED, bundled_dir(), required=False))
+    sources += [Source(LEVEL_ENV, p) for p in env.split(os.pathsep) if p.strip()]
+    sources.append(Source(LEVEL_USER, _user_preset_folder(), required=False))
+    sources.append(Source(LEVEL_BUNDLED, _bundled_folder(), required=False))
     return sources
 
 
@@ -89,6 +122,8 @@ def list_files(source: Source) -> list[Path]:
     Folders are searched recursively, in sorted order; hidden files and
     folders (editor back-ups, ``.git``) are skipped.
     """
+    from pathlib import Path
+
     return [Path(p) for p in _file_names(source)]
 
 
@@ -96,7 +131,7 @@ def _file_names(source: Source) -> list[str]:
     # Plain strings, not Path objects: the signature of every source is taken
     # before every lookup, and with a thousand files the objects cost more
     # than the stat calls.
-    path = os.fspath(source.path)
+    path = source.path
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
@@ -181,9 +216,9 @@ def _one_signature(source: Source, racy_after: int) -> tuple[tuple[object, ...],
     try:
         files = _file_names(source)
     except PresetError as exc:
-        return (("missing", str(source.path), exc.reason),)
+        return (("missing", source.path, exc.reason),)
     if not files:
-        return (("empty", str(source.path)),)
+        return (("empty", source.path),)
     for path in files:
         try:
             st = os.stat(path)

@@ -1,0 +1,99 @@
+"""The records the library hands back: :class:`PresetInfo`, :class:`FieldOrigin`, :class:`CacheInfo`.
+
+Named tuples, so that they unpack, compare and print like the plain data
+they are, and ``to_dict()`` gives their JSON form. They live apart from the
+modules that make them because ``typing.NamedTuple`` costs a command-line
+start-up more than the listing itself: those modules import this one only
+when they build a record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = ["CacheInfo", "FieldOrigin", "PresetInfo"]
+
+
+class PresetInfo(NamedTuple):
+    """One row of :func:`list_presets`: who a preset is and its main sizes.
+
+    Sizes are None for an abstract preset that does not set them, and for a
+    preset that cannot be loaded (then ``error`` says why).
+    ``remote_code_warning`` is true for a preset from outside the bundled set
+    that turns on ``trust_remote_code``.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    description: str | None
+    abstract: bool
+    source: str
+    file: str
+    line: int
+    family: str
+    extends: tuple[str, ...]
+    architecture: str | None
+    n_layers: int | None
+    d_model: int | None
+    n_heads: int | None
+    n_key_value_heads: int | None
+    d_head: int | None
+    d_mlp: int | None
+    n_ctx: int | None
+    d_vocab: int | None
+    n_params: int | None
+    dtype: str | None
+    trust_remote_code: bool
+    remote_code_warning: bool
+    has_checkpoints: bool
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this record."""
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self._asdict().items()
+        }
+
+
+class FieldOrigin(NamedTuple):
+    """Where one field of a resolved preset got its value.
+
+    ``source`` is ``"preset"`` (set in a file: ``preset``, ``file`` and
+    ``line`` say where), ``"default"`` (the class default) or ``"derived"``
+    (computed from other fields when the preset is built).
+    """
+
+    field: str
+    value: Any
+    source: str
+    preset: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this record."""
+        return self._asdict()
+
+
+class CacheInfo(NamedTuple):
+    """What :func:`cache_info` reports."""
+
+    location: Path
+    size_bytes: int
+    entries: int
+    enabled: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this record.
+
+        >>> CacheInfo(Path("/c"), 10, 2, True).to_dict()["location"]
+        '/c'
+        """
+        return {
+            "location": str(self.location),
+            "size_bytes": self.size_bytes,
+            "entries": self.entries,
+            "enabled": self.enabled,
+        }
