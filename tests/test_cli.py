@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transformer_presets import (
+    PresetInfo,
     PresetRegistry,
     cache_info,
     cli,
@@ -206,7 +207,10 @@ def test_list_json_is_the_library_answer(
 ) -> None:
     (user_dir / "mine.toml").write_text(TINY.format(name="tiny-user"))
     expected = [p.to_dict() for p in list_presets(**kwargs)]
-    assert ok_json("list", *args) == expected
+    got = ok_json("list", *args)
+    assert got == expected
+    # The shape is stable down to the order of the keys: PresetInfo's fields.
+    assert all(list(row) == list(PresetInfo._fields) for row in got)
     if args == ["--source", "user"]:
         assert [p["name"] for p in expected] == ["tiny-user"]
 

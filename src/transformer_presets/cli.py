@@ -5,9 +5,9 @@ One implementation serves ``transformer-presets`` (the console script),
 ``python -m tools.list_presets`` from a checkout. Only ``import-hf`` reads
 anything beyond the preset files, and no command imports torch or numpy.
 
-``list`` is what people run most, so its start-up is kept to the interpreter's
-own plus json: argparse, typing, pathlib and platformdirs are not imported on
-its way. Its common arguments are read by :func:`_quick_list_args`, which
+``list`` is what people run most, so its start-up is kept close to the
+interpreter's own: argparse, typing, pathlib, platformdirs and json are not
+imported on its way (``re`` is, for a pattern). Its common arguments are read by :func:`_quick_list_args`, which
 hands anything unusual (``--help``, an abbreviation, a mistake) to the
 argparse parser that defines the command; ``tests/test_cli.py`` checks that
 the two agree wherever the quick reader answers.

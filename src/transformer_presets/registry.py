@@ -24,11 +24,9 @@ if TYPE_CHECKING:
     from .config import HookedTransformerConfig
     from .records import FieldOrigin, PresetInfo
 
-# The records (PresetInfo, FieldOrigin) are imported where they are made: their
-# module needs typing, which the command line's listing does without.
-
-# The catalog module (TOML parsing, merging) is imported only to build a
-# catalog or describe an entry: a warm listing reads the cache alone.
+# Imported where they are needed, for a warm listing that reads the cache
+# alone: the records (their module needs typing) and the catalog (TOML
+# parsing and merging, for building a catalog or describing an entry).
 
 __all__ = [
     "PresetRegistry",
