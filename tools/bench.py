@@ -517,6 +517,8 @@ def measure_listing(root: Path, s: Settings) -> dict[str, Any]:
     cases = {
         "pass": process_case([PY, "-c", "pass"], warm),
         "warm": process_case(listing, warm),
+        # A pattern needs fnmatch, and so re: the common use, shown beside the target.
+        "pattern": process_case([*listing, "gpt2*"], warm),
         "cold": process_case(listing, cold, cold=True),
         "off": process_case(listing, warm, env={"TRANSFORMER_PRESETS_NO_CACHE": "1"}),
     }
@@ -805,6 +807,7 @@ def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], l
             for key, label in (
                 ("pass", "`python -c pass`"),
                 ("warm", "listing, warm cache"),
+                ("pattern", "listing `gpt2*`, warm cache"),
                 ("cold", "listing, cold cache (emptied before each run)"),
                 ("off", "listing, cache off (`TRANSFORMER_PRESETS_NO_CACHE=1`)"),
             )
