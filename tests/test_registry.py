@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import transformer_presets as tp
 from transformer_presets import (
@@ -24,6 +27,7 @@ from transformer_presets import (
     list_presets,
     resolve_preset,
 )
+from transformer_presets.registry import _matcher
 
 from .conftest import REPO
 
@@ -361,3 +365,31 @@ def test_a_warm_lookup_scans_the_user_folder_once(
     scanned.clear()
     assert registry.resolve("mine")["n_layers"] == 2
     assert scanned == [str(user_presets)]  # later lookups re-check only the user's files
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    # Mostly the patterns matched without fnmatch (plain characters and *).
+    pattern=st.one_of(
+        st.text(alphabet="ab*", max_size=7), st.text(alphabet="ab-*?[]!", max_size=8)
+    ),
+    name=st.text(alphabet="ab-*?[]!", max_size=10) | st.text(alphabet="ab", max_size=6),
+)
+def test_pattern_matching_is_fnmatch(pattern: str, name: str) -> None:
+    assert _matcher(pattern)(name) == fnmatch.fnmatchcase(name, pattern)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "expected"),
+    [
+        ("gpt2*", "gpt2-xl", True),
+        ("*mistral*", "mistralai/mistral-7b-v0.1", True),
+        ("a*a", "a", False),  # the first and last part may not overlap
+        ("*a*a*", "aa", True),
+        ("*ab*ab", "abab", True),
+        ("pythia-*m", "pythia-1b", False),
+        ("gpt2", "gpt2-small", False),
+    ],
+)
+def test_pattern_matching_examples(pattern: str, name: str, expected: bool) -> None:
+    assert _matcher(pattern)(name) is expected

@@ -517,7 +517,7 @@ def measure_listing(root: Path, s: Settings) -> dict[str, Any]:
     cases = {
         "pass": process_case([PY, "-c", "pass"], warm),
         "warm": process_case(listing, warm),
-        # A pattern needs fnmatch, and so re: the common use, shown beside the target.
+        # The common use, shown beside the target.
         "pattern": process_case([*listing, "gpt2*"], warm),
         "cold": process_case(listing, cold, cold=True),
         "off": process_case(listing, warm, env={"TRANSFORMER_PRESETS_NO_CACHE": "1"}),

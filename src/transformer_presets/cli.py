@@ -7,7 +7,7 @@ anything beyond the preset files, and no command imports torch or numpy.
 
 ``list`` is what people run most, so its start-up is kept close to the
 interpreter's own: argparse, typing, pathlib, platformdirs and json are not
-imported on its way (``re`` is, for a pattern). Its common arguments are read by :func:`_quick_list_args`, which
+imported on its way (nor ``re``, unless a pattern has ``?`` or ``[``). Its common arguments are read by :func:`_quick_list_args`, which
 hands anything unusual (``--help``, an abbreviation, a mistake) to the
 argparse parser that defines the command; ``tests/test_cli.py`` checks that
 the two agree wherever the quick reader answers.

@@ -18,6 +18,7 @@ from .sources import LEVEL_BUNDLED, Source, default_sources, is_racy, signature
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from .catalog import Catalog
@@ -294,9 +295,7 @@ class PresetRegistry:
         Each holds the fields of :class:`PresetInfo` plus ``shadowed`` (False).
         """
         patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
-        folded = [p.casefold() for p in patterns]
-        if folded:
-            import fnmatch
+        matchers = [_matcher(p.casefold()) for p in patterns]
         family = None if family is None else family.casefold()
         rows = []
         # summaries() are in natural order already.
@@ -309,9 +308,9 @@ class PresetRegistry:
                 continue
             if family is not None and row["family"].casefold() != family:
                 continue
-            if folded:
+            if matchers:
                 names = [row["name"].casefold(), *(a.casefold() for a in row["aliases"])]
-                if not any(fnmatch.fnmatchcase(n, p) for n in names for p in folded):
+                if not any(match(n) for n in names for match in matchers):
                     continue
             rows.append(row)
         return rows
@@ -341,6 +340,42 @@ class PresetRegistry:
                 pattern, include_abstract=include_abstract, source=source, family=family
             )
         ]
+
+
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    """``fnmatch.fnmatchcase(name, pattern)`` as a function of ``name``.
+
+    Patterns of plain characters and ``*`` (``gpt2*``, ``*mistral*``) are
+    matched with string methods: fnmatch compiles a regular expression, and
+    importing ``re`` costs a listing's start-up more than the listing. A
+    pattern with ``?`` or ``[`` goes to fnmatch itself.
+
+    >>> [_matcher("py*-*m")(n) for n in ("pythia-70m", "pythia-1b", "py-m")]
+    [True, False, True]
+    """
+    if "?" in pattern or "[" in pattern:
+        import fnmatch
+
+        return lambda name: fnmatch.fnmatchcase(name, pattern)
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return pattern.__eq__
+    first, *middle, last = parts
+    least = len(first) + len(last)
+
+    def match(name: str) -> bool:
+        if len(name) < least or not name.startswith(first) or not name.endswith(last):
+            return False
+        # Each middle part, leftmost first, between the first and the last.
+        at, end = len(first), len(name) - len(last)
+        for part in middle:
+            found = name.find(part, at, end)
+            if found < 0:
+                return False
+            at = found + len(part)
+        return True
+
+    return match
 
 
 # How many built configs a registry keeps for repeated get() calls.
