@@ -42,7 +42,9 @@ def isolated(
     isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch, bundled_snapshot: Path
 ) -> Iterator[Path]:
     """conftest's temporary folders, but a cache of this test's own; fresh counters and warning flag."""
-    monkeypatch.setattr(sources, "bundled_dir", lambda: bundled_snapshot)
+    # The one place the registry asks for the bundled folder.
+    monkeypatch.setattr(sources, "_bundled_folder", lambda: str(bundled_snapshot))
+    assert PresetRegistry().sources[-1].path == str(bundled_snapshot)
     monkeypatch.setenv("TP_TEST_BUNDLED", str(bundled_snapshot))
     monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(isolated_dirs / "cache"))
     monkeypatch.setattr(cache, "_warned", False)
@@ -697,8 +699,8 @@ def test_unusable_location(
 CHILD = """
 import json, sys, warnings
 sys.path.insert(0, {src!r})
-import os, pathlib, transformer_presets.sources as _s
-_s.bundled_dir = lambda: pathlib.Path(os.environ["TP_TEST_BUNDLED"])
+import os, transformer_presets.sources as _s
+_s._bundled_folder = lambda: os.environ["TP_TEST_BUNDLED"]
 warnings.simplefilter("error")
 from transformer_presets import PresetRegistry, cache
 reg = PresetRegistry()
@@ -752,8 +754,8 @@ def test_processes_on_a_cold_cache_agree(user_dir: Path, isolated: Path) -> None
 WARM_CHILD = """
 import sys
 sys.path.insert(0, {src!r})
-import os, pathlib, transformer_presets.sources as _s
-_s.bundled_dir = lambda: pathlib.Path(os.environ["TP_TEST_BUNDLED"])
+import os, transformer_presets.sources as _s
+_s._bundled_folder = lambda: os.environ["TP_TEST_BUNDLED"]
 import transformer_presets.presetfile as presetfile, tomllib
 def refuse(*args, **kwargs):
     raise AssertionError("TOML parsed on a warm lookup")
@@ -770,8 +772,8 @@ assert cache.STATS["hits"] == 1 and cache.STATS["builds"] == 0, cache.STATS
 IMPORT_CHILD = """
 import sys
 sys.path.insert(0, {src!r})
-import os, pathlib, transformer_presets.sources as _s
-_s.bundled_dir = lambda: pathlib.Path(os.environ["TP_TEST_BUNDLED"])
+import os, transformer_presets.sources as _s
+_s._bundled_folder = lambda: os.environ["TP_TEST_BUNDLED"]
 import transformer_presets
 eager = [m for m in ("tomllib", "transformer_presets.presetfile") if m in sys.modules]
 from transformer_presets import resolve_preset, cache

@@ -88,6 +88,7 @@ def bundled_dir() -> Path:
 
 
 def _bundled_folder() -> str:
+    # The one place the bundled folder is decided (tests point it elsewhere).
     here = os.path.dirname(os.path.realpath(__file__))
     packaged = os.path.join(here, "presets")
     if os.path.isdir(packaged):
