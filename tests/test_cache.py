@@ -260,13 +260,17 @@ def test_racy_edit_with_identical_stat_is_seen(
     path = user_dir / "mine.toml"
     write(path, "[tiny]\nextends = 'gpt2'\nn_layers = 2\n")
     frozen = os.stat(path)
-    real_stat = Path.stat
+    faked = []
 
-    def fake_stat(self: Path, **kwargs: Any) -> os.stat_result:
-        return frozen if self == path else real_stat(self, **kwargs)
+    def fake_stat(name: str) -> os.stat_result:
+        if name == str(path):
+            faked.append(name)
+            return frozen
+        return os.stat(name)
 
-    monkeypatch.setattr(Path, "stat", fake_stat)
+    monkeypatch.setattr(sources, "_stat", fake_stat)
     assert PresetRegistry().resolve("tiny")["n_layers"] == 2
+    assert faked  # the registry saw the frozen stat
     path.write_text("[tiny]\nextends = 'gpt2'\nn_layers = 7\n")
     assert PresetRegistry().resolve("tiny")["n_layers"] == 7
     assert is_hit(lambda: PresetRegistry().resolve("tiny"))
@@ -406,16 +410,15 @@ def apply(folder: Path, action: tuple[Any, ...]) -> None:
 
 
 def coarse_stat(seconds: int) -> Callable[..., os.stat_result]:
-    """``Path.stat`` as a filesystem with ``seconds``-wide timestamps would answer.
+    """``os.stat`` as a filesystem with ``seconds``-wide timestamps would answer.
 
     Edits within one tick then look identical to stat, as on FAT, HFS+ or ext3,
-    so only content hashing can see them.
+    so only content hashing can see them. Installed as ``sources._stat``.
     """
-    real = Path.stat
     tick = seconds * 1_000_000_000
 
-    def stat(self: Path, **kwargs: Any) -> os.stat_result:
-        st = real(self, **kwargs)
+    def stat(path: str) -> os.stat_result:
+        st = os.stat(path)
         times = {f"st_{k}time_ns": getattr(st, f"st_{k}time_ns") // tick * tick for k in "amc"}
         rounded = {k[:-3]: v / 1e9 for k, v in times.items()}
         head = tuple(st)[:7] + tuple(int(rounded[f"st_{k}time"]) for k in "amc")
@@ -455,7 +458,7 @@ def test_cached_answers_equal_uncached(
             patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
             patch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(root / "cache"))
             if coarse:
-                patch.setattr(Path, "stat", coarse_stat(2))
+                patch.setattr(sources, "_stat", coarse_stat(2))
             folder = root / "config" / "transformer-presets" / "presets"
             folder.mkdir(parents=True)
             apply(folder, ("write", FILES[0], start))
