@@ -300,9 +300,7 @@ class CachedCatalog:
         self._n_entries: int = manifest["n_entries"]
         self._lookup_digests: list[str] = manifest["lookup"]
         self._entry_digests: list[str] = manifest["entries"]
-        self._lookup: dict[int, dict[str, str]] = {}
-        self._entries: dict[int, list[dict[str, Any]]] = {}
-        self._lists: dict[str, list[Any]] = {}
+        self._files: dict[str, Any] = {}  # file name -> its checked data
         # Keys handed out by find(), so a rebuilt catalog answers for the same name.
         self._found: dict[str, str] = {}
         self._fallback: Catalog | None = None
@@ -366,31 +364,32 @@ class CachedCatalog:
         """``<name>.bin``, a list read once and checked, or None after falling back."""
         if self._fallback is None:
             try:
-                if name not in self._lists:
-                    data = _read_data(os.path.join(self._dir, f"{name}.bin"), self._manifest[name])
-                    if not isinstance(data, list) or (length is not None and len(data) != length):
-                        raise _Damaged(f"{name}.bin does not match the manifest")
-                    self._lists[name] = data
-                return self._lists[name]
+                data: list[Any] = self._file(name, self._manifest[name], list)
+                if length is not None and len(data) != length:
+                    raise _Damaged(f"{name}.bin does not match the manifest")
+                return data
             except (_Damaged, OSError) as exc:
                 self._fall_back(exc)
         return None
 
     def _lookup_shard(self, shard: int) -> dict[str, str]:
-        if shard not in self._lookup:
-            data = _read_data(os.path.join(self._dir, f"l{shard}.bin"), self._lookup_digests[shard])
-            if not isinstance(data, dict):
-                raise _Damaged(f"lookup shard {shard} is not a table")
-            self._lookup[shard] = data
-        return self._lookup[shard]
+        table: dict[str, str] = self._file(f"l{shard}", self._lookup_digests[shard], dict)
+        return table
 
     def _entry_shard(self, chunk: int) -> list[dict[str, Any]]:
-        if chunk not in self._entries:
-            data = _read_data(os.path.join(self._dir, f"e{chunk}.bin"), self._entry_digests[chunk])
-            if not isinstance(data, list):
-                raise _Damaged(f"entry shard {chunk} is not a list")
-            self._entries[chunk] = data
-        return self._entries[chunk]
+        chunk_entries: list[dict[str, Any]] = self._file(
+            f"e{chunk}", self._entry_digests[chunk], list
+        )
+        return chunk_entries
+
+    def _file(self, name: str, digest: str, kind: type) -> Any:
+        """``<name>.bin`` of this generation: read once, checked against the manifest."""
+        if name not in self._files:
+            data = _read_data(os.path.join(self._dir, f"{name}.bin"), digest)
+            if not isinstance(data, kind):
+                raise _Damaged(f"{name}.bin does not hold a {kind.__name__}")
+            self._files[name] = data
+        return self._files[name]
 
     def _fall_back(self, exc: BaseException) -> None:
         STATS["fallbacks"] += 1
