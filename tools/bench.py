@@ -778,6 +778,36 @@ def _load() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
+def process_target(
+    number: str, title: str, measured: list[Sample], against: list[Sample], bound: float | None
+) -> Target:
+    """A target comparing two sets of fresh-process runs, by wall clock and by CPU time."""
+    return Target(
+        number,
+        title,
+        format_stat(stat(walls(measured))),
+        format_stat(stat(walls(against))),
+        ratio(walls(measured), walls(against)),
+        bound,
+        ratio(cpus(measured), cpus(against)),
+    )
+
+
+def process_rows(
+    res: dict[str, list[Sample]], base: str, labels: Sequence[tuple[str, str]]
+) -> list[list[str]]:
+    """Detail rows (label, wall clock, CPU time, ratio to ``base``) of fresh-process runs."""
+    return [
+        [
+            label,
+            format_stat(stat(walls(res[key]))),
+            format_stat(stat(cpus(res[key]))),
+            format_ratio(ratio(walls(res[key]), walls(res[base]))),
+        ]
+        for key, label in labels
+    ]
+
+
 def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], list[str]]:
     """The rows of the main table, and the detail sections below it."""
     targets: list[Target] = []
@@ -785,33 +815,26 @@ def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], l
 
     if "listing" in results:
         res = results["listing"]["samples"]
-        st = {k: stat(walls(v)) for k, v in res.items()}
         targets.append(
-            Target(
+            process_target(
                 "1",
                 "`python -m tools.list_presets`, warm cache / `python -c pass`",
-                format_stat(st["warm"]),
-                format_stat(st["pass"]),
-                ratio(walls(res["warm"]), walls(res["pass"])),
+                res["warm"],
+                res["pass"],
                 3.0,
-                ratio(cpus(res["warm"]), cpus(res["pass"])),
             )
         )
-        rows = [
+        rows = process_rows(
+            res,
+            "pass",
             [
-                label,
-                format_stat(st[key]),
-                format_stat(stat(cpus(res[key]))),
-                format_ratio(ratio(walls(res[key]), walls(res["pass"]))),
-            ]
-            for key, label in (
                 ("pass", "`python -c pass`"),
                 ("warm", "listing, warm cache"),
                 ("pattern", "listing `gpt2*`, warm cache"),
                 ("cold", "listing, cold cache (emptied before each run)"),
                 ("off", "listing, cache off (`TRANSFORMER_PRESETS_NO_CACHE=1`)"),
-            )
-        ]
+            ],
+        )
         warm_note = "" if results["listing"]["stayed_warm"] else REBUILT_NOTE
         details.append(
             "### 1. Listing presets from the command line\n\n"
@@ -822,31 +845,24 @@ def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], l
 
     if "get_fresh" in results:
         res = results["get_fresh"]["samples"]
-        st = {k: stat(walls(v)) for k, v in res.items()}
         targets.append(
-            Target(
+            process_target(
                 "2",
                 "fresh process `get_preset('gpt2-small')`, warm cache / `import torch, numpy`",
-                format_stat(st["get_preset"]),
-                format_stat(st["imports"]),
-                ratio(walls(res["get_preset"]), walls(res["imports"])),
+                res["get_preset"],
+                res["imports"],
                 1.10,
-                ratio(cpus(res["get_preset"]), cpus(res["imports"])),
             )
         )
-        rows = [
+        rows = process_rows(
+            res,
+            "imports",
             [
-                label,
-                format_stat(st[key]),
-                format_stat(stat(cpus(res[key]))),
-                format_ratio(ratio(walls(res[key]), walls(res["imports"]))),
-            ]
-            for key, label in (
                 ("imports", '`python -c "import torch, numpy"`'),
                 ("get_preset", "`get_preset('gpt2-small')` (builds the config: imports torch)"),
                 ("resolve_preset", "`resolve_preset('gpt2-small')` (plain values, no torch)"),
-            )
-        ]
+            ],
+        )
         details.append(
             "### 2. A fresh process loading one preset\n\n"
             f"Fresh processes, {s.repeat} interleaved runs each, warm cache.\n\n"
@@ -895,15 +911,13 @@ def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], l
                 continue
             res = data["samples"]
             targets.append(
-                Target(
+                process_target(
                     "6",
                     f"peer: {label} {data['version']} / ours"
                     + ("" if data["python"] == PY else f" (run by `{data['python']}`)"),
-                    format_stat(stat(walls(res["peer"]))),
-                    format_stat(stat(walls(res["ours"]))),
-                    ratio(walls(res["peer"]), walls(res["ours"])),
+                    res["peer"],
+                    res["ours"],
                     None,
-                    ratio(cpus(res["peer"]), cpus(res["ours"])),
                 )
             )
     return targets, details
@@ -990,14 +1004,12 @@ def _scale_section(data: dict[str, Any], s: Settings) -> tuple[list[Target], str
         same_big, same_0 = data["lookup"][f"same-{big}"], data["lookup"]["same-0"]
         call_ratio = ratio([x.data["lookup"] for x in same_big], [x.data["lookup"] for x in same_0])
         targets.append(
-            Target(
+            process_target(
                 "5a",
                 f"warm fresh-process lookup among {big} user presets / bundled only",
-                format_stat(stat(walls(same_big))),
-                format_stat(stat(walls(same_0))),
-                ratio(walls(same_big), walls(same_0)),
+                same_big,
+                same_0,
                 2.0,
-                ratio(cpus(same_big), cpus(same_0)),
             )
         )
         parts.append(
