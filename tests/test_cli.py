@@ -58,14 +58,14 @@ d_vocab = 100
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Temporary XDG folders and cache, for this process and the commands it runs."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("TRANSFORMER_PRESETS_PATH", "TRANSFORMER_PRESETS_NO_CACHE", "NO_COLOR"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+def home(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """conftest's temporary folders, with a cache of this test's own and no NO_COLOR.
+
+    The commands run as subprocesses inherit this environment.
+    """
+    monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(isolated_dirs / "cache"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return isolated_dirs
 
 
 @pytest.fixture
