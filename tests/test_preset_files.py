@@ -23,6 +23,7 @@ from transformer_presets import (
     PresetRegistry,
     PresetSyntaxError,
 )
+from transformer_presets.presetfile import parse_preset_text
 
 from .conftest import DATA
 
@@ -95,3 +96,15 @@ def test_every_error_names_file_and_preset_or_key(case: Path) -> None:
 def test_syntax_error_has_line_and_column() -> None:
     error = load_error(DATA / "invalid" / "syntax_error.toml")
     assert (error.line, error.col) == (3, 15)
+
+
+def test_a_table_keeps_every_key_error_and_the_first_as_its_error() -> None:
+    text = '["bad"]\nn_layers = "two"\nd_modle = 64\nn_ctx = 32\nact_fn = 3\n'
+    [bad] = parse_preset_text(text, "f.toml").presets
+    assert [(e.key, e.line) for e in bad.key_errors] == [
+        ("n_layers", 2),
+        ("d_modle", 3),
+        ("act_fn", 5),
+    ]
+    assert bad.error is bad.key_errors[0]
+    assert bad.values == {"n_ctx": 32}

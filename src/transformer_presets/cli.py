@@ -460,39 +460,6 @@ def _expand(paths: Sequence[str]) -> list[str]:
     return out
 
 
-def _key_errors(path: str, presets: Sequence[Any]) -> list[PresetError]:
-    """Every rejected key of every table (the parser keeps only a table's first)."""
-    import tomllib
-    from pathlib import Path
-
-    from .errors import PresetError
-    from .schema import (
-        FIELDS,
-        RESERVED_KEYS,
-        check_field_value,
-        check_reserved_value,
-        unknown_key_error,
-    )
-
-    doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    errors = []
-    for d in presets:
-        for key, value in doc.get(d.name, {}).items():
-            try:
-                if key in RESERVED_KEYS:
-                    check_reserved_value(key, value)
-                elif key in FIELDS:
-                    check_field_value(key, value)
-                else:
-                    raise unknown_key_error(key)
-            except PresetError as exc:
-                line, col = d.where(key)
-                errors.append(
-                    exc.with_context(file=path, preset=d.name, key=key, line=line, col=col)
-                )
-    return errors
-
-
 def _check_catalog(reg: PresetRegistry, files: dict[str, Any]) -> dict[str, list[PresetError]]:
     """The load errors of every preset of ``files`` (path -> parsed file) in ``reg``."""
     from .catalog import error_from_json
@@ -527,7 +494,7 @@ def cmd_validate(args: Args) -> int:
             continue
         parsed[path] = pf
         result["presets"] = [d.name for d in pf.presets]
-        result["errors"] += _key_errors(path, pf.presets)
+        result["errors"] += [e for d in pf.presets for e in d.key_errors]
 
     # Check the files together first, so that one may extend a preset of another;
     # if they clash (a name defined in two of them), check each on its own.

@@ -26,7 +26,8 @@ class PresetDef:
 
     ``values`` holds the config fields the table sets; ``error`` is the first
     problem found in the table (the preset cannot be loaded, but the rest of
-    the file can).
+    the file can), and ``key_errors`` every key the table got wrong (for
+    ``validate``, which reports them all).
     """
 
     name: str
@@ -43,6 +44,7 @@ class PresetDef:
     checkpoints: dict[str, Any] | None = None
     key_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
     error: PresetError | None = None
+    key_errors: list[PresetError] = field(default_factory=list)
 
     def where(self, key: str | None) -> tuple[int, int | None]:
         """The (line, column) of ``key`` in this preset's table, or of its header."""
@@ -186,6 +188,7 @@ def _read_table(
                 raise PresetSyntaxError(
                     error.reason, file=file, preset=name, key=key, line=line, col=col
                 ) from None
+            pdef.key_errors.append(error)
             if pdef.error is None:
                 pdef.error = error
     both = [key for key in pdef.none if key in pdef.values]
