@@ -226,10 +226,8 @@ def _num(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-LIST_HEADERS = (
-    *("NAME", "ARCHITECTURE", "LAYERS", "D_MODEL", "HEADS", "D_MLP", "CONTEXT"),
-    *("PARAMS", "SOURCE", "NOTE"),
-)
+LIST_HEADERS = ["NAME", "ARCHITECTURE", "LAYERS", "D_MODEL", "HEADS", "D_MLP", "CONTEXT"]
+LIST_HEADERS += ["PARAMS", "SOURCE", "NOTE"]
 NOTE_COLOURS = {"error": RED, "remote code": YELLOW, "abstract": DIM}
 
 
@@ -911,10 +909,9 @@ def _quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
     """
     import types
 
-    patterns: list[str] = []
-    values: dict[str, Any] = {"source": None, "family": None}
-    preset_path: list[str] = []
-    flags = {"json": False, "all": False}
+    args = types.SimpleNamespace(
+        json=False, preset_path=[], patterns=[], source=None, family=None, all=False, func=cmd_list
+    )
     patterns_ended = False
     i = 0
     while i < len(argv):
@@ -923,14 +920,14 @@ def _quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
         if not arg.startswith("-"):
             if patterns_ended:
                 return None  # argparse rejects patterns on both sides of an option
-            patterns.append(arg)
+            args.patterns.append(arg)
             continue
-        patterns_ended = bool(patterns)
+        patterns_ended = bool(args.patterns)
         if arg == "--json":
-            flags["json"] = True
+            args.json = True
             continue
         if arg in ("-a", "--all"):
-            flags["all"] = True
+            args.all = True
             continue
         option, equals, value = arg.partition("=")
         if option not in ("--source", "--family", "--preset-path"):
@@ -943,18 +940,10 @@ def _quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
         if option == "--source" and value not in SOURCE_KINDS:
             return None  # argparse's "invalid choice"
         if option == "--preset-path":
-            preset_path.append(value)
+            args.preset_path.append(value)
         else:
-            values[option[2:]] = value
-    return types.SimpleNamespace(
-        json=flags["json"],
-        preset_path=preset_path,
-        patterns=patterns,
-        source=values["source"],
-        family=values["family"],
-        all=flags["all"],
-        func=cmd_list,
-    )
+            setattr(args, option[2:], value)
+    return args
 
 
 def _run(args: Args) -> int:
