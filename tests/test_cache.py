@@ -53,10 +53,9 @@ def isolated(
 
 
 @pytest.fixture
-def user_dir(isolated: Path) -> Path:
-    folder = isolated / "config" / "transformer-presets" / "presets"
-    folder.mkdir(parents=True)
-    return folder
+def user_dir(isolated: Path, user_presets: Path) -> Path:
+    """conftest's user preset folder, once this module's own cache is in place."""
+    return user_presets
 
 
 def outcome(registry: PresetRegistry, name: str) -> tuple[Any, ...]:

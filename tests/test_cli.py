@@ -69,11 +69,9 @@ def home(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def user_dir(home: Path) -> Path:
-    folder = home / "config" / "transformer-presets" / "presets"
-    folder.mkdir(parents=True)
-    assert folder == user_preset_dir()
-    return folder
+def user_dir(home: Path, user_presets: Path) -> Path:
+    assert user_presets == user_preset_dir()
+    return user_presets
 
 
 def run(
