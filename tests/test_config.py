@@ -102,6 +102,15 @@ EXPECTED_DEFAULTS = {
     "yarn_beta_slow": 1.0,
     "yarn_original_max_position_embeddings": 4096,
     "rotary_scaling_factor": 1.0,
+    # Added by TransformerLens 3.9.
+    "clip_qkv": None,
+    "use_logn_attn": False,
+    "train_seq_length": None,
+    "use_dynamic_ntk_rope": False,
+    "quantization_method": None,
+    "yarn_truncate": True,
+    "yarn_global_attn_only": False,
+    "use_attention_sinks": False,
 }
 REQUIRED = ["n_layers", "d_model", "n_ctx", "d_head"]
 

@@ -1,8 +1,10 @@
 """Data-driven tests over folders of preset files.
 
 ``tests/data/valid/NAME.toml`` sits beside ``NAME.json``: for each preset of
-the file, every field of the built config (``dtype`` by name, ``device`` left
-out since it depends on the machine). ``tests/data/invalid/NAME.toml`` (or a folder
+the file, every field of the built config that differs from the class default
+(``dtype`` by name, ``device`` left out since it depends on the machine). JSON
+keeps ``10000`` and ``10000.0`` apart, and so does the comparison; a field not
+listed must hold its default, of the default's type. ``tests/data/invalid/NAME.toml`` (or a folder
 ``NAME/``) sits beside ``NAME.txt``: the exact message of the error that
 loading it raises, with the case's path written as ``<case>``. An invalid
 file's first comment lines may say what to load: ``# get: NAME`` (default:
@@ -23,6 +25,7 @@ from transformer_presets import (
     PresetRegistry,
     PresetSyntaxError,
 )
+from transformer_presets.config import FIELD_DEFAULTS
 from transformer_presets.presetfile import parse_preset_text
 
 from .conftest import DATA
@@ -32,16 +35,25 @@ INVALID = sorted(p for p in (DATA / "invalid").iterdir() if p.suffix == ".toml" 
 
 
 def config_fields(cfg: HookedTransformerConfig) -> dict[str, Any]:
-    """A config's fields as JSON data, with the type of each number kept visible."""
+    """A config's fields that differ from the class defaults, as JSON data."""
     out = {}
     for key, value in cfg.to_dict().items():
         if key == "device":
             continue
         if key == "dtype":
             value = str(value).removeprefix("torch.")
-        # JSON keeps 10000 and 10000.0 apart; so does this comparison.
-        out[key] = [type(value).__name__, value] if isinstance(value, int | float) else value
+        default = FIELD_DEFAULTS.get(key, _REQUIRED)
+        if type(value) is not type(default) or value != default:
+            out[key] = value
     return out
+
+
+_REQUIRED = object()
+
+
+def typed(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with every number tagged by its type, so that 1 != 1.0 != True."""
+    return {k: (type(v).__name__, v) for k, v in fields.items()}
 
 
 def directives(case: Path) -> tuple[str, dict[str, Any]]:
@@ -70,7 +82,7 @@ def test_valid_file_resolves_to_expected_values(case: Path) -> None:
     assert expected, "a valid case must name at least one preset"
     for name, fields in expected.items():
         cfg = registry.get(name)
-        assert config_fields(cfg) == fields, name
+        assert typed(config_fields(cfg)) == typed(fields), name
         assert HookedTransformerConfig(**registry.resolve(name)) == cfg
 
 

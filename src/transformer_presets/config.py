@@ -205,6 +205,15 @@ class HookedTransformerConfig:
     yarn_beta_slow: float = 1.0
     yarn_original_max_position_embeddings: int = 4096
     rotary_scaling_factor: float = 1.0
+    # Fields added by TransformerLens 3.9.
+    clip_qkv: float | None = None
+    use_logn_attn: bool = False
+    train_seq_length: int | None = None
+    use_dynamic_ntk_rope: bool = False
+    quantization_method: str | None = None
+    yarn_truncate: bool = True
+    yarn_global_attn_only: bool = False
+    use_attention_sinks: bool = False
 
     def __post_init__(self) -> None:
         import torch
