@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transformer_presets import HookedTransformerConfig, PresetError, PresetRegistry, sources
-from transformer_presets.config import ACTIVATION_NAMES
+from transformer_presets.config import ACTIVATION_NAMES, FIELD_BOUNDS, FIELD_CHOICES
 from transformer_presets.schema import FIELDS, RESERVED_KEYS
 
 SETTINGS = settings(
@@ -125,7 +125,8 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "n_devices": st.just(1),
     "eps": st.floats(min_value=0, max_value=1e-2),
     "initializer_range": st.floats(min_value=-1, max_value=1),
-    "attn_scale": st.floats(min_value=-1, max_value=100),
+    "rotary_base_local": st.floats(min_value=1, max_value=1e7),
+    "attn_scale": st.just(-1.0) | st.floats(min_value=0, max_value=100, exclude_min=True),
     "rotary_base": st.integers(min_value=1, max_value=10**7)
     | st.floats(min_value=1, max_value=1e7),
     "normalization_type": st.sampled_from(["LN", "LNPre", "RMS", "RMSPre"]),
@@ -148,6 +149,8 @@ SKIP = {
     "attn_only",
     "device",
     "default_prepend_bos",
+    "n_key_value_heads",
+    "rotary_dim",
 }
 
 
@@ -155,14 +158,21 @@ def value_for(name: str) -> st.SearchStrategy[Any]:
     if name in FIELD_VALUES:
         return FIELD_VALUES[name]
     kinds = FIELDS[name].kinds
+    if name in FIELD_CHOICES:
+        return st.sampled_from(FIELD_CHOICES[name])
     if "bool" in kinds:
         return st.booleans()
-    if "int" in kinds:
-        return positive
+    bound = FIELD_BOUNDS.get(name)
+    if "int" in kinds and "float" not in kinds:
+        return (
+            positive
+            if bound is None
+            else st.integers(min_value=max(int(bound.low), 1), max_value=4096)
+        )
     if "float" in kinds:
-        return st.floats(min_value=-10, max_value=10)
-    if "list[str]" in kinds:
-        return st.lists(st.sampled_from(["local", "global"]), max_size=4)
+        if bound is None:
+            return st.floats(min_value=-10, max_value=10)
+        return st.floats(min_value=bound.low, max_value=10, exclude_min=bound.open)
     return st.text(max_size=10)
 
 
@@ -180,11 +190,27 @@ def valid_tables(draw: st.DrawFn) -> dict[str, Any]:
     for name in draw(st.lists(st.sampled_from(optional), unique=True, max_size=12)):
         table[name] = draw(value_for(name))
     if draw(st.booleans()):
+        kinds = st.sampled_from(["local", "global"])
+        n = table["n_layers"]
         table.update(
-            use_local_attn=True, window_size=draw(positive), attn_types=["local", "global"]
+            use_local_attn=True,
+            window_size=draw(positive),
+            attn_types=draw(st.lists(kinds, min_size=n, max_size=n)),
         )
     if draw(st.booleans()):
-        table.update(num_experts=draw(positive), experts_per_token=draw(positive))
+        experts = draw(positive)
+        table.update(
+            num_experts=experts,
+            experts_per_token=draw(st.integers(min_value=1, max_value=experts)),
+        )
+    n_heads = table.get("n_heads", -1)
+    n_heads = table["d_model"] // d_head if n_heads == -1 else n_heads
+    if draw(st.booleans()):
+        table["n_key_value_heads"] = draw(
+            st.sampled_from([k for k in range(1, n_heads + 1) if n_heads % k == 0])
+        )
+    if draw(st.booleans()):
+        table["rotary_dim"] = draw(st.integers(min_value=1, max_value=d_head))
     return table
 
 

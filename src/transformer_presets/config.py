@@ -31,12 +31,21 @@ __all__ = [
     "ACTIVATION_NAMES",
     "DERIVED_FIELDS",
     "DTYPE_NAMES",
+    "FIELD_BOUNDS",
+    "FIELD_CHOICES",
     "FIELD_DEFAULTS",
+    "INT_LIMIT",
+    "PER_LAYER_FIELDS",
+    "Bound",
     "HookedTransformerConfig",
     "check_and_derive",
     "config_field_names",
     "copy_config",
     "dtype_name",
+    "field_kinds",
+    "is_int",
+    "kind_matches",
+    "value_problem",
 ]
 
 logger = logging.getLogger("transformer_presets")
@@ -335,6 +344,243 @@ def config_field_names() -> tuple[str, ...]:
     return _FIELD_NAMES
 
 
+class Bound:
+    """The numbers a numeric field accepts: ``low`` and up (above ``low`` when ``open``),
+    at most ``high``, plus the "not set" values in ``also``.
+
+    >>> Bound(1, also=(-1,)).problem(0)
+    'must be a positive integer (or -1), got 0'
+    """
+
+    __slots__ = ("also", "high", "low", "open", "why")
+
+    def __init__(
+        self,
+        low: int,
+        *,
+        open: bool = False,
+        high: int | None = None,
+        also: tuple[Any, ...] = (),
+        why: str = "",
+    ) -> None:
+        self.low = low
+        self.open = open
+        self.high = high
+        self.also = also
+        self.why = why
+
+    def problem(self, value: Any) -> str | None:
+        if value in self.also and not isinstance(value, bool):
+            return None
+        if self.open and not value > self.low:
+            reason = f"must be greater than {self.low}"
+        elif value < self.low:
+            if self.low == 1 and is_int(value):
+                reason = "must be a positive integer"
+            elif self.low == 0 and is_int(value):
+                reason = "must be a non-negative integer"
+            else:
+                reason = f"must be at least {self.low}"
+        elif self.high is not None and value > self.high:
+            reason = f"must be at most {self.high}"
+        else:
+            return None
+        also = f" (or {', '.join(map(repr, self.also))})" if self.also else ""
+        why = f" ({self.why})" if self.why else ""
+        return f"{reason}{also}, got {value!r}{why}"
+
+
+#: The integers TransformerLens can store: it builds tensors of these sizes and indices.
+INT_LIMIT = 2**63
+_POSITIVE = Bound(1)
+_NON_NEGATIVE = Bound(0)
+_ABOVE_ZERO = Bound(0, open=True)
+
+#: Bounds of every numeric field that has one. Sizes are positive, "not set" sentinels
+#: (-1 for "derive it") stay allowed, and scale factors are above zero.
+FIELD_BOUNDS: dict[str, Bound] = {
+    "n_layers": _NON_NEGATIVE,
+    "d_model": _POSITIVE,
+    "n_ctx": _POSITIVE,
+    "d_head": _POSITIVE,
+    "n_heads": Bound(1, also=(-1,)),
+    "d_vocab": Bound(1, also=(-1,)),
+    "d_vocab_out": Bound(1, also=(-1,)),
+    "window_size": _POSITIVE,
+    "checkpoint_value": _NON_NEGATIVE,
+    "n_devices": _POSITIVE,
+    # NumPy only takes seeds in [0, 2**32).
+    "seed": Bound(0, high=2**32 - 1, why="NumPy takes seeds below 2**32"),
+    "rotary_dim": _POSITIVE,
+    "n_key_value_heads": _POSITIVE,
+    "num_experts": _POSITIVE,
+    "experts_per_token": _POSITIVE,
+    "relative_attention_max_distance": _POSITIVE,
+    "relative_attention_num_buckets": _POSITIVE,
+    "decoder_start_token_id": _NON_NEGATIVE,
+    "NTK_original_ctx_len": _POSITIVE,
+    "yarn_original_max_position_embeddings": _POSITIVE,
+    "train_seq_length": _POSITIVE,
+    "eps": _NON_NEGATIVE,
+    "attn_scale": Bound(0, open=True, also=(-1.0,)),
+    "rotary_base": _ABOVE_ZERO,
+    "rotary_base_local": _ABOVE_ZERO,
+    "rotary_scaling_factor": _ABOVE_ZERO,
+    "NTK_by_parts_low_freq_factor": _ABOVE_ZERO,
+    "NTK_by_parts_high_freq_factor": _ABOVE_ZERO,
+    "NTK_by_parts_factor": _ABOVE_ZERO,
+    "yarn_factor": _ABOVE_ZERO,
+    "yarn_attention_factor": _ABOVE_ZERO,
+    "yarn_beta_fast": _ABOVE_ZERO,
+    "yarn_beta_slow": _ABOVE_ZERO,
+    "clip_qkv": _ABOVE_ZERO,
+}
+
+#: The values a string field (or each entry of a list field) may take, where TransformerLens
+#: knows only these. None stays allowed for the fields that may be None.
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {
+    "act_fn": ACTIVATION_NAMES,
+    "normalization_type": ("LN", "LNPre", "RMS", "RMSPre"),
+    "positional_embedding_type": (
+        "standard",
+        "rotary",
+        "shortformer",
+        "alibi",
+        "relative_positional_bias",
+    ),
+    "attention_dir": ("causal", "bidirectional"),
+    "init_mode": (
+        "gpt2",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "muP",
+    ),
+    "checkpoint_label_type": ("step", "token"),
+    "attn_types": ("global", "local"),
+}
+
+#: Fields holding one entry per layer.
+PER_LAYER_FIELDS: tuple[str, ...] = ("attn_types",)
+
+
+def field_kinds() -> dict[str, frozenset[str]]:
+    """Each field's kinds of value, read from the class's annotations.
+
+    The kinds are ``int``, ``float``, ``bool``, ``str``, ``list[str]``,
+    ``dtype`` and ``None`` (annotations are strings here, so reading them
+    imports nothing).
+
+    >>> sorted(field_kinds()["rotary_base_local"])
+    ['None', 'float', 'int']
+    """
+    global _KINDS
+    if _KINDS is None:
+        _KINDS = {f.name: _parse_annotation(str(f.type)) for f in fields(HookedTransformerConfig)}
+    return _KINDS
+
+
+_KINDS: dict[str, frozenset[str]] | None = None
+
+
+def _parse_annotation(text: str) -> frozenset[str]:
+    kinds = set()
+    for part in text.split("|"):
+        part = part.strip()
+        kinds.add("dtype" if part == "torch.dtype" else part)
+    unknown = kinds - {"int", "float", "bool", "str", "list[str]", "dtype", "None"}
+    if unknown:  # pragma: no cover - a new annotation shape needs support here
+        raise TypeError(f"unsupported field annotation {text!r}")
+    return frozenset(kinds)
+
+
+_KIND_TEXT = {
+    "int": "int",
+    "float": "float",
+    "bool": "bool (true or false)",
+    "str": "string",
+    "list[str]": "list of strings",
+    "dtype": "dtype",
+}
+
+
+def is_int(value: Any) -> bool:
+    """An integer that is not a bool (NumPy integers count, as TransformerLens's configs may hold them).
+
+    >>> is_int(3), is_int(True), is_int(3.0)
+    (True, False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool) or type(value).__name__ == "bool_"  # NumPy's bool
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not _is_bool(value)
+
+
+def kind_matches(kind: str, value: Any) -> bool:
+    """Whether ``value`` is of ``kind`` (a :func:`field_kinds` name); an int is a float too."""
+    if kind == "int":
+        return is_int(value)
+    if kind == "float":
+        return _is_real(value)
+    if kind == "bool":
+        return _is_bool(value)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "None":
+        return value is None
+    return kind == "dtype"  # names and torch dtypes are checked by their own code
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be field ``name``'s value on its own, or None if it can.
+
+    Types, ranges, finiteness and the known choices; what depends on other
+    fields is checked by :func:`check_and_derive`.
+
+    >>> value_problem("num_experts", -1)
+    'must be a positive integer, got -1'
+    >>> value_problem("eps", float("nan"))
+    'must be a finite number, got nan'
+    """
+    kinds = field_kinds()[name]
+    if value is None:
+        return None if "None" in kinds else "may not be None"
+    if not any(kind_matches(k, value) for k in kinds):
+        return None  # the type message is the caller's (it knows how the value was written)
+    if _is_bool(value):
+        return None
+    if "float" in kinds or "int" in kinds:
+        if isinstance(value, numbers.Real) and not is_int(value):
+            if not math.isfinite(value):
+                return f"must be a finite number, got {value!r}"
+        elif not -INT_LIMIT <= value < INT_LIMIT:
+            return "must fit in 64 bits (between -2**63 and 2**63 - 1)"
+        bound = FIELD_BOUNDS.get(name)
+        return None if bound is None else bound.problem(value)
+    choices = FIELD_CHOICES.get(name)
+    if choices is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if item not in choices:
+            suggestion = did_you_mean(str(item), choices)
+            if name == "act_fn":
+                return (
+                    f"{item!r} is not a supported activation; choose one of "
+                    f"{', '.join(choices)}{suggestion}"
+                )
+            return f"{item!r:.60} is not one of {', '.join(map(repr, choices))}{suggestion}"
+    return None
+
+
 def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[str, Any]:
     """Check ``values`` as ``__post_init__`` does and return the derived fields.
 
@@ -342,6 +588,11 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
     The result maps each derived field to its value; it never includes
     ``device``, which depends on the machine. Pure Python, so the registry and
     the command line can validate and describe presets without importing torch.
+
+    Beyond TransformerLens's own checks, values no model can have are refused:
+    sizes that are zero or negative, non-finite numbers, integers beyond 64
+    bits, unknown choices, head counts that do not divide, more experts per
+    token than experts, per-layer lists of another length than ``n_layers``.
 
     Raises :class:`PresetValidationError` naming the offending key.
 
@@ -359,39 +610,35 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
         if values.get(name) is None:
             raise PresetValidationError("is required but not set", key=name)
 
-    # The derivations below divide by d_head and take sqrt(d_model): check the
-    # sizes first so a bad value is reported by name, not as a ZeroDivisionError.
-    def is_int(value: Any) -> bool:
-        # numbers.Integral admits NumPy integers, as TransformerLens's configs may hold.
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-    for name, lowest in (("n_layers", 0), ("d_model", 1), ("n_ctx", 1), ("d_head", 1)):
-        value = get(name)
-        if not is_int(value) or int(value) < lowest:
-            kind = "a positive integer" if lowest else "a non-negative integer"
-            raise PresetValidationError(f"must be {kind}, got {value!r}", key=name)
-    n_heads = get("n_heads")
-    if not is_int(n_heads) or not (n_heads == -1 or int(n_heads) > 0):
-        raise PresetValidationError(
-            f"must be a positive integer (or -1 for d_model // d_head), got {n_heads!r}",
-            key="n_heads",
-        )
-    seed = get("seed")
-    # NumPy only takes seeds in [0, 2**32).
-    if seed is not None and (not is_int(seed) or not 0 <= int(seed) < 2**32):
-        raise PresetValidationError(f"must be an integer in [0, 2**32), got {seed!r}", key="seed")
-    if get("n_devices") < 1:
-        raise PresetValidationError(
-            f"must be at least 1, got {get('n_devices')!r}", key="n_devices"
-        )
+    kinds = field_kinds()
+    for name, value in values.items():
+        if name not in kinds:
+            raise PresetValidationError(f"unknown field{did_you_mean(str(name), kinds)}", key=name)
+        if name == "dtype" or (name == "d_mlp" and get("attn_only") and is_int(value)):
+            continue  # dtype: below; an attention-only model ignores d_mlp (-1 is common)
+        if value is not None and not any(kind_matches(k, value) for k in kinds[name]):
+            shown = " or ".join(_KIND_TEXT[k] for k in sorted(kinds[name]) if k != "None")
+            raise PresetValidationError(
+                f"expected {shown}, got {type(value).__name__} {value!r:.60}", key=name
+            )
+        problem = value_problem(name, value)
+        if problem is None and name == "d_mlp" and value is not None:
+            problem = _POSITIVE.problem(value)
+        if problem is not None:
+            raise PresetValidationError(problem, key=name)
 
     d_model: int = get("d_model")
     d_head: int = get("d_head")
     n_layers: int = get("n_layers")
+    n_heads: int = get("n_heads")
 
     out: dict[str, Any] = {}
     if n_heads == -1:
         n_heads = d_model // d_head
+        if n_heads < 1:
+            raise PresetValidationError(
+                f"is larger than d_model ({d_head} > {d_model}), so no head fits", key="d_head"
+            )
         out["n_heads"] = n_heads
         if d_model % d_head != 0 and warn:
             logger.warning(
@@ -402,10 +649,25 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
                 n_heads,
             )
 
+    kv_heads = get("n_key_value_heads")
+    if kv_heads is not None and (kv_heads > n_heads or n_heads % kv_heads):
+        raise PresetValidationError(
+            f"must divide n_heads ({n_heads}): each K/V head serves a whole group of "
+            f"query heads, got {kv_heads}",
+            key="n_key_value_heads",
+        )
+
     if get("use_local_attn"):
         for name in ("window_size", "attn_types"):
             if get(name) is None:
                 raise PresetValidationError("must be set when use_local_attn is true", key=name)
+    for name in PER_LAYER_FIELDS:
+        per_layer = get(name)
+        if per_layer is not None and len(per_layer) != n_layers:
+            raise PresetValidationError(
+                f"has {len(per_layer)} entries, one per layer, but n_layers is {n_layers}",
+                key=name,
+            )
 
     attn_only = get("attn_only")
     d_mlp = get("d_mlp")
@@ -413,15 +675,8 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
         if d_mlp is None:
             d_mlp = 4 * d_model
             out["d_mlp"] = d_mlp
-        act_fn = get("act_fn")
-        if act_fn is None:
+        if get("act_fn") is None:
             raise PresetValidationError("must be set unless attn_only is true", key="act_fn")
-        if act_fn not in ACTIVATION_NAMES:
-            raise PresetValidationError(
-                f"{act_fn!r} is not a supported activation; choose one of "
-                f"{', '.join(ACTIVATION_NAMES)}{did_you_mean(str(act_fn), ACTIVATION_NAMES)}",
-                key="act_fn",
-            )
 
     init_range = get("initializer_range")
     if init_range < 0:
@@ -431,8 +686,15 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
     if get("d_vocab_out") == -1:
         out["d_vocab_out"] = get("d_vocab")
 
-    if get("positional_embedding_type") == "rotary" and get("rotary_dim") is None:
+    rotary_dim = get("rotary_dim")
+    if get("positional_embedding_type") == "rotary" and rotary_dim is None:
         out["rotary_dim"] = d_head
+    elif rotary_dim is not None and rotary_dim > d_head:
+        raise PresetValidationError(
+            f"must be at most d_head ({d_head}): rotary embeddings turn part of each head, "
+            f"got {rotary_dim}",
+            key="rotary_dim",
+        )
 
     num_experts = get("num_experts")
     experts_per_token = get("experts_per_token")
@@ -440,6 +702,11 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
         raise PresetValidationError("must be set when num_experts is set", key="experts_per_token")
     if experts_per_token is not None and num_experts is None:
         raise PresetValidationError("must be set when experts_per_token is set", key="num_experts")
+    if num_experts is not None and experts_per_token > num_experts:
+        raise PresetValidationError(
+            f"must be at most num_experts ({num_experts}), got {experts_per_token}",
+            key="experts_per_token",
+        )
 
     # Attention weights W_Q, W_K, W_V and W_O, ignoring biases and norms.
     n_params = n_layers * d_model * d_head * n_heads * 4
@@ -454,12 +721,6 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
 
     if get("use_attn_scale") and get("attn_scale") == -1.0:
         out["attn_scale"] = math.sqrt(d_head)
-
-    if get("default_prepend_bos") not in (True, False):
-        raise PresetValidationError(
-            f"must be true or false, got {get('default_prepend_bos')!r}",
-            key="default_prepend_bos",
-        )
 
     dtype = values.get("dtype")
     if isinstance(dtype, str):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._fileio import FileTooLarge, read_regular
+from ._tomlscan import Defused, defuse, scan
 from .errors import PresetError, PresetSyntaxError, PresetValidationError
 from .schema import (
     FIELDS,
@@ -17,7 +20,14 @@ from .schema import (
     unknown_key_error,
 )
 
-__all__ = ["PresetDef", "PresetFile", "parse_preset_file", "parse_preset_text"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "PresetDef",
+    "PresetFile",
+    "name_problem",
+    "parse_preset_file",
+    "parse_preset_text",
+]
 
 
 @dataclass
@@ -62,23 +72,31 @@ class PresetFile:
 
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-_KEY = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*[.=]""")
+
+#: The largest preset file read, in bytes (the biggest bundled file is about 12 KiB).
+MAX_FILE_BYTES = 1 << 20
 
 
 def parse_preset_file(path: str | Path) -> PresetFile:
     """Read and check the preset file at ``path``.
 
     Raises :class:`PresetSyntaxError` for a file that cannot be read as a
-    preset file at all. Problems inside one preset table are kept on that
-    :class:`PresetDef` instead, so one bad preset does not hide the others.
+    preset file at all: unreadable, not a regular file, larger than
+    :data:`MAX_FILE_BYTES`, not UTF-8 or not TOML. Problems inside one preset
+    table are kept on that :class:`PresetDef` instead, so one bad preset does
+    not hide the others.
     """
     name = str(path)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
+        data = read_regular(os.fspath(path), MAX_FILE_BYTES)
+    except FileTooLarge:
         raise PresetSyntaxError(
-            f"cannot read preset file: {exc.strerror or exc}", file=name
+            f"is larger than {MAX_FILE_BYTES // 1024} KiB, the limit for a preset file",
+            file=name,
         ) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise PresetSyntaxError(f"cannot read preset file: {reason}", file=name) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -88,27 +106,35 @@ def parse_preset_file(path: str | Path) -> PresetFile:
 
 
 def parse_preset_text(text: str, file: str) -> PresetFile:
-    """Parse preset-file ``text``; ``file`` names it in errors."""
+    """Parse preset-file ``text``; ``file`` names it in errors.
+
+    A leading byte-order mark, which some editors write, is ignored.
+    """
+    text = text.removeprefix("\ufeff")
+    defused: list[Defused] = []
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _POSITION.search(message)
-        line = col = None
-        if match:
-            line, col = int(match.group(1)), int(match.group(2))
-            message = message[: match.start()].rstrip()
-        elif "end of document" in message:
-            line = text.count("\n") + 1
-            col = len(text) - (text.rfind("\n") + 1) + 1
-            message = message.replace("(at end of document)", "").rstrip() + " at end of file"
-        raise PresetSyntaxError(message, file=file, line=line, col=col) from None
+        raise _syntax_error(exc, text, file) from None
+    except (ValueError, RecursionError) as exc:
+        # An integer too long for int() or arrays nested past the recursion
+        # limit: blank those values out, so that only their presets fail.
+        patched, defused = defuse(text)
+        try:
+            if not defused:
+                raise exc
+            doc = tomllib.loads(patched)
+        except (ValueError, RecursionError) as again:
+            raise PresetSyntaxError(
+                f"cannot be read as TOML ({type(again).__name__}: {again})", file=file
+            ) from None
 
-    headers, key_lines, top_keys = _scan_lines(text)
+    found = scan(text)
+    headers, key_lines, top_keys = found.headers, found.keys, found.top
     presets = []
     seen: dict[str, str] = {}
     for preset_name, table in doc.items():
-        if isinstance(table, list) and preset_name in headers:
+        if isinstance(table, list) and preset_name in found.array_tables:
             raise PresetSyntaxError(
                 f"[[{preset_name}]] is an array of tables; a preset is one table: "
                 f"write [{preset_name}]",
@@ -126,12 +152,13 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
                 line=line,
                 col=col,
             )
-        header_line = headers.get(preset_name, 1)
-        if not preset_name.strip() or preset_name != preset_name.strip():
+        header_line = headers.get(preset_name)
+        if header_line is None:  # defined by dotted keys only: name.key = value
+            header_line = min((ln for ln, _ in key_lines.get(preset_name, {}).values()), default=1)
+        problem = name_problem(preset_name)
+        if problem:
             raise PresetSyntaxError(
-                f"invalid preset name {preset_name!r}: empty or padded with spaces",
-                file=file,
-                line=header_line,
+                f"invalid preset name {preset_name!r}: {problem}", file=file, line=header_line
             )
         folded = preset_name.casefold()
         if folded in seen:
@@ -143,10 +170,45 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
                 line=header_line,
             )
         seen[folded] = preset_name
+        bad = {d.path[1]: d for d in defused if len(d.path) > 1 and d.path[0] == preset_name}
         presets.append(
-            _read_table(preset_name, table, file, header_line, key_lines.get(preset_name, {}))
+            _read_table(preset_name, table, file, header_line, key_lines.get(preset_name, {}), bad)
         )
     return PresetFile(file, presets)
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a preset or be an alias, or None if it can.
+
+    Names are printed in tables and written back as TOML keys, so they may not
+    be empty, start or end with blanks, or hold control or other invisible
+    characters (a newline would split a row of ``list``; an escape sequence
+    would reach the terminal).
+
+    >>> name_problem("gpt2-small"), name_problem(" gpt2"), name_problem("a\\tb")
+    (None, 'starts or ends with blanks', 'holds a control or invisible character')
+    """
+    if not name:
+        return "empty"
+    if name != name.strip():
+        return "starts or ends with blanks"
+    if not name.isprintable():
+        return "holds a control or invisible character"
+    return None
+
+
+def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, file: str) -> PresetSyntaxError:
+    message = str(exc)
+    match = _POSITION.search(message)
+    line = col = None
+    if match:
+        line, col = int(match.group(1)), int(match.group(2))
+        message = message[: match.start()].rstrip()
+    elif "end of document" in message:
+        line = text.count("\n") + 1
+        col = len(text) - (text.rfind("\n") + 1) + 1
+        message = message.replace("(at end of document)", "").rstrip() + " at end of file"
+    return PresetSyntaxError(message, file=file, line=line, col=col)
 
 
 def _read_table(
@@ -155,15 +217,22 @@ def _read_table(
     file: str,
     header_line: int,
     key_lines: dict[str, tuple[int, int]],
+    defused: dict[str, Defused],
 ) -> PresetDef:
     pdef = PresetDef(name=name, file=file, line=header_line, key_lines=key_lines)
     for key, value in table.items():
         try:
+            if key in defused:
+                raise PresetValidationError(f"cannot be read: {defused[key].reason}")
             if key in RESERVED_KEYS:
                 checked = check_reserved_value(key, value)
                 if key == "extends":
                     pdef.extends = checked
                 elif key == "aliases":
+                    for alias in checked:
+                        problem = name_problem(alias)
+                        if problem:
+                            raise PresetValidationError(f"invalid alias {alias!r}: {problem}")
                     pdef.aliases = checked
                 elif key == "abstract":
                     pdef.abstract = checked
@@ -203,70 +272,3 @@ def _read_table(
             col=col,
         )
     return pdef
-
-
-def _scan_lines(
-    text: str,
-) -> tuple[dict[str, int], dict[str, dict[str, tuple[int, int]]], dict[str, tuple[int, int]]]:
-    """Find where each preset header and each key starts (1-based line, column).
-
-    tomllib reports no positions, so this light scan of the (already valid)
-    text recovers them for error messages and ``explain``. It tracks
-    multi-line strings so their contents are not mistaken for keys.
-    """
-    headers: dict[str, int] = {}
-    keys: dict[str, dict[str, tuple[int, int]]] = {}
-    top: dict[str, tuple[int, int]] = {}
-    current: tuple[str, ...] = ()
-    in_string: str | None = None
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw
-        if in_string is not None:
-            if line.count(in_string) % 2 == 1:
-                in_string = None
-            continue
-        stripped = line.strip()
-        if stripped.startswith("["):
-            path = _header_path(stripped)
-            if path:
-                current = path
-                if len(path) == 1:
-                    headers.setdefault(path[0], lineno)
-                else:
-                    keys.setdefault(path[0], {}).setdefault(path[1], (lineno, 1))
-            continue
-        match = _KEY.match(line)
-        if match:
-            key = next(g for g in match.groups() if g is not None)
-            col = len(line) - len(line.lstrip()) + 1
-            if not current:
-                top.setdefault(key, (lineno, col))
-            elif len(current) == 1:
-                keys.setdefault(current[0], {}).setdefault(key, (lineno, col))
-        for quote in ('"""', "'''"):
-            if line.count(quote) % 2 == 1:
-                in_string = quote
-                break
-    return headers, keys, top
-
-
-_SIMPLE_HEADER = re.compile(r'\[\s*(?:"([^"\\]*)"|([A-Za-z0-9_-]+))\s*\]\s*(?:#.*)?')
-
-
-def _header_path(stripped: str) -> tuple[str, ...]:
-    simple = _SIMPLE_HEADER.fullmatch(stripped)
-    if simple:
-        return (simple.group(1) if simple.group(1) is not None else simple.group(2),)
-    # Anything fancier: let tomllib read it, so quoting and dotted names are exact.
-    try:
-        doc: Any = tomllib.loads(stripped)
-    except tomllib.TOMLDecodeError:
-        return ()
-    path: list[str] = []
-    while isinstance(doc, dict) and len(doc) == 1:
-        key = next(iter(doc))
-        path.append(key)
-        doc = doc[key]
-        if isinstance(doc, list):  # [[array.of.tables]]
-            doc = doc[-1] if doc else {}
-    return tuple(path)

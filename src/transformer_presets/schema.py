@@ -7,18 +7,24 @@ never disagree, and checking a value never imports torch.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import FIELD_DEFAULTS, HookedTransformerConfig, dtype_name
+from .config import (
+    FIELD_DEFAULTS,
+    INT_LIMIT,
+    dtype_name,
+    field_kinds,
+    kind_matches,
+    value_problem,
+)
 from .errors import PresetValidationError, did_you_mean
 
 __all__ = [
     "FIELDS",
+    "MAX_CHECKPOINTS",
     "RESERVED_KEYS",
     "FieldSpec",
     "check_field_value",
@@ -39,6 +45,9 @@ RESERVED_KEYS: tuple[str, ...] = (
     "none",
     "checkpoints",
 )
+
+#: The most checkpoints one preset may list (Stanford CRFM's GPT-2s have 609).
+MAX_CHECKPOINTS = 10_000
 
 # Fields a preset must not set: TransformerLens recomputes n_params on every
 # construction, so a value in a file would be silently thrown away; device and
@@ -71,23 +80,11 @@ class FieldSpec:
         return " or ".join(shown)
 
 
-def _parse_annotation(text: str) -> frozenset[str]:
-    kinds = set()
-    for part in text.split("|"):
-        part = part.strip()
-        kinds.add("dtype" if part == "torch.dtype" else part)
-    unknown = kinds - {"int", "float", "bool", "str", "list[str]", "dtype", "None"}
-    if unknown:  # pragma: no cover - a new annotation shape needs support here
-        raise TypeError(f"unsupported field annotation {text!r}")
-    return frozenset(kinds)
-
-
 def _build_fields() -> dict[str, FieldSpec]:
     specs = {}
-    for f in dataclasses.fields(HookedTransformerConfig):
-        required = f.name not in FIELD_DEFAULTS
-        default = FIELD_DEFAULTS.get(f.name)
-        specs[f.name] = FieldSpec(f.name, _parse_annotation(str(f.type)), default, required)
+    for name, kinds in field_kinds().items():
+        required = name not in FIELD_DEFAULTS
+        specs[name] = FieldSpec(name, kinds, FIELD_DEFAULTS.get(name), required)
     return specs
 
 
@@ -114,18 +111,12 @@ def describe_value(value: Any) -> str:
 
 
 def _matches(kind: str, value: Any) -> bool:
-    if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "float":
-        # TOML writes 10000 and 10000.0 differently; both are numbers.
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind in ("str", "dtype"):
+    # As read from TOML: plain Python types only, a dtype by its name.
+    if kind == "dtype":
         return isinstance(value, str)
-    if kind == "list[str]":
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    return False
+    if kind in ("int", "float", "bool") and not isinstance(value, int | float):
+        return False
+    return kind != "None" and kind_matches(kind, value)
 
 
 def check_field_value(name: str, value: Any, *, allow_computed: bool = False) -> Any:
@@ -160,8 +151,9 @@ def check_field_value(name: str, value: Any, *, allow_computed: bool = False) ->
         )
     if name == "dtype":
         return dtype_name(value)
-    if isinstance(value, float) and not math.isfinite(value) and "float" in spec.kinds:
-        raise PresetValidationError(f"must be a finite number, got {value}", key=name)
+    problem = value_problem(name, value)
+    if problem is not None:
+        raise PresetValidationError(problem, key=name)
     return value
 
 
@@ -233,24 +225,39 @@ def expand_checkpoints(value: Any) -> tuple[str, list[int]]:
     label = value.get("label_type")
     if label not in ("step", "token"):
         raise fail(f"label_type must be 'step' or 'token', got {label!r}")
-    out: list[int] = []
     values = value.get("values", [])
     if not isinstance(values, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in values
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < INT_LIMIT for v in values
     ):
-        raise fail("values must be an array of integers")
-    out.extend(values)
+        raise fail("values must be an array of integers from 0 to 2**63 - 1")
     ranges = value.get("ranges", [])
     if not isinstance(ranges, list):
         raise fail("ranges must be an array of [start, stop, step] arrays")
+    count = len(values)
     for r in ranges:
         if not (
             isinstance(r, list)
             and len(r) == 3
             and all(isinstance(v, int) and not isinstance(v, bool) for v in r)
-            and r[2] > 0
+            and 0 <= r[0] < INT_LIMIT
+            and 0 <= r[1] < INT_LIMIT
+            and 0 < r[2] < INT_LIMIT
         ):
-            raise fail(f"each range must be [start, stop, step] with step > 0, got {r!r}")
+            raise fail(
+                "each range must be [start, stop, step] of integers from 0 to 2**63 - 1 "
+                f"with step > 0, got {r!r:.80}"
+            )
+        # Count before expanding: a range may be written to stand for billions of steps.
+        count += max(0, (r[1] - r[0]) // r[2] + 1)
+        if count > MAX_CHECKPOINTS:
+            raise fail(
+                f"lists more than {MAX_CHECKPOINTS} checkpoints (the largest real list has "
+                "609); a preset may list at most that many"
+            )
+    if count > MAX_CHECKPOINTS:
+        raise fail(f"lists {count} checkpoints; a preset may list at most {MAX_CHECKPOINTS}")
+    out: list[int] = list(values)
+    for r in ranges:
         out.extend(range(r[0], r[1] + 1, r[2]))
     if not out:
         raise fail("lists no checkpoints")

@@ -1,0 +1,75 @@
+"""Reading a file the library did not write: regular files only, and never more than a limit.
+
+A preset folder or a cache folder may hold anything a user (or a mistake) put
+there: a FIFO, which blocks the reader until a writer comes, a link to
+``/dev/zero``, which never ends, or a file of gigabytes. Every file the
+library reads goes through :func:`read_regular`, which opens without
+blocking, checks on the open descriptor that it is a regular file, and reads
+at most ``limit`` bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+__all__ = ["FileTooLarge", "NotRegularFile", "read_regular"]
+
+
+class NotRegularFile(OSError):
+    """The path is a folder, FIFO, socket or device, not a regular file."""
+
+
+class FileTooLarge(OSError):
+    """The file is larger than the caller allows."""
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words: ``"a FIFO (named pipe)"``.
+
+    >>> kind_of(stat.S_IFIFO)
+    'a FIFO (named pipe)'
+    """
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular(path: str, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, if it holds at most ``limit`` of them.
+
+    Raises :class:`NotRegularFile` or :class:`FileTooLarge` (both ``OSError``),
+    or the ``OSError`` of opening or reading the file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"{kind_of(st.st_mode)}, not a regular file")
+        if st.st_size > limit:
+            raise FileTooLarge(f"{st.st_size} bytes, more than the limit of {limit}")
+        chunks = []
+        total = 0
+        # The size can change between fstat and read: count what really arrives.
+        while True:
+            chunk = os.read(fd, max(limit + 1 - total, 1) if total <= limit else 1)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise FileTooLarge(f"more than the limit of {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
