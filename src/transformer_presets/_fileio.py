@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["FileTooLarge", "NotRegularFile", "read_regular"]
+__all__ = ["MAX_PRESET_FILE_BYTES", "FileTooLarge", "NotRegularFile", "kind_of", "read_regular"]
+
+#: The largest preset file read, in bytes (the biggest bundled file is about 12 KiB).
+MAX_PRESET_FILE_BYTES = 1 << 20
 
 
 class NotRegularFile(OSError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import (
+    PresetArgumentError,
     PresetCycleError,
     PresetError,
     PresetNotFoundError,
@@ -21,7 +22,7 @@ from .errors import (
     PresetValidationError,
     did_you_mean,
 )
-from .sources import KIND_BY_LEVEL, Source, list_files
+from .sources import KIND_BY_LEVEL, LEVEL_BUNDLED, Source, list_files
 
 if TYPE_CHECKING:
     # Reading TOML is only needed to build a catalog; a warm cache never does.
@@ -37,6 +38,7 @@ _ERROR_CLASSES: dict[str, type[PresetError]] = {
         PresetSyntaxError,
         PresetValidationError,
         PresetCycleError,
+        PresetArgumentError,
     )
 }
 
@@ -65,6 +67,16 @@ def error_from_json(data: dict[str, Any]) -> PresetError:
         line=data.get("line"),
         col=data.get("col"),
     )
+
+
+# Values, origins, checkpoints, and the files from outside the bundled set that contributed.
+_Merged = tuple[dict[str, Any], dict[str, list[Any]], Any, list[str]]
+
+#: How many contributing files a preset records (the rest are counted, not named).
+MAX_MODIFIED_BY = 8
+
+# Exceptions that data could cause in code meant to turn them into PresetErrors.
+_DATA_FAULTS = (ArithmeticError, LookupError, RecursionError, TypeError, ValueError)
 
 
 class Catalog(Protocol):
@@ -105,7 +117,8 @@ class MemoryCatalog:
         # Names and aliases per level, to find the definition a preset shadows.
         self._by_level = by_level
         self._entries: dict[int, dict[str, Any]] = {}
-        self._merged: dict[int, tuple[dict[str, Any], dict[str, list[Any]], Any]] = {}
+        self._merged: dict[int, _Merged | PresetError] = {}
+        self._roots: dict[int, PresetError] = {}  # broken preset -> the first cause
         #: ``(checked_at, signature of each source)`` taken before reading, when known.
         self.validated: tuple[float, list[tuple[Any, ...]]] | None = None
 
@@ -164,16 +177,28 @@ class MemoryCatalog:
             "checkpoints": None,
             "derived": None,
             "error": None,
+            "modified_by": [],
         }
         try:
-            values, origins, checkpoints = self._merge(index, ())
+            merged = self._merge(index)
+            if isinstance(merged, PresetError):
+                raise merged
+            values, origins, checkpoints, outside = merged
             entry["values"] = values
             entry["origins"] = origins
             entry["checkpoints"] = checkpoints
+            if d.level == LEVEL_BUNDLED:
+                entry["modified_by"] = list(outside)
             if not d.abstract:
                 entry["derived"] = self._derive(d, values, origins)
         except PresetError as exc:
             entry["error"] = error_to_json(exc)
+        except _DATA_FAULTS as exc:  # pragma: no cover - a bug, but never a traceback for data
+            entry["error"] = error_to_json(
+                PresetValidationError(
+                    f"cannot be resolved ({type(exc).__name__}: {exc})", file=d.file, preset=d.name
+                )
+            )
         return entry
 
     def _derive(
@@ -191,47 +216,107 @@ class MemoryCatalog:
                 raise exc.with_context(preset=d.name, file=file, line=line) from None
             raise exc.with_context(preset=d.name, file=d.file, line=d.line) from None
 
-    def _merge(
-        self, index: int, stack: tuple[int, ...]
-    ) -> tuple[dict[str, Any], dict[str, list[Any]], Any]:
-        if index in self._merged:
-            return self._merged[index]
+    def _merge(self, index: int) -> _Merged | PresetError:
+        """The merged values of preset ``index``, or the error that prevents them.
+
+        Inheritance is walked with an explicit stack, not recursion: a chain
+        of any length (bounded by memory alone) resolves, and each preset is
+        merged once. A preset whose parent cannot be loaded gets one error
+        that names the parent and the first cause, however long the chain.
+        """
+        done = self._merged
+        if index in done:
+            return done[index]
+        visiting: dict[int, int] = {}  # preset on the current path -> its depth
+        path: list[int] = []
+        stack = [index]
+
+        def leave(node: int) -> None:
+            depth = visiting.get(node)
+            if depth is not None:  # everything deeper has left already
+                for gone in path[depth:]:
+                    del visiting[gone]
+                del path[depth:]
+
+        while stack:
+            current = stack[-1]
+            if current in done:
+                stack.pop()
+                leave(current)
+                continue
+            parents = self._parents(current)
+            if isinstance(parents, PresetError):
+                done[current] = parents
+                continue
+            if current not in visiting:
+                visiting[current] = len(path)
+                path.append(current)
+            waiting = False
+            for _, parent in parents:
+                if parent in done:
+                    continue
+                if parent in visiting:
+                    self._cycle(path[visiting[parent] :])
+                    continue
+                stack.append(parent)
+                waiting = True
+            if not waiting and current not in done:  # a cycle may have settled it
+                done[current] = self._combine(current, parents)
+        return done[index]
+
+    def _parents(self, index: int) -> list[tuple[str, int]] | PresetError:
         d = self._defs[index]
-        if index in stack:
-            chain = [self._defs[i].name for i in stack[stack.index(index) :]] + [d.name]
-            raise PresetCycleError(
+        if d.error is not None:
+            return d.error
+        try:
+            return [(name, self._parent_index(index, name)) for name in d.extends]
+        except PresetError as exc:
+            return exc
+
+    def _cycle(self, members: list[int]) -> None:
+        """Give each preset of an inheritance cycle the error that shows the cycle."""
+        names = [self._defs[i].name for i in members]
+        for offset, member in enumerate(members):
+            d = self._defs[member]
+            chain = names[offset:] + names[:offset] + [d.name]
+            self._merged[member] = PresetCycleError(
                 "presets extend each other in a cycle: " + " -> ".join(chain),
                 file=d.file,
                 preset=d.name,
                 key="extends",
                 line=d.where("extends")[0],
             )
-        if d.error is not None:
-            raise d.error
+
+    def _combine(self, index: int, parents: list[tuple[str, int]]) -> _Merged | PresetError:
+        d = self._defs[index]
         values: dict[str, Any] = {}
         origins: dict[str, list[Any]] = {}
         checkpoints: Any = None
-        for parent_name in d.extends:
-            parent = self._parent_index(index, parent_name)
-            try:
-                p_values, p_origins, p_checkpoints = self._merge(parent, (*stack, index))
-            except PresetCycleError:
-                raise
-            except PresetError as exc:
-                if exc.preset == self._defs[parent].name:
-                    line = d.where("extends")[0]
-                    raise PresetError(
-                        f"cannot extend {parent_name!r}: {exc}",
-                        file=d.file,
-                        preset=d.name,
-                        key="extends",
-                        line=line,
-                    ) from None
-                raise
+        outside: list[str] = [] if d.level == LEVEL_BUNDLED else [d.file]
+        for parent_name, parent in parents:
+            merged = self._merged[parent]
+            if isinstance(merged, PresetCycleError):
+                return merged
+            if isinstance(merged, PresetError):
+                # Name the first cause, not a chain of "cannot extend" messages
+                # (which would grow with the length of the chain).
+                root = self._roots.get(parent, merged)
+                self._roots[index] = root
+                return PresetError(
+                    f"cannot extend {parent_name!r}: {root}",
+                    file=d.file,
+                    preset=d.name,
+                    key="extends",
+                    line=d.where("extends")[0],
+                )
+            p_values, p_origins, p_checkpoints, p_outside = merged
             values.update(p_values)
             origins.update(p_origins)
             if p_checkpoints is not None:
                 checkpoints = p_checkpoints
+            for file in p_outside:
+                if file not in outside and len(outside) < MAX_MODIFIED_BY:
+                    outside.append(file)
         for name in d.unset:
             values.pop(name, None)
             origins.pop(name, None)
@@ -245,9 +330,7 @@ class MemoryCatalog:
             from .schema import expand_checkpoints
 
             checkpoints = list(expand_checkpoints(d.checkpoints))
-        result = (values, origins, checkpoints)
-        self._merged[index] = result
-        return result
+        return values, origins, checkpoints, outside
 
     def _parent_index(self, index: int, parent_name: str) -> int:
         d = self._defs[index]
@@ -290,11 +373,20 @@ def build_catalog(sources: list[Source]) -> MemoryCatalog:
     untrustworthy: a missing source, a file that is not valid TOML, a name
     defined twice at one level, or an alias claimed by two presets.
     """
+    import os
+
     from .presetfile import parse_preset_file
 
     defs: list[PresetDef] = []
+    read: set[str] = set()
     for source in sources:
         for path in list_files(source):
+            # A file named twice (the same folder twice in TRANSFORMER_PRESETS_PATH, a
+            # link to it) is read once, at its highest level of precedence.
+            real = os.path.realpath(path)
+            if real in read:
+                continue
+            read.add(real)
             for d in parse_preset_file(path).presets:
                 d.level = source.level
                 defs.append(d)
@@ -364,6 +456,7 @@ def summarize(entry: dict[str, Any], *, shadowed: bool = False) -> dict[str, Any
         return values[name] if name in values else derived.get(name)
 
     remote = bool(values.get("trust_remote_code"))
+    modified_by = list(entry["modified_by"])
     error = None if entry["error"] is None else str(error_from_json(entry["error"]))
     return {
         "name": entry["name"],
@@ -387,7 +480,8 @@ def summarize(entry: dict[str, Any], *, shadowed: bool = False) -> dict[str, Any
         "n_params": derived.get("n_params"),
         "dtype": values.get("dtype", "float32" if entry["values"] is not None else None),
         "trust_remote_code": remote,
-        "remote_code_warning": remote and entry["kind"] != "bundled",
+        "remote_code_warning": remote and (entry["kind"] != "bundled" or bool(modified_by)),
+        "modified_by": modified_by,
         "has_checkpoints": entry["checkpoints"] is not None,
         "error": error,
         "shadowed": shadowed,

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from os import PathLike
 
 __all__ = [
+    "PresetArgumentError",
     "PresetCycleError",
     "PresetError",
     "PresetNotFoundError",
@@ -126,6 +127,14 @@ class PresetValidationError(PresetError, AssertionError):
 
 class PresetCycleError(PresetError):
     """Presets extend each other in a loop."""
+
+
+class PresetArgumentError(PresetError, TypeError):
+    """A function of this library was called with an argument it cannot take.
+
+    A ``PresetError`` like every error here, and also a ``TypeError``, which is
+    what Python code expects for an argument of the wrong type.
+    """
 
 
 def did_you_mean(word: str, candidates: Iterable[str], *, n: int = 3) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._fileio import FileTooLarge, read_regular
+from ._fileio import MAX_PRESET_FILE_BYTES, FileTooLarge, read_regular
 from ._tomlscan import Defused, defuse, scan
 from .errors import PresetError, PresetSyntaxError, PresetValidationError
 from .schema import (
@@ -74,7 +74,7 @@ class PresetFile:
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 #: The largest preset file read, in bytes (the biggest bundled file is about 12 KiB).
-MAX_FILE_BYTES = 1 << 20
+MAX_FILE_BYTES = MAX_PRESET_FILE_BYTES
 
 
 def parse_preset_file(path: str | Path) -> PresetFile:

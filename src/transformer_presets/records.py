@@ -20,8 +20,11 @@ class PresetInfo(NamedTuple):
 
     Sizes are None for an abstract preset that does not set them, and for a
     preset that cannot be loaded (then ``error`` says why).
-    ``remote_code_warning`` is true for a preset from outside the bundled set
-    that turns on ``trust_remote_code``.
+    ``modified_by`` names the files from outside the bundled set that
+    contribute to a bundled preset's values (a user file that redefines one
+    of its parents, say); it is empty for presets that are not bundled.
+    ``remote_code_warning`` is true when ``trust_remote_code`` is on and any
+    file from outside the bundled set contributed to the preset.
     """
 
     name: str
@@ -46,6 +49,7 @@ class PresetInfo(NamedTuple):
     dtype: str | None
     trust_remote_code: bool
     remote_code_warning: bool
+    modified_by: tuple[str, ...]
     has_checkpoints: bool
     error: str | None
 

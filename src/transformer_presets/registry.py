@@ -13,7 +13,13 @@ import time
 import warnings
 from collections.abc import Iterable
 
-from .errors import PresetError, PresetNotFoundError, PresetValidationError, did_you_mean
+from .errors import (
+    PresetArgumentError,
+    PresetError,
+    PresetNotFoundError,
+    PresetValidationError,
+    did_you_mean,
+)
 from .sources import LEVEL_BUNDLED, Source, default_sources, is_racy, signature
 
 TYPE_CHECKING = False
@@ -29,7 +35,11 @@ if TYPE_CHECKING:
 # alone: the records (their module needs typing) and the catalog (TOML
 # parsing and merging, for building a catalog or describing an entry).
 
+#: The kinds of source a preset can come from, highest precedence first.
+SOURCE_KINDS = ("path", "env", "user", "bundled")
+
 __all__ = [
+    "SOURCE_KINDS",
     "PresetRegistry",
     "default_registry",
     "explain_preset",
@@ -52,9 +62,24 @@ class PresetRegistry:
     """
 
     def __init__(
-        self, paths: Iterable[str | os.PathLike[str]] = (), *, use_cache: bool = True
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = (),
+        *,
+        use_cache: bool = True,
     ) -> None:
+        # One path given on its own is one path, not a sequence of characters.
+        if isinstance(paths, str | os.PathLike):
+            paths = (paths,)
+        elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
+            raise PresetArgumentError(
+                f"paths must be a path or an iterable of paths, got {type(paths).__name__}"
+            )
         self._paths = tuple(paths)
+        for path in self._paths:
+            if not isinstance(path, str | os.PathLike):
+                raise PresetArgumentError(
+                    f"each path must be a str or os.PathLike, got {type(path).__name__} {path!r:.40}"
+                )
         self.use_cache = use_cache
         self._sources: list[Source] | None = None
         self._catalog: Catalog | None = None
@@ -134,7 +159,7 @@ class PresetRegistry:
 
     def _find(self, name: str) -> dict[str, Any]:
         if not isinstance(name, str):
-            raise PresetNotFoundError(f"preset names are strings, got {type(name).__name__}")
+            raise PresetArgumentError(f"preset names are strings, got {type(name).__name__}")
         catalog = self.catalog()
         key = catalog.find(name)
         if key is None:
@@ -159,12 +184,16 @@ class PresetRegistry:
                 file=entry["file"],
                 line=entry["line"],
             )
-        if entry["kind"] != "bundled" and entry["values"].get("trust_remote_code"):
+        outside = entry["kind"] != "bundled" or entry["modified_by"]
+        if outside and entry["values"].get("trust_remote_code"):
             origin = entry["origins"].get("trust_remote_code") or [None, entry["file"], None]
+            modified = (
+                f", modified by {', '.join(entry['modified_by'])}" if entry["modified_by"] else ""
+            )
             warnings.warn(
-                f"preset {entry['name']!r} from {entry['file']} turns on trust_remote_code "
-                f"(set in {origin[1]}): loading this model will run code from its "
-                "repository; load it only if you trust that code",
+                f"preset {entry['name']!r} from {entry['file']}{modified} turns on "
+                f"trust_remote_code (set in {origin[1]}): loading this model will run code "
+                "from its repository; load it only if you trust that code",
                 UserWarning,
                 stacklevel=4,
             )
@@ -199,11 +228,7 @@ class PresetRegistry:
         # Building the same config again gives the same config: keep the last
         # few and hand out copies, so a loop of get_preset() costs about what
         # constructing the class does. Copies re-seed when the config has a seed.
-        try:
-            memo_key: Any = (entry["name"], entry["file"], frozenset(overrides.items()))
-            hash(memo_key)
-        except TypeError:  # an unhashable override value: build every time
-            memo_key = None
+        memo_key = _memo_key(entry, overrides)
         built = self._built.get(memo_key) if memo_key is not None else None
         if built is None:
             built = self._build(entry, dict(overrides))
@@ -265,9 +290,10 @@ class PresetRegistry:
         for field_name, spec in FIELDS.items():
             if field_name in values:
                 preset, file, line = origins[field_name]
-                out[field_name] = FieldOrigin(
-                    field_name, values[field_name], "preset", preset, file, line
-                )
+                value = values[field_name]
+                if isinstance(value, list):
+                    value = list(value)  # never the registry's own list
+                out[field_name] = FieldOrigin(field_name, value, "preset", preset, file, line)
             elif field_name in derived or field_name == "device":
                 out[field_name] = FieldOrigin(field_name, derived.get(field_name), "derived")
             else:
@@ -294,12 +320,38 @@ class PresetRegistry:
         a listing read from the cache needs no copy and no record objects.
         Each holds the fields of :class:`PresetInfo` plus ``shadowed`` (False).
         """
-        patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
+        if pattern is None or isinstance(pattern, str):
+            patterns = [] if pattern is None else [pattern]
+        elif isinstance(pattern, Iterable) and not isinstance(pattern, bytes):
+            patterns = list(pattern)
+        else:
+            patterns = [pattern]  # reported below
+        for p in patterns:
+            if not isinstance(p, str):
+                raise PresetArgumentError(
+                    "pattern must be a string or an iterable of strings, "
+                    f"got {type(p).__name__} {p!r:.40}"
+                )
+        if source is not None and source not in SOURCE_KINDS:
+            raise PresetArgumentError(
+                f"source must be one of {', '.join(SOURCE_KINDS)}, got {source!r:.40}"
+                f"{did_you_mean(str(source), SOURCE_KINDS)}"
+            )
+        if family is not None and not isinstance(family, str):
+            raise PresetArgumentError(f"family must be a string, got {type(family).__name__}")
         matchers = [_matcher(p.casefold()) for p in patterns]
-        family = None if family is None else family.casefold()
+        summaries = self.catalog().summaries()
+        if family is not None:
+            families = sorted({row["family"] for row in summaries if not row["shadowed"]})
+            if family.casefold() not in {f.casefold() for f in families}:
+                raise PresetArgumentError(
+                    f"no family {family!r:.60}{did_you_mean(family, families)}; "
+                    f"the families are {', '.join(families)}"
+                )
+            family = family.casefold()
         rows = []
         # summaries() are in natural order already.
-        for row in self.catalog().summaries():
+        for row in summaries:
             if row["shadowed"]:
                 continue  # hidden by a higher-precedence definition of the same name
             if row["abstract"] and not include_abstract:
@@ -380,6 +432,24 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
 
 # How many built configs a registry keeps for repeated get() calls.
 _MEMO_SIZE = 64
+
+
+def _memo_key(entry: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    """A key for a built config, or None when the overrides cannot make one.
+
+    Each value goes in with its exact type: ``True``, ``1`` and ``1.0`` are
+    equal and hash alike, but are different overrides (one of them may even
+    be rejected), so a key of values alone would hand out one for another.
+    """
+    parts = []
+    for key, value in overrides.items():
+        if type(value) not in _MEMO_TYPES:
+            return None  # lists, dtypes, NumPy numbers: built every time
+        parts.append((key, type(value), value))
+    return (entry["name"], entry["file"], frozenset(parts))
+
+
+_MEMO_TYPES = frozenset({bool, int, float, str, type(None)})
 
 
 def _copy_values(values: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from stat import S_ISDIR, S_ISREG
+from stat import S_ISDIR
 
 from ._dirs import user_config_dir
 from .errors import PresetError
@@ -138,22 +138,56 @@ def _file_names(source: Source) -> list[str]:
     except (OSError, ValueError):
         mode = 0
     # One stat for both questions.
-    if S_ISREG(mode):
-        return [path]
     if S_ISDIR(mode):
-        found = []
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            found += [
-                os.path.join(root, f)
-                for f in sorted(files)
-                if f.endswith(".toml") and not f.startswith(".")
-            ]
-        return found
+        return _walk(path)
+    if mode:
+        # A file, or something posing as one (a FIFO, a device): reading it
+        # will say what it is, without blocking.
+        return [path]
     if source.required:
         where = f"{ENV_PATH} entry" if source.level == LEVEL_ENV else "preset path"
         raise PresetError(f"{where} does not exist", file=path)
     return []
+
+
+def _walk(top: str) -> list[str]:
+    """The ``*.toml`` files under ``top``, sorted, following links to folders.
+
+    Hidden files and folders are skipped. A folder reached twice (a link to
+    an ancestor makes a loop) is read once; a folder that cannot be read is
+    an error naming it, as an unreadable preset file is.
+    """
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    pending = [top]
+    while pending:
+        folder = pending.pop()
+        try:
+            st = _stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                continue  # a loop of links, or two links to one folder
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise PresetError(
+                f"cannot read preset folder: {exc.strerror or exc}", file=folder
+            ) from None
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()  # follows links
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subfolders.append(entry.path)
+            elif entry.name.endswith(".toml"):
+                found.append(entry.path)
+        # Depth first, in sorted order, as os.walk would list them.
+        pending.extend(reversed(subfolders))
+    return found
 
 
 # Every stat of a preset file goes through this name, so that tests can play
@@ -174,8 +208,11 @@ def _content_digest(path: str) -> str:
         from _blake2 import blake2b
     except ImportError:  # pragma: no cover - CPython always has it
         from hashlib import blake2b
-    with open(path, "rb") as f:
-        return blake2b(f.read(), digest_size=16).hexdigest()
+    from ._fileio import MAX_PRESET_FILE_BYTES, read_regular
+
+    # Never blocks on a FIFO nor reads /dev/zero: such files get no digest
+    # (and fail with a clear error when the catalog reads them).
+    return blake2b(read_regular(path, MAX_PRESET_FILE_BYTES), digest_size=16).hexdigest()
 
 
 def signature(
