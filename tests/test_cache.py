@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import transformer_presets
-from transformer_presets import PresetError, PresetRegistry, cache, cache_info, clear_cache, sources
+from transformer_presets import PresetError, PresetRegistry, _cachefiles, cache, cache_info, clear_cache, sources
 
 from .conftest import REPO
 
@@ -116,7 +116,7 @@ def key_dir() -> Path:
 
 def read(path: Path) -> Any:
     """The data of a cache file, decoded as the library does."""
-    return cache._load_bytes(path.read_bytes(), str(path))
+    return _cachefiles.decode(path.read_bytes(), str(path))
 
 
 def manifest() -> Any:
@@ -522,14 +522,14 @@ def _folder(path: Path) -> None:
 
 def _other_data(path: Path) -> None:
     # An intact file holding the wrong kind of data.
-    path.write_bytes(cache._dump({} if path.name.startswith(("l", "m")) else []))
+    path.write_bytes(_cachefiles.encode({} if path.name.startswith(("l", "m")) else []))
 
 
 def _set_field(field: str, value: Any) -> Callable[[Path], None]:
     def change(path: Path) -> None:
         data = read(path)
         data[field] = value
-        path.write_bytes(cache._dump(data))
+        path.write_bytes(_cachefiles.encode(data))
 
     return change
 
@@ -547,7 +547,7 @@ DAMAGE: dict[str, Callable[[], None]] = {
     "manifest-garbage": _manifest(_garbage),
     "manifest-empty": _manifest(_empty),
     "manifest-folder": _manifest(_folder),
-    "manifest-not-a-table": _manifest(lambda p: p.write_bytes(cache._dump([1, 2]))),
+    "manifest-not-a-table": _manifest(lambda p: p.write_bytes(_cachefiles.encode([1, 2]))),
     "manifest-bit-flipped": _manifest(_flip_a_bit),
     "manifest-json": _manifest(lambda p: p.write_text('{"format": 3}')),
     "manifest-missing-fields": _manifest(_set_field("lookup", None)),
@@ -654,14 +654,14 @@ def _unusable_location(isolated: Path, monkeypatch: pytest.MonkeyPatch, how: str
         }[how]
         monkeypatch.setattr(cache.os if target == "rename" else cache, target, full)
     elif how == "unreadable":
-        real = cache._read_bytes
+        real = cache.read_regular
 
-        def denied(path: str) -> bytes:
+        def denied(path: str, limit: int) -> bytes:
             if str(path).startswith(str(isolated / "cache")):
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
-            return real(path)
+            return real(path, limit)
 
-        monkeypatch.setattr(cache, "_read_bytes", denied)
+        monkeypatch.setattr(cache, "read_regular", denied)
 
 
 @pytest.mark.parametrize(
@@ -704,6 +704,8 @@ sys.path.insert(0, {src!r})
 import os, transformer_presets.sources as _s
 _s._bundled_folder = lambda: os.environ["TP_TEST_BUNDLED"]
 warnings.simplefilter("error")
+# Waiting for another builder is said once on stderr; anything else is an error.
+warnings.filterwarnings("default", message=".*waiting for another process")
 from transformer_presets import PresetRegistry, cache
 reg = PresetRegistry()
 out = {{name: reg.resolve(name) for name in {names!r}}}

@@ -2,7 +2,7 @@
 
 Layout, under :func:`cache_dir`::
 
-    v3/                          the cache format version
+    v4/                          the cache format version
       <source key>/              one folder per set of sources, library and Python version
         manifest.bin             fingerprint of the source files -> one generation
         lock                     taken by a process building a generation
@@ -13,13 +13,22 @@ Layout, under :func:`cache_dir`::
           e<i>.bin               entry shard: ENTRY_CHUNK entries in source order
 
 Every file is plain data (dicts, lists, strings, numbers, booleans, None)
-written with :mod:`marshal`, the format of Python's own bytecode cache,
-behind a header of its own: a magic number and the blake2b digest of the
-data, checked before the data is decoded. marshal is built into the
-interpreter, so a warm ``list`` imports no decoder at all (``json`` and the
-``re`` it needs are a third of a warm listing's start-up), and it decodes
-three times faster. Its format may change between Python versions, so the
-Python version is part of the source key.
+written with :mod:`marshal` behind a magic number and a digest; its bytes are
+checked before they are decoded, and what they decode to is checked before
+it is used (:mod:`._cachefiles`, :func:`catalog.entry_problem`). Anything
+unexpected counts as damage: the cache is rebuilt, with one warning. marshal's
+format may change between Python versions, so the Python version is part of
+the source key.
+
+Trust: the cache is used only in a folder owned by the current user that no
+one else may write to (as ssh and git treat their files); elsewhere it is
+ignored, with one warning. Every file is read only if it is a regular file of
+at most :data:`MAX_FILE_BYTES`. A process waits at most :data:`LOCK_TIMEOUT`
+seconds for another one building the same generation (saying so on stderr
+after a second), then works without the cache. Each write keeps the cache
+bounded: at most :data:`MAX_KEY_FOLDERS` source keys (the most recently
+validated) and :data:`MAX_CACHE_BYTES` in all, and no folder of an older
+format.
 
 A generation is written in a temporary folder, renamed into place, and only
 then does an atomic replace of ``manifest.bin`` point at it, so readers
@@ -49,13 +58,15 @@ import time
 import warnings
 import zlib
 
+from ._cachefiles import SUMMARY_COLUMNS, Damaged, decode, digest, encode, pack_rows, unpack_rows
 from ._dirs import user_data_dir
+from ._fileio import read_regular
 from .errors import PresetError
 from .sources import Source, is_racy, source_signatures
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
     from typing import Any
 
@@ -80,21 +91,23 @@ ENV_CACHE_DIR = "TRANSFORMER_PRESETS_CACHE_DIR"
 ENV_NO_CACHE = "TRANSFORMER_PRESETS_NO_CACHE"
 
 #: Bump when the layout or the entry format changes; each version has its own folder.
-FORMAT = 3
+FORMAT = 4
 ENTRY_CHUNK = 16
 NAMES_PER_LOOKUP_SHARD = 128
-# How long a process waits for another one building the same generation
-# before it builds for itself without the cache.
-LOCK_TIMEOUT = 60.0
+#: How long a process waits for another one building the same generation
+#: before it builds for itself without the cache; it says so after LOCK_NOTICE.
+LOCK_TIMEOUT = 5.0
+LOCK_NOTICE = 1.0
 # Temporary folders of builders that died are removed after this long.
 STALE_TMP_SECONDS = 600.0
+#: The largest cache file read (the summary of 10,000 presets takes about 2 MiB).
+MAX_FILE_BYTES = 64 << 20
+#: A write keeps at most this many source keys (sets of sources and Python versions) ...
+MAX_KEY_FOLDERS = 16
+#: ... and at most this many bytes in all, keeping the most recently validated keys.
+MAX_CACHE_BYTES = 256 << 20
 
-try:
-    # The blake2 module alone: `import hashlib` also loads OpenSSL, a cost
-    # every warm lookup would pay for nothing.
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - CPython always has it
-    from hashlib import blake2b
+from ._cachefiles import blake2b  # noqa: E402  (one import of the blake2 fallback)
 
 
 def _is_hex32(text: object) -> bool:
@@ -123,6 +136,7 @@ class CacheWarning(UserWarning):
 
 
 _warned = False
+_waited = False
 
 
 def _warn(message: str) -> None:
@@ -132,6 +146,20 @@ def _warn(message: str) -> None:
     if not _warned:
         _warned = True
         warnings.warn(f"transformer-presets cache: {message}", CacheWarning, stacklevel=3)
+
+
+def _notice_wait(key_dir: str) -> None:
+    # Said once per process, apart from damage warnings: a wait of seconds with
+    # no word looks like a hang.
+    global _waited
+    if not _waited:
+        _waited = True
+        warnings.warn(
+            f"transformer-presets cache: waiting for another process building {key_dir} "
+            f"(at most {LOCK_TIMEOUT:g} s, then without the cache)",
+            CacheWarning,
+            stacklevel=4,
+        )
 
 
 # -- location and settings -----------------------------------------------------
@@ -191,7 +219,7 @@ def cache_info() -> CacheInfo:
         try:
             manifest = _read_data(os.path.join(key_dir, MANIFEST))
             count = manifest["n_entries"]
-        except (OSError, _Damaged, TypeError, KeyError):
+        except (OSError, Damaged, TypeError, KeyError):
             continue
         if isinstance(count, int) and not isinstance(count, bool):
             entries += count
@@ -225,63 +253,47 @@ def _format_dirs(location: Path) -> list[Path]:
 # -- the catalog read from the cache -------------------------------------------
 
 
-class _Damaged(Exception):
-    """A cache file exists but cannot be trusted."""
+def _read_data(path: str, digest_: str | None = None) -> Any:
+    """The data of the cache file ``path``, checked against ``digest_`` (from the manifest).
 
-
-def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
-
-
-# A cache file: MAGIC, the 16-byte blake2b digest of the payload, the payload.
-MAGIC = b"TPc\x03"
-_HEADER = len(MAGIC) + 16
-MANIFEST = "manifest.bin"
-
-
-def _dump(data: Any) -> bytes:
-    """``data`` as a cache file's bytes.
-
-    >>> _load_bytes(_dump({"a": [1, 2.5, None, "x"]}), "example")
-    {'a': [1, 2.5, None, 'x']}
+    Raises ``FileNotFoundError`` when it is missing, :class:`Damaged` for
+    anything else that stops it being read or trusted.
     """
-    payload = marshal.dumps(data)
-    return MAGIC + blake2b(payload, digest_size=16).digest() + payload
-
-
-def _load_bytes(raw: bytes, path: str) -> Any:
-    """The data of a cache file's bytes; ``_Damaged`` unless they are intact."""
-    payload = raw[_HEADER:]
-    digest = blake2b(payload, digest_size=16).digest()
-    if raw[: len(MAGIC)] != MAGIC or raw[len(MAGIC) : _HEADER] != digest:
-        raise _Damaged(f"{path} is damaged (it does not match its own digest)")
     try:
-        return marshal.loads(payload)
-    except (ValueError, EOFError, TypeError):  # pragma: no cover - the digest matched
-        raise _Damaged(f"{path} cannot be decoded") from None
-
-
-def _read_data(path: str, digest: str | None = None) -> Any:
-    """The data of the cache file ``path``, checked against ``digest`` (from the manifest)."""
-    try:
-        raw = _read_bytes(path)
+        raw = read_regular(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise _Damaged(f"cannot read {path}: {exc.strerror or exc}") from None
-    if digest is not None and _digest(raw) != digest:
-        raise _Damaged(f"{path} is damaged (its contents do not match the manifest)")
-    return _load_bytes(raw, path)
+        raise Damaged(f"cannot read {path}: {exc.strerror or exc}") from None
+    if digest_ is not None and digest(raw) != digest_:
+        raise Damaged(f"{path} is damaged (its contents do not match the manifest)")
+    return decode(raw, path)
 
 
-def _digest(data: bytes) -> str:
-    return blake2b(data, digest_size=16).hexdigest()
+MANIFEST = "manifest.bin"
 
 
 def _bucket(folded: str, n_shards: int) -> int:
     # crc32, not hash(): it must agree between processes.
     return zlib.crc32(folded.encode("utf-8", "surrogatepass")) % n_shards
+
+
+def _check_names(names: Any) -> list[str]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise Damaged("names.bin does not hold a list of names")
+    return names
+
+
+def _check_entries(entries: Any) -> list[dict[str, Any]]:
+    from .catalog import entry_problem
+
+    if not isinstance(entries, list) or not 0 < len(entries) <= ENTRY_CHUNK:
+        raise Damaged("an entry shard does not hold a list of entries")
+    for entry in entries:
+        problem = entry_problem(entry)
+        if problem is not None:
+            raise Damaged(f"an entry shard holds something else ({problem})")
+    return entries
 
 
 class CachedCatalog:
@@ -316,7 +328,7 @@ class CachedCatalog:
         if self._fallback is None:
             try:
                 key = self._lookup_shard(_bucket(folded, len(self._lookup_digests))).get(folded)
-            except (_Damaged, OSError) as exc:
+            except (Damaged, OSError) as exc:
                 self._fall_back(exc)
             else:
                 if key is not None:
@@ -329,9 +341,11 @@ class CachedCatalog:
         if self._fallback is None:
             try:
                 index = int(key)
+                if not 0 <= index < self._n_entries:
+                    raise Damaged(f"entry {key!r} is not in the manifest")
                 chunk = self._entry_shard(index // ENTRY_CHUNK)
                 return chunk[index % ENTRY_CHUNK]
-            except (_Damaged, OSError) as exc:
+            except (Damaged, OSError, ValueError, IndexError) as exc:
                 self._fall_back(exc)
         assert self._fallback is not None
         folded = self._found.get(key)
@@ -347,48 +361,63 @@ class CachedCatalog:
         return (str(i) for i in range(self._n_entries))
 
     def lookup_names(self) -> Iterable[str]:
-        names = self._whole_list("names")
-        if names is None:
-            assert self._fallback is not None  # for mypy: _whole_list fell back
-            return self._fallback.lookup_names()
-        return names
-
-    def summaries(self) -> list[dict[str, Any]]:
-        rows = self._whole_list("summary", length=self._n_entries)
-        if rows is None:
-            assert self._fallback is not None  # for mypy: _whole_list fell back
-            return self._fallback.summaries()
-        return rows
-
-    def _whole_list(self, name: str, length: int | None = None) -> list[Any] | None:
-        """``<name>.bin``, a list read once and checked, or None after falling back."""
         if self._fallback is None:
             try:
-                data: list[Any] = self._file(name, self._manifest[name], list)
-                if length is not None and len(data) != length:
-                    raise _Damaged(f"{name}.bin does not match the manifest")
-                return data
-            except (_Damaged, OSError) as exc:
+                names: list[str] = self._file("names", self._manifest["names"], _check_names)
+                return names
+            except (Damaged, OSError) as exc:
                 self._fall_back(exc)
-        return None
+        assert self._fallback is not None  # for mypy: _fall_back sets it
+        return self._fallback.lookup_names()
+
+    def summaries(self) -> list[dict[str, Any]]:
+        if self._fallback is None:
+            try:
+                rows: list[dict[str, Any]] = self._file(
+                    "summary", self._manifest["summary"], self._check_summary
+                )
+                return rows
+            except (Damaged, OSError) as exc:
+                self._fall_back(exc)
+        assert self._fallback is not None  # for mypy: _fall_back sets it
+        return self._fallback.summaries()
+
+    def _check_summary(self, packed: Any) -> list[dict[str, Any]]:
+        rows = unpack_rows(packed, SUMMARY_COLUMNS)
+        if len(rows) != self._n_entries:
+            raise Damaged("summary.bin does not match the manifest")
+        return rows
 
     def _lookup_shard(self, shard: int) -> dict[str, str]:
-        table: dict[str, str] = self._file(f"l{shard}", self._lookup_digests[shard], dict)
+        table: dict[str, str] = self._file(
+            f"l{shard}", self._lookup_digests[shard], self._check_lookup
+        )
+        return table
+
+    def _check_lookup(self, table: Any) -> dict[str, str]:
+        if not isinstance(table, dict) or not all(
+            isinstance(k, str)
+            and isinstance(v, str)
+            and v.isdigit()
+            and v.isascii()
+            and int(v) < self._n_entries
+            for k, v in table.items()
+        ):
+            raise Damaged("a lookup shard does not map names to entries")
         return table
 
     def _entry_shard(self, chunk: int) -> list[dict[str, Any]]:
         chunk_entries: list[dict[str, Any]] = self._file(
-            f"e{chunk}", self._entry_digests[chunk], list
+            f"e{chunk}", self._entry_digests[chunk], _check_entries
         )
         return chunk_entries
 
-    def _file(self, name: str, digest: str, kind: type) -> Any:
-        """``<name>.bin`` of this generation: read once, checked against the manifest."""
+    def _file(self, name: str, digest_: str, check: Callable[[Any], Any]) -> Any:
+        """``<name>.bin`` of this generation: read once, checked against the manifest and
+        by ``check``, which returns the data to use or raises :class:`Damaged`."""
         if name not in self._files:
-            data = _read_data(os.path.join(self._dir, f"{name}.bin"), digest)
-            if not isinstance(data, kind):
-                raise _Damaged(f"{name}.bin does not hold a {kind.__name__}")
-            self._files[name] = data
+            data = _read_data(os.path.join(self._dir, f"{name}.bin"), digest_)
+            self._files[name] = check(data)
         return self._files[name]
 
     def _fall_back(self, exc: BaseException) -> None:
@@ -412,15 +441,59 @@ def load_or_build(sources: list[Source]) -> Catalog:
     catalog is built in memory (with one :class:`CacheWarning` per process).
     Errors in the preset files themselves are raised as when building.
     """
+    root = _cache_folder()
+    problem = _untrusted(root)
+    if problem is not None:
+        _warn(f"not using the cache: {problem}")
+        return _build(sources)
     try:
         key_dir = _key_dir(sources)
     except OSError as exc:  # pragma: no cover - resolving paths rarely fails
         _warn(f"cannot locate the cache ({exc}); working without it")
         return _build(sources)
+    if os.path.isdir(key_dir):
+        problem = _untrusted(key_dir)
+        if problem is not None:
+            _warn(f"not using the cache: {problem}")
+            return _build(sources)
     catalog = _load(key_dir, sources)
     if catalog is not None:
         return catalog
     return _build_locked(key_dir, sources)
+
+
+def _untrusted(folder: str) -> str | None:
+    """Why the cache may not live in ``folder``, or None.
+
+    It must be a folder owned by this user that nobody else may write to: a
+    cache that another user can write could feed this process any values.
+    A folder that does not exist yet is created, readable by this user only.
+    """
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        try:
+            os.makedirs(folder, mode=0o700)
+            st = os.stat(folder)
+        except OSError as exc:
+            return f"cannot create {folder} ({exc.strerror or exc})"
+    except OSError as exc:
+        return f"cannot use {folder} ({exc.strerror or exc})"
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{folder} is a file, not a folder"
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # pragma: no cover - Windows: ownership is not POSIX's
+        return None
+    if st.st_uid != getuid():
+        return f"{folder} belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return (
+            f"{folder} can be written by other users (mode {stat.S_IMODE(st.st_mode):o}); "
+            f"chmod go-w {folder} to use it"
+        )
+    return None
 
 
 def _key_dir(sources: list[Source]) -> str:
@@ -464,8 +537,8 @@ def _fingerprint(
     per_source = source_signatures(sources, checked_at=checked_at)
     sig = tuple(part for parts in per_source for part in parts)
     text = repr((_code_stamp(), sig))
-    digest = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return digest, sig, per_source
+    fingerprint = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return fingerprint, sig, per_source
 
 
 def _without_digests(sig: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -482,7 +555,7 @@ def _load(key_dir: str, sources: list[Source], avoid: str | None = None) -> Cach
         manifest = _read_data(path)
     except FileNotFoundError:
         return None
-    except (_Damaged, OSError) as exc:
+    except (Damaged, OSError) as exc:
         _warn(f"{exc}; rebuilding it")
         return None
     problem = _manifest_problem(manifest)
@@ -531,9 +604,9 @@ def _refresh(
                 return  # another process got there first
             _write_atomic(
                 os.path.join(key_dir, MANIFEST),
-                _dump({**manifest, "checked_at": now, "fingerprint": fingerprint}),
+                encode({**manifest, "checked_at": now, "fingerprint": fingerprint}),
             )
-    except (Timeout, _Damaged, OSError):
+    except (Timeout, Damaged, OSError):
         pass
 
 
@@ -566,8 +639,8 @@ def _manifest_problem(m: Any) -> str | None:
         and _is_hex32(m.get("summary"))
     ):
         return "missing or malformed fields"
-    for digest in [*lookup, *entries]:
-        if not (_is_hex32(digest)):
+    for shard_digest in [*lookup, *entries]:
+        if not _is_hex32(shard_digest):
             return "malformed shard digest"
     return None
 
@@ -584,14 +657,18 @@ def _build_locked(key_dir: str, sources: list[Source], avoid: str | None = None)
     try:
         from filelock import FileLock, Timeout
 
-        os.makedirs(key_dir, exist_ok=True)
+        os.makedirs(key_dir, mode=0o700, exist_ok=True)
         lock_path = os.path.join(key_dir, "lock")
         if os.path.isdir(lock_path):
             _rmtree(lock_path)  # damage: a folder where the lock file belongs
-        lock = FileLock(lock_path, timeout=LOCK_TIMEOUT)
-        lock.acquire()
+        lock = FileLock(lock_path, timeout=LOCK_NOTICE)
+        try:
+            lock.acquire()
+        except Timeout:
+            _notice_wait(key_dir)
+            lock.acquire(timeout=LOCK_TIMEOUT - LOCK_NOTICE)
     except Timeout:
-        # Another process is slow to build; do not wait for it any longer.
+        # Another process is slow to build (or stopped): do not wait any longer.
         return _build(sources)
     except OSError as exc:
         _warn(f"cannot write to {key_dir} ({exc.strerror or exc}); working without it")
@@ -664,7 +741,9 @@ def _store(
                 for i in range(0, len(ordered), ENTRY_CHUNK)
             ],
             "names": _write(os.path.join(tmp, "names.bin"), names),
-            "summary": _write(os.path.join(tmp, "summary.bin"), summaries),
+            "summary": _write(
+                os.path.join(tmp, "summary.bin"), pack_rows(summaries, SUMMARY_COLUMNS)
+            ),
         }
         os.rename(tmp, final)
     except BaseException:
@@ -673,16 +752,66 @@ def _store(
     manifest_path = os.path.join(key_dir, MANIFEST)
     if os.path.isdir(manifest_path) and not os.path.islink(manifest_path):
         _rmtree(manifest_path)  # damage: a folder where the manifest belongs
-    _write_atomic(manifest_path, _dump(manifest))
+    _write_atomic(manifest_path, encode(manifest))
     STATS["stores"] += 1
     _collect_garbage(key_dir, keep=os.path.basename(final))
 
 
+def _prune(root: str, keep: str) -> None:
+    """Bound the cache: drop older formats, then the least recently validated source keys.
+
+    Runs after a write, never on a warm read. A process still reading a pruned
+    folder notices it is gone and builds for itself.
+    """
+    current = f"v{FORMAT}"
+    try:
+        tops = list(os.scandir(root))
+    except OSError:  # pragma: no cover - it was just written to
+        return
+    for top in tops:
+        name = top.name
+        if (
+            name != current
+            and name[:1] == "v"
+            and name[1:].isdigit()
+            and top.is_dir(follow_symlinks=False)
+        ):
+            _rmtree(top.path, ignore_errors=True)
+    try:
+        keys = [
+            e for e in os.scandir(os.path.join(root, current)) if e.is_dir(follow_symlinks=False)
+        ]
+    except OSError:  # pragma: no cover
+        return
+    dated = []
+    for key in keys:
+        try:
+            validated = os.stat(os.path.join(key.path, MANIFEST)).st_mtime
+        except OSError:
+            validated = 0.0  # no manifest: a build that never finished
+        dated.append((key.path == keep, validated, key.path))
+    dated.sort(reverse=True)  # the one just written first, then the newest
+    total = 0
+    for rank, (kept, _, path) in enumerate(dated):
+        total += _folder_size(path)
+        if not kept and (rank >= MAX_KEY_FOLDERS or total > MAX_CACHE_BYTES):
+            _rmtree(path, ignore_errors=True)
+
+
+def _folder_size(path: str) -> int:
+    size = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                size += os.lstat(os.path.join(folder, name)).st_size
+    return size
+
+
 def _write(path: str, data: Any) -> str:
-    raw = _dump(data)
+    raw = encode(data)
     with open(path, "wb") as f:
         f.write(raw)
-    return _digest(raw)
+    return digest(raw)
 
 
 def _write_atomic(path: str, raw: bytes) -> None:

@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     # Reading TOML is only needed to build a catalog; a warm cache never does.
     from .presetfile import PresetDef
 
-__all__ = ["Catalog", "MemoryCatalog", "build_catalog", "error_from_json", "error_to_json"]
+__all__ = [
+    "Catalog",
+    "MemoryCatalog",
+    "build_catalog",
+    "entry_problem",
+    "error_from_json",
+    "error_to_json",
+]
 
 _ERROR_CLASSES: dict[str, type[PresetError]] = {
     cls.__name__: cls
@@ -486,6 +493,111 @@ def summarize(entry: dict[str, Any], *, shadowed: bool = False) -> dict[str, Any
         "error": error,
         "shadowed": shadowed,
     }
+
+
+def entry_problem(entry: Any) -> str | None:
+    """Why ``entry`` is not an entry this module makes, or None.
+
+    The cache hands back what a file says; this checks every key and type an
+    entry's readers rely on, so that damage is noticed, never a ``KeyError``
+    (or a code object as a model name) deep inside a lookup.
+    """
+    from .config import kind_matches
+    from .schema import FIELDS
+
+    if not isinstance(entry, dict) or set(entry) != _ENTRY_KEYS:
+        return "not an entry"
+    for key in ("name", "kind", "file", "family"):
+        if not isinstance(entry[key], str):
+            return f"its {key} is not a string"
+    if entry["kind"] not in KIND_BY_LEVEL.values():
+        return "an unknown kind of source"
+    if type(entry["line"]) is not int or type(entry["abstract"]) is not bool:
+        return "its line or abstract flag is of the wrong type"
+    if entry["description"] is not None and not isinstance(entry["description"], str):
+        return "its description is not a string"
+    for key in ("aliases", "extends", "modified_by"):
+        if not _strings(entry[key]):
+            return f"its {key} is not a list of strings"
+    values, origins = entry["values"], entry["origins"]
+    if values is None:
+        if origins is not None or entry["error"] is None:
+            return "neither values nor an error"
+    else:
+        if not isinstance(values, dict) or not isinstance(origins, dict):
+            return "its values or origins are not tables"
+        for name, value in values.items():
+            spec = FIELDS.get(name) if isinstance(name, str) else None
+            if spec is None:
+                return f"an unknown field {name!r:.40}"
+            kinds = spec.kinds
+            if not (
+                (value is None and spec.nullable)
+                or any(kind_matches(k, value) for k in kinds if k != "dtype")
+                or ("dtype" in kinds and isinstance(value, str))
+            ):
+                return f"field {name!r} holds a {type(value).__name__}"
+            origin = origins.get(name)
+            if not (
+                isinstance(origin, list)
+                and len(origin) == 3
+                and isinstance(origin[0], str)
+                and isinstance(origin[1], str)
+                and type(origin[2]) is int
+            ):
+                return f"field {name!r} has no origin"
+    derived = entry["derived"]
+    if derived is not None and not (
+        isinstance(derived, dict)
+        and all(isinstance(k, str) and k in FIELDS for k in derived)
+        and all(v is None or type(v) in (int, float, bool, str) for v in derived.values())
+    ):
+        return "its derived values are not plain fields"
+    checkpoints = entry["checkpoints"]
+    if checkpoints is not None and not (
+        isinstance(checkpoints, list)
+        and len(checkpoints) == 2
+        and checkpoints[0] in ("step", "token")
+        and isinstance(checkpoints[1], list)
+        and all(type(v) is int for v in checkpoints[1])
+    ):
+        return "its checkpoints are not a label type and a list of integers"
+    error = entry["error"]
+    if error is not None and not (
+        isinstance(error, dict)
+        and set(error) == {"class", "reason", "file", "preset", "key", "line", "col"}
+        and isinstance(error["reason"], str)
+        and error["class"] in _ERROR_CLASSES
+        and all(error[k] is None or isinstance(error[k], str) for k in ("file", "preset", "key"))
+        and all(error[k] is None or type(error[k]) is int for k in ("line", "col"))
+    ):
+        return "its error is not an error"
+    return None
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+_ENTRY_KEYS = frozenset(
+    {
+        "name",
+        "aliases",
+        "abstract",
+        "description",
+        "kind",
+        "file",
+        "line",
+        "extends",
+        "family",
+        "values",
+        "origins",
+        "checkpoints",
+        "derived",
+        "error",
+        "modified_by",
+    }
+)
 
 
 def natural_key(text: str) -> list[Any]:
