@@ -114,10 +114,27 @@ def _want_colour(stream: TextIO) -> bool:
 BOLD, DIM, RED, YELLOW = "1", "2", "31", "33"
 
 
+def clean(text: str) -> str:
+    """``text`` with control and other invisible characters escaped, for a terminal.
+
+    A preset's description or a file's name may hold an escape sequence or a
+    newline; printed raw, it would restyle the terminal or split a row.
+
+    >>> clean("ok"), clean("bell\\a and esc\\x1b[31m")
+    ('ok', 'bell\\\\x07 and esc\\\\x1b[31m')
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _print_json(data: Any) -> None:
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # Non-ASCII text stays readable where the output takes it; elsewhere it is escaped.
+    encoding = (getattr(sys.stdout, "encoding", None) or "").replace("-", "").lower()
+    ascii_only = encoding != "utf8"
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=ascii_only) + "\n")
 
 
 def _format_value(value: Any) -> str:
@@ -127,7 +144,7 @@ def _format_value(value: Any) -> str:
     if isinstance(value, str):
         import json
 
-        return json.dumps(value, ensure_ascii=False)
+        return clean(json.dumps(value, ensure_ascii=False))
     if isinstance(value, list):
         return "[" + ", ".join(_format_value(v) for v in value) + "]"
     if value is None:
@@ -162,7 +179,16 @@ def _table(
     style: _Style,
     colours: Callable[[int, int, str], str | None] | None = None,
 ) -> list[str]:
-    rows = [list(r) for r in rows]
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+    if encoding.replace("-", "") == "utf8":
+        fit = clean
+    else:  # escaped as the stream will escape it, so the columns still line up
+
+        def fit(text: str) -> str:
+            return clean(text).encode(encoding, "backslashreplace").decode(encoding)
+
+    rows = [[fit(cell) for cell in r] for r in rows]
+    headers = [fit(h) for h in headers]
     right = set(right)
     widths = [max(map(len, column)) for column in zip(headers, *rows, strict=True)]
     # One format string for a whole row: a listing has hundreds of rows, and
@@ -228,7 +254,7 @@ def _num(value: int | None) -> str:
 
 LIST_HEADERS = ["NAME", "ARCHITECTURE", "LAYERS", "D_MODEL", "HEADS", "D_MLP", "CONTEXT"]
 LIST_HEADERS += ["PARAMS", "SOURCE", "NOTE"]
-NOTE_COLOURS = {"error": RED, "remote code": YELLOW, "abstract": DIM}
+NOTE_COLOURS = {"error": RED, "remote code": YELLOW, "modified": YELLOW, "abstract": DIM}
 
 
 def cmd_list(args: Args) -> int:
@@ -243,11 +269,13 @@ def cmd_list(args: Args) -> int:
         return EXIT_OK
     if not rows:
         what = " ".join(repr(p) for p in args.patterns) or "the filters"
-        print(f"{PROG}: no presets match {what}", file=sys.stderr)
+        print(clean(f"{PROG}: no presets match {what}"), file=sys.stderr)
         return EXIT_OK
     table = []
     for r in rows:
         note = "error" if r["error"] else ("remote code" if r["remote_code_warning"] else "")
+        if r["modified_by"] and not note:
+            note = "modified"
         if r["abstract"] and not note:
             note = "abstract"
         table.append(
@@ -277,7 +305,10 @@ def cmd_list(args: Args) -> int:
             _warn(
                 f"{r['name']} ({r['file']}) turns on trust_remote_code: loading it runs code "
                 "from the model's repository"
+                + (f"; modified by {', '.join(r['modified_by'])}" if r["modified_by"] else "")
             )
+        elif r["modified_by"]:
+            _warn(f"{r['name']}: a bundled preset modified by {', '.join(r['modified_by'])}")
     return EXIT_OK
 
 
@@ -310,7 +341,8 @@ def _checkpoints(reg: PresetRegistry, name: str) -> dict[str, Any] | None:
 def _preset_toml(name: str, table: dict[str, Any], comments: Sequence[str] = ()) -> str:
     import tomli_w
 
-    head = "".join(f"# {c}\n" for c in comments)
+    # A comment ends at a line break: anything unprintable in it is escaped.
+    head = "".join(f"# {clean(c)}\n" for c in comments)
     return head + tomli_w.dumps({name: table})
 
 
@@ -328,6 +360,7 @@ def cmd_show(args: Args) -> int:
                 "file": info.file,
                 "line": info.line,
                 "extends": list(info.extends),
+                "modified_by": list(info.modified_by),
                 "values": values,
                 "derived": derived,
                 "checkpoints": checkpoints,
@@ -350,6 +383,8 @@ def cmd_show(args: Args) -> int:
         if checkpoints:
             table["checkpoints"] = checkpoints
         comments = [f"{info.name}, fully resolved from {info.file} (source: {info.source})"]
+        if info.modified_by:
+            comments.append(f"modified by {', '.join(info.modified_by)}")
         if derived:
             comments.append("derived when loaded (not settable):")
             comments += [f"  {k} = {_format_value(v)}" for k, v in derived.items()]
@@ -357,12 +392,17 @@ def cmd_show(args: Args) -> int:
         return EXIT_OK
 
     style = _Style(sys.stdout)
-    lines = [style(info.name, BOLD) + (f" - {info.description}" if info.description else "")]
+    lines = [
+        style(clean(info.name), BOLD)
+        + (f" - {clean(info.description)}" if info.description else "")
+    ]
     if info.aliases:
-        lines.append(f"aliases: {', '.join(info.aliases)}")
-    lines.append(f"source:  {info.source} ({info.file}:{info.line})")
+        lines.append(clean(f"aliases: {', '.join(info.aliases)}"))
+    lines.append(clean(f"source:  {info.source} ({info.file}:{info.line})"))
+    if info.modified_by:
+        lines.append(style(clean(f"modified by: {', '.join(info.modified_by)}"), YELLOW))
     if info.extends:
-        lines.append(f"extends: {', '.join(info.extends)}")
+        lines.append(clean(f"extends: {', '.join(info.extends)}"))
     if checkpoints:
         labels = checkpoints["values"]
         lines.append(
@@ -386,8 +426,16 @@ def cmd_explain(args: Args) -> int:
     origins = reg.explain(args.name)
     info = reg.info(args.name)
     if args.json:
-        _print_json({"name": info.name, "fields": [o.to_dict() for o in origins.values()]})
+        _print_json(
+            {
+                "name": info.name,
+                "modified_by": list(info.modified_by),
+                "fields": [o.to_dict() for o in origins.values()],
+            }
+        )
         return EXIT_OK
+    if info.modified_by:
+        _warn(f"{info.name}: a bundled preset modified by {', '.join(info.modified_by)}")
     style = _Style(sys.stdout)
     rows = []
     for o in origins.values():
@@ -420,7 +468,7 @@ def cmd_diff(args: Args) -> int:
         )
         return EXIT_OK
     if not diffs:
-        print(f"{name_a} and {name_b} do not differ")
+        print(clean(f"{name_a} and {name_b} do not differ"))
         return EXIT_OK
     rows = [[f, _format_value(va), _format_value(vb)] for f, va, vb in diffs]
     _emit(_table(["FIELD", name_a, name_b], rows, style=_Style(sys.stdout)))
@@ -542,11 +590,11 @@ def cmd_validate(args: Args) -> int:
         errs = sorted(r["errors"], key=lambda e: _location(e, r["path"]))
         if not errs:
             n = len(r["presets"])
-            print(f"{r['path']}: ok ({n} preset{'s' if n != 1 else ''})")
+            print(clean(f"{r['path']}: ok ({n} preset{'s' if n != 1 else ''})"))
         for e in errs:
             file, line, col = _location(e, r["path"])
-            where = style(f"{file}:{line}:{col}:", BOLD)
-            sys.stderr.write(f"{where} {_message(e)}\n")
+            where = style(clean(f"{file}:{line}:{col}:"), BOLD)
+            sys.stderr.write(f"{where} {clean(_message(e))}\n")
     total = sum(len(r["errors"]) for r in results.values())
     if total:
         bad = sum(1 for r in results.values() if r["errors"])
@@ -596,19 +644,19 @@ def cmd_paths(args: Args) -> int:
     style = _Style(sys.stdout)
     off = "" if cache["enabled"] else style("  (off: TRANSFORMER_PRESETS_NO_CACHE)", DIM)
     lines = [
-        f"bundled presets  {data['bundled']}",
-        f"user presets     {data['user']}",
-        f"cache            {data['cache']}{off}",
+        f"bundled presets  {clean(data['bundled'])}",
+        f"user presets     {clean(data['user'])}",
+        f"cache            {clean(data['cache'])}{off}",
         "",
         style("sources, highest precedence first:", BOLD),
     ]
     for s in data["sources"]:
         missing = "" if s["exists"] else style("  (does not exist)", DIM)
-        lines.append(f"  {s['kind']:<8} {s['path']}{missing}")
+        lines.append(f"  {s['kind']:<8} {clean(s['path'])}{missing}")
     lines += ["", style("environment:", BOLD)]
     for name, value in data["environment"].items():
         lines.append(
-            f"  {name}={value}" if value is not None else style(f"  {name} (not set)", DIM)
+            f"  {name}={clean(value)}" if value is not None else style(f"  {name} (not set)", DIM)
         )
     _emit(lines)
     return EXIT_OK
@@ -625,7 +673,7 @@ def cmd_cache(args: Args) -> int:
             size = before["size_bytes"]
             _emit(
                 [
-                    f"location  {before['location']}",
+                    f"location  {clean(before['location'])}",
                     f"size      {human_count(size)}B ({size} bytes)",
                     f"entries   {before['entries']}",
                     f"enabled   {'yes' if before['enabled'] else 'no (TRANSFORMER_PRESETS_NO_CACHE)'}",
@@ -646,7 +694,7 @@ def cmd_cache(args: Args) -> int:
             }
         )
     else:
-        print(f"cleared the cache at {after['location']} ({removed} entries, {freed} bytes)")
+        print(clean(f"cleared the cache at {after['location']} ({removed} entries, {freed} bytes)"))
     return EXIT_OK
 
 
@@ -738,7 +786,7 @@ def cmd_import_hf(args: Args) -> int:
             }
         )
     elif saved:
-        print(f"saved preset {name!r} to {saved}")
+        print(clean(f"saved preset {name!r} to {saved}"))
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -884,7 +932,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def _warn(message: str) -> None:
     style = _Style(sys.stderr)
-    sys.stderr.write(f"{PROG}: {style('warning', YELLOW)}: {message}\n")
+    if sys.stderr is not None:
+        sys.stderr.write(f"{PROG}: {style('warning', YELLOW)}: {clean(message)}\n")
 
 
 def _show_warning(
@@ -949,7 +998,7 @@ def _quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
 def _run(args: Args) -> int:
     import warnings
 
-    from .errors import PresetError
+    from .errors import PresetArgumentError, PresetError
 
     try:
         with warnings.catch_warnings():
@@ -958,10 +1007,15 @@ def _run(args: Args) -> int:
     except (PresetError, OSError) as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        style = _Style(sys.stderr)
-        sys.stderr.write(f"{PROG}: {style('error', RED)}: {_describe(exc)}\n")
-        return EXIT_ERROR
+        _error(_describe(exc))
+        return EXIT_USAGE if isinstance(exc, PresetArgumentError) else EXIT_ERROR
     return code
+
+
+def _error(message: str) -> None:
+    if sys.stderr is not None:
+        style = _Style(sys.stderr)
+        sys.stderr.write(f"{PROG}: {style('error', RED)}: {clean(message)}\n")
 
 
 def _describe(exc: BaseException) -> str:
@@ -971,6 +1025,17 @@ def _describe(exc: BaseException) -> str:
 
 
 def _guarded(args: Callable[[], Args]) -> int:
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        _error("standard output is closed; nothing can be printed")
+        return EXIT_ERROR
+    for stream in (sys.stdout, sys.stderr):
+        # Text the output's encoding cannot hold is escaped, never fatal.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a detached stream
+                pass
     # A reader that goes away (`| head`) is not an error worth a traceback. Flush
     # inside the guard, then point stdout at devnull so the interpreter's own
     # flush at exit cannot fail again (the recipe in Python's signal docs).
@@ -978,12 +1043,39 @@ def _guarded(args: Callable[[], Args]) -> int:
         code = _run(args())  # a usage error exits with status 2 from argparse
         sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
+        return EXIT_ERROR
+    except OSError as exc:  # the output cannot be written: a full disk, a bad descriptor
+        _silence_stdout()
+        _error(f"cannot write the output: {exc.strerror or exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # pragma: no cover
+        pass
+
+
+def _argv(argv: Sequence[str] | None) -> list[str]:
+    if argv is not None:
+        return list(argv)
+    # Under an ASCII locale Python keeps the bytes of a UTF-8 argument as
+    # surrogates ('\udcc3\udca9' for 'é'); preset names are UTF-8, so read them so.
+    args = []
+    for arg in sys.argv[1:]:
+        if not arg.isascii():
+            try:
+                arg = os.fsencode(arg).decode("utf-8")
+            except (UnicodeError, ValueError):
+                pass
+        args.append(arg)
+    return args
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
@@ -992,7 +1084,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     >>> main(["list", "gpt2-x*", "--json"])  # doctest: +SKIP
     0
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _argv(argv)
 
     def parse() -> Args:
         if argv[:1] == ["list"]:
@@ -1007,5 +1099,5 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
 
 def list_main(argv: Sequence[str] | None = None, *, prog: str = f"{PROG} list") -> int:
     """The ``list`` command on its own (``python -m tools.list_presets``)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _argv(argv)
     return _guarded(lambda: _quick_list_args(argv) or _list_parser(prog).parse_args(argv))
