@@ -21,7 +21,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import transformer_presets
-from transformer_presets import PresetError, PresetRegistry, _cachefiles, cache, cache_info, clear_cache, sources
+from transformer_presets import (
+    PresetError,
+    PresetRegistry,
+    _cachefiles,
+    cache,
+    cache_info,
+    clear_cache,
+    sources,
+)
 
 from .conftest import REPO
 
