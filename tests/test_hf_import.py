@@ -2,20 +2,27 @@
 
 Each folder under ``data/hf_configs`` holds a real model's ``config.json``
 (folder name: the model name with ``/`` written ``__``). Importing it must give
-the same ``HookedTransformerConfig`` as TransformerLens does for that model,
-which ``data/transformerlens_models.jsonl`` records.
+the same ``HookedTransformerConfig`` as TransformerLens 3.9 does for that
+model, which ``data/transformerlens_models.jsonl`` records (and which
+``test_tl39_conversion.py`` checks against TransformerLens itself, when it is
+installed). The second half feeds the import hostile input: it must answer
+with an ``HFConfigError`` naming the file and the key, and with nothing else.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from transformer_presets.config import HookedTransformerConfig
 from transformer_presets.errors import PresetError
@@ -227,17 +234,86 @@ def test_errors_belong_to_the_project_family() -> None:
     assert issubclass(HFConfigError, ValueError)
 
 
-def test_missing_required_key_names_the_key_and_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("folder", "key", "arch"),
+    [
+        # Keys TransformerLens reads that the config class has no default for.
+        ("Qwen__Qwen-1_8B", "seq_length", "QWenLMHeadModel"),
+        ("gpt2", "n_ctx", "GPT2LMHeadModel"),
+        ("google-t5__t5-small", "n_positions", "T5ForConditionalGeneration"),
+        ("google-t5__t5-small", "decoder_start_token_id", "T5ForConditionalGeneration"),
+    ],
+)
+def test_missing_required_key_names_the_key_and_the_file(
+    tmp_path: Path, folder: str, key: str, arch: str
+) -> None:
     path = tmp_path / "config.json"
-    data = _raw("Qwen__Qwen2.5-0.5B")
-    del data["hidden_size"]
+    data = _raw(folder)
+    del data[key]
     path.write_text(json.dumps(data))
     with pytest.raises(HFConfigError) as info:
-        from_hf_config(tmp_path, name="Qwen/Qwen2.5-0.5B")
+        from_hf_config(tmp_path, name=folder.replace("__", "/"))
     assert str(path) in str(info.value)
-    assert "'hidden_size'" in str(info.value)
-    assert "Qwen2ForCausalLM" in str(info.value)
-    assert (info.value.file, info.value.key) == (str(path), "hidden_size")
+    assert f"'{key}'" in str(info.value)
+    assert arch in str(info.value)
+    assert (info.value.file, info.value.key) == (str(path), key)
+
+
+@pytest.mark.parametrize(
+    ("folder", "key", "field", "expected"),
+    [
+        # transformers' ApertusConfig has no qk_norm: the model always normalises Q and K.
+        ("swiss-ai__Apertus-8B-2509", "qk_norm", "use_qk_norm", True),
+        # GPTNeoXConfig's default is the parallel residual every Pythia uses.
+        ("EleutherAI__pythia-70m", "use_parallel_residual", "parallel_attn_mlp", True),
+        # MistralConfig's default window is 4096.
+        ("mistralai__Mistral-7B-v0.1", "sliding_window", "window_size", 4096),
+        # Qwen3Config's head_dim defaults to 128 whatever the width.
+        ("Qwen__Qwen3-0.6B", "head_dim", "d_head", 128),
+        # Qwen2Config's K/V head count defaults to 32, not to the head count.
+        ("Qwen__Qwen2.5-0.5B", "num_key_value_heads", "n_key_value_heads", 32),
+        # gpt-oss without rope_scaling: GptOssConfig's own YaRN settings.
+        ("openai__gpt-oss-20b", "rope_scaling", "yarn_factor", 32.0),
+    ],
+)
+def test_a_missing_key_takes_the_config_class_default(
+    folder: str, key: str, field: str, expected: Any
+) -> None:
+    data = _raw(folder)
+    del data[key]
+    name = folder.replace("__", "/")
+    values = from_hf_config(data, name=name)
+    assert _build(values)[field] == expected
+
+
+def test_apertus_has_qk_norm_whatever_the_file_says() -> None:
+    data = _raw("swiss-ai__Apertus-8B-2509") | {"qk_norm": False}
+    assert from_hf_config(data, name="swiss-ai/Apertus-8B-2509")["use_qk_norm"] is True
+
+
+def test_an_explicit_null_is_not_a_missing_key() -> None:
+    # MistralConfig's default window is 4096, but the file may turn it off.
+    nemo = _import("mistralai__Mistral-Nemo-Base-2407")
+    assert "use_local_attn" not in nemo and "window_size" not in nemo
+    data = _raw("mistralai__Mistral-Nemo-Base-2407")
+    del data["sliding_window"]
+    windowed = from_hf_config(data, name="mistralai/Mistral-Nemo-Base-2407")
+    assert (windowed["use_local_attn"], windowed["window_size"]) == (True, 4096)
+
+
+def test_alias_keys_are_read_as_the_config_class_reads_them() -> None:
+    # GPT2Config's attribute_map: hidden_size is n_embd, and wins when both are given.
+    data = _raw("gpt2")
+    spelled = {k: v for k, v in data.items() if k != "n_embd"} | {"hidden_size": 768}
+    assert from_hf_config(spelled, name="gpt2") == from_hf_config(data, name="gpt2")
+    both = data | {"hidden_size": 1024}
+    assert from_hf_config(both, name="gpt2")["d_model"] == 1024
+
+
+def test_t5_context_comes_from_n_positions() -> None:
+    # transformers 5 keeps no top-level max_length, so TransformerLens reads n_positions.
+    data = _raw("google-t5__t5-small") | {"max_length": 20}
+    assert _build(from_hf_config(data, name="google-t5/t5-small"))["n_ctx"] == 512
 
 
 def test_missing_key_in_a_nested_object_names_its_path() -> None:
@@ -258,7 +334,10 @@ def test_missing_architectures_is_an_error() -> None:
         pytest.param("n_layer", 12.5, "expected an integer, got float", id="float-for-int"),
         pytest.param("layer_norm_epsilon", "1e-5", "expected a number", id="str-for-float"),
         pytest.param("activation_function", 3, "expected a string", id="int-for-str"),
-        pytest.param("n_head", 0, "must be positive", id="zero-heads"),
+        pytest.param("n_head", 0, "must be between 1 and", id="zero-heads"),
+        pytest.param("n_layer", 10**6, "must be between 1 and 65536", id="too-many-layers"),
+        pytest.param("n_ctx", 2**70, "expected an integer", id="huge-int"),
+        pytest.param("layer_norm_epsilon", None, "expected a number, got null", id="null"),
         pytest.param("torch_dtype", 16, "expected a string", id="int-dtype"),
     ],
 )
@@ -288,8 +367,12 @@ def test_source_of_the_wrong_type() -> None:
 
 
 def test_zero_heads_names_the_key_the_file_uses() -> None:
-    with pytest.raises(HFConfigError, match="key 'n_head': must be positive"):
+    with pytest.raises(HFConfigError, match="key 'n_head': must be between 1 and"):
         from_hf_config(_raw("gpt2") | {"n_head": 0}, name="gpt2")
+    # GPT2Config reads num_attention_heads as n_head; the message says which one the file used.
+    data = {k: v for k, v in _raw("gpt2").items() if k != "n_head"} | {"num_attention_heads": 0}
+    with pytest.raises(HFConfigError, match="key 'num_attention_heads': must be between 1 and"):
+        from_hf_config(data, name="gpt2")
 
 
 def test_json_that_is_not_an_object(tmp_path: Path) -> None:
@@ -309,6 +392,14 @@ def test_gpt_neo_layer_list_of_wrong_length() -> None:
     data = _raw("EleutherAI__gpt-neo-125M")
     data["attention_layers"] = ["global"]
     with pytest.raises(HFConfigError, match="expected 12 entries"):
+        from_hf_config(data, name="EleutherAI/gpt-neo-125M")
+
+
+def test_gpt_neo_compact_attention_types_with_a_huge_repeat() -> None:
+    data = _raw("EleutherAI__gpt-neo-125M")
+    del data["attention_layers"]
+    data["attention_types"] = [[["global", "local"], 10**15]]
+    with pytest.raises(HFConfigError, match="must expand to one"):
         from_hf_config(data, name="EleutherAI/gpt-neo-125M")
 
 
@@ -423,3 +514,167 @@ def test_closest_preset_prefers_same_architecture_then_fewest_differences() -> N
 def test_closest_preset_needs_candidates() -> None:
     with pytest.raises(HFConfigError, match="no presets"):
         closest_preset({"n_layers": 1}, {})
+
+
+# --- hostile input ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        pytest.param('"layer_norm_epsilon": Infinity', "layer_norm_epsilon", id="infinity"),
+        pytest.param('"layer_norm_epsilon": -Infinity', "layer_norm_epsilon", id="minus-infinity"),
+        pytest.param('"layer_norm_epsilon": NaN', "layer_norm_epsilon", id="nan"),
+        # A key no converter reads is not dropped silently either.
+        pytest.param('"attn_pdrop": NaN', "attn_pdrop", id="unused-key"),
+        pytest.param('"rope_scaling": {"factor": Infinity}', "rope_scaling.factor", id="nested"),
+        pytest.param('"bad_words_ids": [[1, NaN]]', "bad_words_ids[0][1]", id="in-a-list"),
+        pytest.param('"layer_norm_epsilon": 1e999', "layer_norm_epsilon", id="overflowing-float"),
+    ],
+)
+def test_non_finite_numbers_are_an_error_naming_the_key(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"architectures": ["GPT2LMHeadModel"], "n_ctx": 1024, ' + text + "}")
+    with pytest.raises(HFConfigError, match="not a finite number") as info:
+        from_hf_config(path, name="gpt2")
+    assert (info.value.file, info.value.key) == (str(path), key)
+
+
+def test_non_finite_numbers_in_a_mapping_are_an_error_naming_the_key() -> None:
+    data = _raw("gpt2") | {"rope_scaling": {"factor": float("nan")}}
+    with pytest.raises(HFConfigError, match="not a finite number") as info:
+        from_hf_config(data, name="gpt2")
+    assert info.value.key == "rope_scaling.factor"
+
+
+def test_an_integer_too_long_to_parse_names_its_key(tmp_path: Path) -> None:
+    # Python refuses integers of more than 4300 digits with a bare ValueError.
+    path = tmp_path / "config.json"
+    path.write_text('{"architectures": ["GPT2LMHeadModel"], "n_layer": 1' + "0" * 5000 + "}")
+    with pytest.raises(HFConfigError, match="out of range") as info:
+        from_hf_config(path, name="gpt2")
+    assert info.value.key == "n_layer"
+
+
+def test_deeply_nested_json_is_an_error_not_a_recursion_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(
+        '{"architectures": ["GPT2LMHeadModel"], "x": ' + "[" * 100000 + "]" * 100000 + "}"
+    )
+    with pytest.raises(HFConfigError, match="nested more than"):
+        from_hf_config(path, name="gpt2")
+
+
+def test_moderately_nested_json_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    # Deep enough to trouble nothing in json, too deep for a config.
+    path = tmp_path / "config.json"
+    path.write_text('{"architectures": ["GPT2LMHeadModel"], "x": ' + "[" * 200 + "]" * 200 + "}")
+    with pytest.raises(HFConfigError, match="nested more than") as info:
+        from_hf_config(path, name="gpt2")
+    assert info.value.key is not None and info.value.key.startswith("x[0][0]")
+
+
+def test_a_deep_or_self_containing_mapping_is_an_error() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(sys.getrecursionlimit() * 2):
+        inner["x"] = {}
+        inner = inner["x"]
+    with pytest.raises(HFConfigError, match="nested more than"):
+        from_hf_config({"architectures": ["GPT2LMHeadModel"], "deep": deep}, name="gpt2")
+    loop: dict[str, Any] = {"architectures": ["GPT2LMHeadModel"]}
+    loop["again"] = [loop]
+    with pytest.raises(HFConfigError, match="contains itself"):
+        from_hf_config(loop, name="gpt2")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_named_config_json_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "config.json")
+    with pytest.raises(HFConfigError, match="not a regular file"):
+        from_hf_config(tmp_path, name="gpt2")
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    with path.open("wb") as f:
+        f.truncate(64 * 1024 * 1024)  # sparse: no disk is spent
+    with pytest.raises(HFConfigError, match="bytes"):
+        from_hf_config(path, name="gpt2")
+
+
+def test_a_byte_order_mark_is_accepted_and_bad_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    text = (DATA / "hf_configs" / "gpt2" / "config.json").read_text(encoding="utf-8")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert from_hf_config(path, name="gpt2") == _import("gpt2")
+    path.write_bytes(b'{"architectures": ["\xff"]}')
+    with pytest.raises(HFConfigError, match="not UTF-8"):
+        from_hf_config(path, name="gpt2")
+
+
+def test_a_name_that_is_not_a_string() -> None:
+    with pytest.raises(HFConfigError, match="expected a name"):
+        from_hf_config(_raw("gpt2"), name=3)  # type: ignore[arg-type]
+
+
+# Every key any fixture holds, so that generated configs reach deep into the converters.
+_FIXTURE_DATA = {p.name: json.loads((p / "config.json").read_text()) for p in FIXTURES}
+_KEYS = sorted(
+    {k for data in _FIXTURE_DATA.values() for k in data} - {"architectures"} | {"rope_parameters"}
+)
+
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.sampled_from([0, 1, -1, 2, 4096, 2**31, 2**63])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from(["yarn", "llama3", "linear", "default", "sliding_attention", "global"])
+)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from([*_KEYS, "factor", "rope_type", "type"]), children, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _hostile_configs(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    """A fixture with some keys deleted and others replaced by arbitrary JSON-ish values."""
+    folder = draw(st.sampled_from(sorted(_FIXTURE_DATA)))
+    data = dict(_FIXTURE_DATA[folder])
+    for key in draw(st.lists(st.sampled_from(_KEYS), max_size=6)):
+        if draw(st.booleans()):
+            data.pop(key, None)
+        else:
+            data[key] = draw(_json_values)
+    if draw(st.integers(0, 9)) == 0:
+        data["architectures"] = draw(
+            st.sampled_from([[], [None], ["NopeForCausalLM"], "GPT2LMHeadModel"])
+            | st.lists(st.sampled_from(SUPPORTED_ARCHITECTURES), min_size=1, max_size=2)
+        )
+    return data, folder.replace("__", "/")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_hostile_configs())
+def test_any_config_gives_values_or_a_preset_error(case: tuple[dict[str, Any], str]) -> None:
+    data, name = case
+    try:
+        values = from_hf_config(data, name=name)
+    except PresetError:
+        return
+    # What comes back can be written as a preset: TOML-friendly and finite.
+    text = tomli_w.dumps({"imported": values})
+    assert tomllib.loads(text)["imported"] == values
+    for value in values.values():
+        assert not (isinstance(value, float) and not math.isfinite(value))

@@ -67,4 +67,4 @@ def test_installed_copy_finds_its_presets(wheel: Path, tmp_path: Path) -> None:
     )
     where, count, d_model = json.loads(result.stdout)
     assert Path(where) == site / "transformer_presets" / "presets"
-    assert count == 246 and d_model == 768
+    assert count == 249 and d_model == 768

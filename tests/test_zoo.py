@@ -1,15 +1,18 @@
-"""The bundled zoo against TransformerLens's own resolved configs (issue 3).
+"""The bundled zoo against TransformerLens's own resolved configs (issues 3 and 14).
 
 ``tests/data/transformerlens_models.jsonl`` holds, for every model
-TransformerLens knows, its official name, its aliases and the config
-TransformerLens resolves for it. Every bundled preset must reproduce that
-config field by field, be found under every name, and be written the way the
-preset files are meant to be written: shared values in abstract bases, no
+TransformerLens 3.9 knows, its official name, its aliases and the config
+TransformerLens 3.9 resolves for it: the table first taken from 3.5.0, with
+every difference recorded in ``tests/data/tl39_differences.json`` applied by
+``tools/tl39_reference.py``. Every bundled preset must reproduce that config
+field by field, be found under every name, and be written the way the preset
+files are meant to be written: shared values in abstract bases, no
 ``n_params``, no derived field that the class would derive anyway.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import tomllib
@@ -19,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tools.tl39_reference import build
 from transformer_presets import (
     HookedTransformerConfig,
     PresetError,
@@ -30,7 +34,7 @@ from transformer_presets import (
 from transformer_presets.config import check_and_derive
 from transformer_presets.registry import default_registry
 
-from .conftest import REPO
+from .conftest import DATA, REPO
 
 PRESET_DIR = REPO / "presets"
 REFERENCE = [
@@ -40,6 +44,7 @@ REFERENCE = [
 ]
 BY_NAME = {row["name"]: row for row in REFERENCE}
 NAMES = [row["name"] for row in REFERENCE]
+RECORD = json.loads((DATA / "tl39_differences.json").read_text(encoding="utf-8"))
 
 # device depends on the machine; init_weights is false in the reference only
 # because of how it was generated (the class default, True, is what users get).
@@ -155,9 +160,30 @@ def test_resolved_values_build_the_same_config(name: str) -> None:
 # -- the zoo as a whole ------------------------------------------------------------
 
 
+def test_the_reference_is_the_old_table_with_the_recorded_differences() -> None:
+    # Rebuilding changes nothing: every recorded 3.9 difference is applied, every row
+    # has the fields 3.9 added, the recorded new models are there.
+    assert build(copy.deepcopy(REFERENCE), with_transformer_lens=False) == REFERENCE
+    assert {a["model"] for a in RECORD["added"]} <= set(BY_NAME)
+
+
+@pytest.mark.parametrize(
+    "diff",
+    RECORD["differences"],
+    ids=[f"{d['field']}-{d['models'][0]}" for d in RECORD["differences"]],
+)
+def test_every_recorded_difference_is_in_the_bundled_presets(diff: dict[str, Any]) -> None:
+    assert diff["change"] in RECORD["changes"]
+    assert diff["source"] and diff["fact"]
+    assert not same_value(diff["old"], diff["new"])
+    for model in diff["models"]:
+        got = get_preset(model).to_dict()[diff["field"]]
+        assert same_value(got, diff["new"]), model
+
+
 def test_as_many_concrete_presets_as_reference_models() -> None:
     bundled = [p.name for p in list_presets(source="bundled")]
-    assert len(bundled) == len(REFERENCE) == 246
+    assert len(bundled) == len(REFERENCE) == 249
     assert sorted(bundled) == sorted(NAMES)
 
 

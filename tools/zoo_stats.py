@@ -6,6 +6,7 @@ as plain TOML (no import of the library), so it works before installation.
 
 from __future__ import annotations
 
+import math
 import sys
 import tomllib
 from collections import Counter
@@ -16,14 +17,45 @@ __all__ = ["main", "zoo_stats"]
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 
+_RESERVED = {"extends", "aliases", "abstract", "description", "unset", "none", "checkpoints"}
+
 
 def _parents(table: dict[str, Any]) -> list[str]:
     extends = table.get("extends", [])
     return [extends] if isinstance(extends, str) else list(extends)
 
 
+def _resolved(tables: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """The values a preset ends up with (extends left to right, unset, none, own keys)."""
+    values: dict[str, Any] = {}
+    table = tables[name]
+    for parent in _parents(table):
+        if parent in tables and parent != name:
+            values.update(_resolved(tables, parent))
+    for key in table.get("unset", []):
+        values.pop(key, None)
+    for key in table.get("none", []):
+        values[key] = None
+    values.update({k: v for k, v in table.items() if k not in _RESERVED})
+    return values
+
+
+def _flat_lines(table: dict[str, Any], values: dict[str, Any]) -> int:
+    """Lines for one preset written out alone: header, names, every value, a blank line.
+
+    Long lists take one line per 8 items plus their brackets, as the zoo files write them.
+    """
+    lines = 2 + sum(1 for key in ("aliases", "description") if key in table)
+    for value in values.values():
+        lines += math.ceil(len(value) / 8) + 2 if isinstance(value, list) and len(value) > 8 else 1
+    return lines
+
+
 def zoo_stats(preset_dir: Path = PRESET_DIR) -> dict[str, Any]:
     """Counts for the preset files in ``preset_dir``.
+
+    ``flat_lines`` is what one flat file would need instead: every concrete preset
+    written out alone with every value it resolves to (no bases, no overlays).
 
     >>> zoo_stats()["concrete"] >= 246
     True
@@ -63,6 +95,7 @@ def zoo_stats(preset_dir: Path = PRESET_DIR) -> dict[str, Any]:
         "lines": lines,
         "code_lines": code_lines,
         "extends_family_base": len(extends_base),
+        "flat_lines": sum(_flat_lines(tables[n], _resolved(tables, n)) for n in concrete),
         "ancestors_per_concrete": dict(sorted(depth.items())),
         "per_family": dict(sorted(per_family.items())),
     }
@@ -76,6 +109,7 @@ def main() -> int:
     print(f"files:                        {s['files']}")
     print(f"lines of bundled TOML:        {s['lines']} ({s['code_lines']} not blank or comment)")
     print(f"concrete extending a base:    {s['extends_family_base']} of {s['concrete']}")
+    print(f"lines a flat file would need: {s['flat_lines']}")
     depths = ", ".join(f"{k}: {v}" for k, v in s["ancestors_per_concrete"].items())
     print(f"ancestors per concrete:       {depths}")
     print()

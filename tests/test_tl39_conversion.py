@@ -1,0 +1,227 @@
+"""``from_hf_config`` and the bundled zoo against TransformerLens 3.9's own conversion.
+
+Optional, like ``test_transformer_lens_interop.py``: it needs ``transformer-lens<4`` (and
+the ``transformers`` it brings) and skips when they are not installed. Nothing is
+downloaded: TransformerLens's loader is given a stand-in for ``AutoConfig`` that builds
+the config object from a fixture in ``tests/data/hf_configs`` (with the real
+``transformers`` config class, or, for the two remote-code architectures, the published
+defaults of their remote class), and the network is shut.
+
+Three checks:
+
+* every fixture, under its official name: TransformerLens's
+  ``get_pretrained_model_config`` equals ``from_hf_config`` and the bundled preset, field
+  by field;
+* every fixture with each of its keys removed in turn: ``from_hf_config`` equals what
+  TransformerLens builds from the reduced file (or, for the families TransformerLens only
+  knows by name, what the upstream class's defaults give);
+* every fixture as ``transformers`` 5 writes it back (``rope_parameters``, ``layer_types``,
+  every default spelled out) converts to the same values as the original file.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ[_var] = "1"
+
+try:
+    TL_VERSION = importlib.metadata.version("transformer-lens")
+except importlib.metadata.PackageNotFoundError:
+    pytest.skip("transformer-lens is not installed", allow_module_level=True)
+if int(TL_VERSION.split(".")[0]) >= 4:
+    pytest.skip(
+        f"transformer-lens {TL_VERSION} has no HookedTransformer; these tests need <4",
+        allow_module_level=True,
+    )
+
+import transformer_lens.loading_from_pretrained as lfp  # noqa: E402
+
+from tools.tl39_reference import FixtureAutoConfig, config_object  # noqa: E402
+from transformer_presets import get_preset  # noqa: E402
+from transformer_presets.config import HookedTransformerConfig  # noqa: E402
+from transformer_presets.hf_import import HFConfigError, from_hf_config  # noqa: E402
+
+from .conftest import DATA  # noqa: E402
+
+FIXTURES = sorted(p for p in (DATA / "hf_configs").iterdir() if (p / "config.json").is_file())
+
+# Architectures TransformerLens 3.9 converts from the model's name alone: it never reads
+# their config.json, and has no branch for them under any other name.
+BY_NAME_ONLY = {
+    "GemmaForCausalLM",
+    "Gemma2ForCausalLM",
+    "Gemma3ForCausalLM",
+    "Gemma3ForConditionalGeneration",
+    "OlmoForCausalLM",
+    "Olmo2ForCausalLM",
+}
+# Keys that pick the config class rather than hold a value.
+CLASS_KEYS = {"architectures", "model_type", "auto_map"}
+
+
+def _name(fixture: Path) -> str:
+    return fixture.name.replace("__", "/")
+
+
+def _data(fixture: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((fixture / "config.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _arch(data: dict[str, Any]) -> str:
+    return str(data["architectures"][0])
+
+
+# TransformerLens 3.9 reads hf_config.partial_rotary_factor, which transformers 5 keeps
+# only in rope_parameters: its conversion of every Phi 1, 1.5 and 2 model fails. The tests
+# check that it still does, then compare with what its Phi branch computes once the
+# attribute is back (FixtureAutoConfig's restore_phi).
+PHI_FAILS = "partial_rotary_factor"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network access during the TransformerLens 3.9 conversion tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    yield
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return bool(a == b or math.isclose(a, b, rel_tol=1e-12))
+    return bool(a == b)
+
+
+def _differences(tl: Any, ours: Any) -> dict[str, tuple[Any, Any]]:
+    want, got = dict(tl.to_dict()), dict(ours.to_dict())
+    keys = set(want) | set(got)
+    return {
+        k: (want.get(k, "<missing>"), got.get(k, "<missing>"))
+        for k in sorted(keys)
+        if not _same(want.get(k), got.get(k))
+    }
+
+
+def _ours(values: dict[str, Any]) -> HookedTransformerConfig:
+    # TransformerLens's loader sets init_weights=False: the weights come from the checkpoint.
+    return HookedTransformerConfig(**values, init_weights=False)
+
+
+# --- every fixture under its official name -------------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=_name)
+def test_transformer_lens_39_builds_what_we_import_and_bundle(
+    fixture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = _name(fixture)
+    monkeypatch.setattr(lfp, "AutoConfig", FixtureAutoConfig({name: fixture}))
+    if _arch(_data(fixture)) == "PhiForCausalLM":
+        with pytest.raises(AttributeError, match=PHI_FAILS):
+            lfp.get_pretrained_model_config(name)
+        monkeypatch.setattr(lfp, "AutoConfig", FixtureAutoConfig({name: fixture}, restore_phi=True))
+    tl = lfp.get_pretrained_model_config(name)
+    assert _differences(tl, _ours(from_hf_config(fixture, name=name))) == {}
+    assert _differences(tl, get_preset(name, init_weights=False)) == {}
+
+
+# --- every fixture with each key left out ----------------------------------------------------
+
+
+def _reduced_cases() -> list[Any]:
+    cases = []
+    for fixture in FIXTURES:
+        data = _data(fixture)
+        for key in sorted(data):
+            if key not in CLASS_KEYS:
+                cases.append(pytest.param(fixture, key, id=f"{_name(fixture)}-{key}"))
+    return cases
+
+
+def _rewritten(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``data`` as the transformers 5 config class writes it back, defaults spelled out."""
+    folder = _neutral_folder(data, base)
+    out: dict[str, Any] = config_object(folder).to_dict()
+    if data.get("model_type") == "gemma" and data.get("hidden_act") == "gelu":
+        # GemmaConfig rewrites the legacy "gelu" of the released files to the tanh
+        # approximation; TransformerLens's Gemma table keeps "gelu", as the import does.
+        out["hidden_act"] = "gelu"
+    return out
+
+
+def _neutral_folder(data: dict[str, Any], base: Path) -> Path:
+    """A folder under ``base`` holding ``data`` as config.json.
+
+    TransformerLens picks Llama and Gemma branches by name, and a local path is the
+    name, so the path must name no model family.
+    """
+    folder = base / "model"
+    lowered = str(folder).lower()
+    if "llama" in lowered or "gemma" in lowered:
+        folder = Path(tempfile.mkdtemp(prefix="cfg-")) / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(("fixture", "key"), _reduced_cases())
+def test_a_missing_key_takes_the_upstream_default(
+    fixture: Path,
+    key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data = _data(fixture)
+    reduced = {k: v for k, v in data.items() if k != key}
+    arch = _arch(data)
+    if arch in BY_NAME_ONLY:
+        # TransformerLens does not read these files; the upstream class is the reference:
+        # what it makes of the reduced file (every default written out) converts the same.
+        name = _name(fixture)
+        upstream = _rewritten(reduced, tmp_path_factory.mktemp("cfg"))
+        ours = from_hf_config(reduced, name=name)
+        assert from_hf_config(upstream, name=name) == ours
+        return
+    folder = _neutral_folder(reduced, tmp_path_factory.mktemp("cfg"))
+    monkeypatch.setattr(lfp, "AutoConfig", FixtureAutoConfig({}, restore_phi=True))
+    try:
+        tl = lfp.get_pretrained_model_config(str(folder))
+    except Exception as exc:  # what TransformerLens cannot convert, we must refuse
+        with pytest.raises(HFConfigError):
+            from_hf_config(folder, name=str(folder))
+        assert type(exc) is not HFConfigError
+        return
+    assert _differences(tl, _ours(from_hf_config(folder, name=str(folder)))) == {}
+
+
+# --- the transformers 5 layout ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [f for f in FIXTURES if _arch(_data(f)) not in {"QWenLMHeadModel", "GPT2LMHeadCustomModel"}],
+    ids=_name,
+)
+def test_the_file_as_transformers_5_writes_it_converts_the_same(
+    fixture: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    name = _name(fixture)
+    rewritten = _rewritten(_data(fixture), tmp_path_factory.mktemp("cfg"))
+    assert from_hf_config(rewritten, name=name) == from_hf_config(fixture, name=name)
