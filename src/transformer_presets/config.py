@@ -118,7 +118,7 @@ class HookedTransformerConfig:
     heads for grouped-query attention, ``normalization_type`` one of ``"LN"``,
     ``"LNPre"``, ``"RMS"``, ``"RMSPre"`` or None, ``positional_embedding_type``
     one of ``"standard"``, ``"rotary"``, ``"shortformer"``, ``"alibi"``,
-    ``"relative_positional_bias"``, and so on.
+    ``"relative_positional_bias"``, and so on: ``field_docs.FIELD_DOCS`` describes every field.
 
     >>> cfg = HookedTransformerConfig(n_layers=2, d_model=128, n_ctx=64, d_head=32, act_fn="gelu")
     >>> cfg.n_heads, cfg.d_mlp, cfg.n_params
