@@ -103,8 +103,7 @@ FIELD_DOCS: dict[str, str] = {
     "n_params": "Number of attention and MLP weights, without embeddings, biases and norms "
     "(the scaling-laws count). Always computed; a preset cannot set it.",
     "use_hook_tokens": "Add a hook on the input token ids.",
-    "gated_mlp": "The MLP is gated (SwiGLU/GeGLU style): act(W_gate x) * (W_in x), "
-    "then W_out.",
+    "gated_mlp": "The MLP is gated (SwiGLU/GeGLU style): act(W_gate x) * (W_in x), then W_out.",
     "default_prepend_bos": "Put the beginning-of-sequence token in front of strings the model "
     "tokenises, unless a call says otherwise.",
     "dtype": "Element type of the weights: float32, float16, bfloat16 or float64 "
@@ -128,10 +127,8 @@ FIELD_DOCS: dict[str, str] = {
     "of experts.",
     "relative_attention_max_distance": "Distance, in tokens, beyond which T5's relative "
     "position buckets stop growing.",
-    "relative_attention_num_buckets": "Number of relative position buckets in T5's "
-    "attention bias.",
-    "decoder_start_token_id": "Token id the decoder of an encoder-decoder model (T5) "
-    "starts from.",
+    "relative_attention_num_buckets": "Number of relative position buckets in T5's attention bias.",
+    "decoder_start_token_id": "Token id the decoder of an encoder-decoder model (T5) starts from.",
     "tie_word_embeddings": "The output layer shares the token embedding's weights "
     "(TransformerLens uses it for T5).",
     "use_normalization_before_and_after": "Normalise both the input and the output of each "
