@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from transformer_presets import HookedTransformerConfig, PresetError, PresetRegistry, sources
 from transformer_presets.config import ACTIVATION_NAMES
-from transformer_presets.schema import FIELDS, RESERVED_KEYS
+from transformer_presets.schema import FIELD_CHOICES, FIELDS, RESERVED_KEYS
 
 SETTINGS = settings(
     max_examples=150,
@@ -155,6 +155,10 @@ def value_for(name: str) -> st.SearchStrategy[Any]:
     if name in FIELD_VALUES:
         return FIELD_VALUES[name]
     kinds = FIELDS[name].kinds
+    if name in FIELD_CHOICES:
+        # Text fields with a fixed set of values take one of them (each entry, for a list).
+        choice = st.sampled_from(FIELD_CHOICES[name])
+        return st.lists(choice, max_size=4) if "list[str]" in kinds else choice
     if "bool" in kinds:
         return st.booleans()
     if "int" in kinds:

@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import FIELD_DEFAULTS, HookedTransformerConfig, dtype_name
+from .config import ACTIVATION_NAMES, FIELD_DEFAULTS, HookedTransformerConfig, dtype_name
 from .errors import PresetValidationError, did_you_mean
 
 __all__ = [
+    "CHECKPOINT_LABEL_TYPES",
     "FIELDS",
+    "FIELD_CHOICES",
     "RESERVED_KEYS",
     "FieldSpec",
     "check_field_value",
@@ -48,6 +50,36 @@ COMPUTED_ONLY: dict[str, str] = {
     "from_checkpoint": "is set by get_preset(name, checkpoint_index=...) or checkpoint_value=...",
     "checkpoint_index": "is chosen at load time: get_preset(name, checkpoint_index=...)",
     "checkpoint_value": "is chosen at load time: get_preset(name, checkpoint_value=...)",
+}
+
+
+#: How a model's training checkpoints are labelled (``checkpoints.label_type``).
+CHECKPOINT_LABEL_TYPES: tuple[str, ...] = ("step", "token")
+
+#: The values a text field may take where TransformerLens knows a fixed set (for a
+#: list field, each entry). Any other value would make TransformerLens fail late, or
+#: quietly build something else (an unknown normalization_type builds no norm at all).
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {
+    "act_fn": ACTIVATION_NAMES,
+    "normalization_type": ("LN", "LNPre", "RMS", "RMSPre"),
+    "positional_embedding_type": (
+        "standard",
+        "rotary",
+        "shortformer",
+        "alibi",
+        "relative_positional_bias",
+    ),
+    "attention_dir": ("causal", "bidirectional"),
+    "init_mode": (
+        "gpt2",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "muP",
+    ),
+    "checkpoint_label_type": CHECKPOINT_LABEL_TYPES,
+    "attn_types": ("global", "local"),
 }
 
 
@@ -160,9 +192,24 @@ def check_field_value(name: str, value: Any, *, allow_computed: bool = False) ->
         )
     if name == "dtype":
         return dtype_name(value)
+    if name in FIELD_CHOICES:
+        _check_choice(name, value)
     if isinstance(value, float) and not math.isfinite(value) and "float" in spec.kinds:
         raise PresetValidationError(f"must be a finite number, got {value}", key=name)
     return value
+
+
+def _check_choice(name: str, value: Any) -> None:
+    choices = FIELD_CHOICES[name]
+    for item in value if isinstance(value, list) else [value]:
+        if item not in choices:
+            # act_fn keeps the class's wording: the same mistake, one message.
+            what = "supported activation" if name == "act_fn" else f"known {name} value"
+            raise PresetValidationError(
+                f"{item!r} is not a {what}; choose one of {', '.join(choices)}"
+                f"{did_you_mean(str(item), choices)}",
+                key=name,
+            )
 
 
 def check_reserved_value(key: str, value: Any) -> Any:
@@ -231,7 +278,7 @@ def expand_checkpoints(value: Any) -> tuple[str, list[int]]:
     if extra:
         raise fail(f"unknown key {sorted(extra)[0]!r} (expected label_type, values, ranges)")
     label = value.get("label_type")
-    if label not in ("step", "token"):
+    if label not in CHECKPOINT_LABEL_TYPES:
         raise fail(f"label_type must be 'step' or 'token', got {label!r}")
     out: list[int] = []
     values = value.get("values", [])
