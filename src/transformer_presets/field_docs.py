@@ -101,7 +101,7 @@ FIELD_DOCS: dict[str, str] = {
     "rotary_dim": "How many dimensions of each head rotary embeddings rotate (the rest pass "
     "through). None means d_head when positional_embedding_type is 'rotary'.",
     "n_params": "Number of attention and MLP weights, without embeddings, biases and norms "
-    "(the scaling-laws count). Always computed; a preset cannot set it.",
+    "(the scaling-laws count), computed from the other fields.",
     "use_hook_tokens": "Add a hook on the input token ids.",
     "gated_mlp": "The MLP is gated (SwiGLU/GeGLU style): act(W_gate x) * (W_in x), then W_out.",
     "default_prepend_bos": "Put the beginning-of-sequence token in front of strings the model "
