@@ -536,3 +536,55 @@ def test_exporting_and_the_schema_import_neither_torch_nor_numpy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- TransformerLens reads the exports back ------------------------------------------------
+
+# Presets whose architecture TransformerLens 3.9 converts from the config file itself
+# (not from a table keyed on the model's name), with 3.9's new fields in use.
+TL_READS_BACK = {
+    "gpt-oss-3.9": _gpt_oss_39,
+    "olmo3-3.9": _olmo3_39,
+    "mixtral-renormalised": lambda: {
+        **resolve_preset("mistralai/Mixtral-8x7B-v0.1"),
+        "norm_topk_prob": True,
+    },
+    "olmoe-clip-qkv": lambda: {**resolve_preset("allenai/OLMoE-1B-7B-0924"), "clip_qkv": 4.0},
+    "neox-sequential": lambda: {**resolve_preset("pythia-70m"), "parallel_attn_mlp": False},
+    "phi3-windowed": lambda: resolve_preset("microsoft/Phi-3-mini-4k-instruct"),
+    "qwen2": lambda: resolve_preset("Qwen/Qwen2.5-0.5B"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TL_READS_BACK))
+def test_transformerlens_converts_the_export_back(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An independent reader: TransformerLens's own conversion, given the folder.
+    pytest.importorskip("transformers")
+    loading = pytest.importorskip("transformer_lens.loading_from_pretrained")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    values = TL_READS_BACK[case]()
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(to_hf_config(values)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converted = loading.convert_hf_model_config(str(folder))
+    want = effective(values)
+    wrong = {}
+    for key, value in converted.items():
+        if key in ("dtype", "tokenizer_name"):  # how it loads; the folder's path
+            continue
+        expected = want[key]
+        numbers = all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in (value, expected)
+        )
+        # TransformerLens writes some settings as floats (float(factor)): compare numbers by value.
+        if not (math.isclose(value, expected) if numbers else _same_typed(value, expected)):
+            wrong[key] = (expected, value)
+    assert wrong == {}
+
+
+def _same_typed(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
