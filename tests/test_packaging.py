@@ -46,6 +46,7 @@ def test_wheel_holds_every_bundled_preset_file_and_py_typed(wheel: Path) -> None
     expected = {f"transformer_presets/presets/{p.name}" for p in (REPO / "presets").glob("*.toml")}
     assert expected and expected <= names
     assert "transformer_presets/py.typed" in names
+    assert "transformer_presets/preset.schema.json" in names
 
 
 def test_installed_copy_finds_its_presets(wheel: Path, tmp_path: Path) -> None:

@@ -84,6 +84,12 @@ cache clear --json: {"cleared": true, "location", "removed_entries", "freed_byte
 import-hf --json: {"name", "extends": name or null, "table": {key: value} (what the TOML
   says), "values": {field: value} (from_hf_config's answer), "toml": text,
   "saved": path or null}""",
+    "schema": """\
+schema: the JSON Schema itself (it is JSON, --json or not);
+schema --output FILE --json: {"output": path}""",
+    "export-hf": """\
+export-hf --json: {"name", "architecture", "path": the config.json written (null for DIR -),
+  "config": {key: value} (the config.json's contents, = to_hf_config(name))}""",
 }
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -924,6 +930,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="with --save: overwrite an existing file")
     p.set_defaults(func=cmd_import_hf)
+
+    from .cli_bridges import add_commands  # schema, export-hf
+
+    add_commands(sub, _common())
     return parser
 
 

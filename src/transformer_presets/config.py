@@ -127,7 +127,7 @@ class HookedTransformerConfig:
     heads for grouped-query attention, ``normalization_type`` one of ``"LN"``,
     ``"LNPre"``, ``"RMS"``, ``"RMSPre"`` or None, ``positional_embedding_type``
     one of ``"standard"``, ``"rotary"``, ``"shortformer"``, ``"alibi"``,
-    ``"relative_positional_bias"``, and so on.
+    ``"relative_positional_bias"``, and so on: ``field_docs.FIELD_DOCS`` describes every field.
 
     >>> cfg = HookedTransformerConfig(n_layers=2, d_model=128, n_ctx=64, d_head=32, act_fn="gelu")
     >>> cfg.n_heads, cfg.d_mlp, cfg.n_params
@@ -436,8 +436,10 @@ FIELD_BOUNDS: dict[str, Bound] = {
     "clip_qkv": _ABOVE_ZERO,
 }
 
-#: The values a string field (or each entry of a list field) may take, where TransformerLens
-#: knows only these. None stays allowed for the fields that may be None.
+#: The values a text field may take where TransformerLens knows a fixed set (for a list
+#: field, each entry); None stays allowed for the fields that may be None. Any other
+#: value would make TransformerLens fail late, or quietly build something else (an
+#: unknown normalization_type builds no norm at all).
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
     "act_fn": ACTIVATION_NAMES,
     "normalization_type": ("LN", "LNPre", "RMS", "RMSPre"),
@@ -577,7 +579,10 @@ def value_problem(name: str, value: Any) -> str | None:
                     f"{item!r} is not a supported activation; choose one of "
                     f"{', '.join(choices)}{suggestion}"
                 )
-            return f"{item!r:.60} is not one of {', '.join(map(repr, choices))}{suggestion}"
+            return (
+                f"{item!r:.60} is not a known {name} value; choose one of "
+                f"{', '.join(choices)}{suggestion}"
+            )
     return None
 
 

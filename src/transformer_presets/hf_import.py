@@ -1544,7 +1544,8 @@ def _without_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in cfg.items():
         if value is None:
             continue
-        if key in specs and _same(specs[key], value):
+        # 10000.0 where the default is 10000 stays: the type is part of the value.
+        if key in specs and _same(specs[key], value) and type(specs[key]) is type(value):
             continue
         out[key] = value
     return out

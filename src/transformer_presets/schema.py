@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import (
+    FIELD_CHOICES,
     FIELD_DEFAULTS,
     INT_LIMIT,
     dtype_name,
@@ -23,7 +24,9 @@ from .config import (
 from .errors import PresetValidationError, did_you_mean
 
 __all__ = [
+    "CHECKPOINT_LABEL_TYPES",
     "FIELDS",
+    "FIELD_CHOICES",
     "MAX_CHECKPOINTS",
     "RESERVED_KEYS",
     "FieldSpec",
@@ -58,6 +61,10 @@ COMPUTED_ONLY: dict[str, str] = {
     "checkpoint_index": "is chosen at load time: get_preset(name, checkpoint_index=...)",
     "checkpoint_value": "is chosen at load time: get_preset(name, checkpoint_value=...)",
 }
+
+
+#: How a model's training checkpoints are labelled (``checkpoints.label_type``).
+CHECKPOINT_LABEL_TYPES: tuple[str, ...] = FIELD_CHOICES["checkpoint_label_type"]
 
 
 @dataclass(frozen=True)
@@ -223,7 +230,7 @@ def expand_checkpoints(value: Any) -> tuple[str, list[int]]:
     if extra:
         raise fail(f"unknown key {sorted(extra)[0]!r} (expected label_type, values, ranges)")
     label = value.get("label_type")
-    if label not in ("step", "token"):
+    if label not in CHECKPOINT_LABEL_TYPES:
         raise fail(f"label_type must be 'step' or 'token', got {label!r}")
     values = value.get("values", [])
     if not isinstance(values, list) or not all(

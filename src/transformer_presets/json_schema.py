@@ -1,0 +1,280 @@
+"""The JSON Schema of a preset file, for editors and other tools.
+
+Generated from the loader's own tables (:data:`schema.FIELDS`,
+:data:`schema.RESERVED_KEYS`, :data:`schema.FIELD_CHOICES`, :data:`config.FIELD_BOUNDS`,
+:data:`config.DTYPE_NAMES`, :data:`field_docs.FIELD_DOCS`), so the schema and
+the loader cannot drift apart; ``tests/test_json_schema.py`` checks that they
+accept the same files. The package ships the result as
+``transformer_presets/preset.schema.json`` (``python -m tools.gen_schema``
+rewrites it) and ``transformer-presets schema`` prints it.
+
+The schema is written for draft 2020-12 but uses only keywords that mean the
+same in draft 7, because Taplo (Even Better TOML) validates with a draft-7
+validator: no ``prefixItems``, no ``$ref`` beside other keywords.
+
+What JSON Schema cannot say, the loader still checks: that an integer field
+holds no float (JSON has one kind of number, so ``n_layers = 12.0`` passes the
+schema), checkpoint values that increase strictly, and everything that needs
+more than one preset (inheritance, required fields, name clashes).
+
+>>> schema = preset_file_schema()
+>>> preset = schema["$defs"]["preset"]
+>>> preset["properties"]["n_layers"]["type"]
+'integer'
+>>> preset["properties"]["normalization_type"]["enum"]
+['LN', 'LNPre', 'RMS', 'RMSPre']
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .config import DTYPE_NAMES, FIELD_BOUNDS, INT_LIMIT, Bound
+from .field_docs import FIELD_DOCS
+from .schema import (
+    CHECKPOINT_LABEL_TYPES,
+    COMPUTED_ONLY,
+    FIELD_CHOICES,
+    FIELDS,
+    FieldSpec,
+)
+
+__all__ = ["DIALECT", "preset_file_schema", "schema_text"]
+
+#: The JSON Schema dialect the schema declares.
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+# What the reserved keys mean, in an editor's hover.
+_RESERVED_DOCS = {
+    "extends": "Parent presets, by name: one name or an array of names, applied left to right "
+    "(a later parent wins).",
+    "aliases": "Other names this preset answers to (case-insensitive, like its name).",
+    "abstract": "A base or overlay: other presets can extend it, but it is not loaded or "
+    "listed by default.",
+    "description": "One line shown by the list and show commands.",
+    "unset": "Fields to forget: inherited values of these fields are dropped, so the class "
+    "default applies again.",
+    "none": "Fields to set to None, which TOML cannot write (e.g. normalization_type for a "
+    "model without norms).",
+    "checkpoints": "The model's training checkpoints: label_type, and values and/or ranges.",
+}
+
+
+def _finite_number() -> dict[str, Any]:
+    return {
+        "$comment": "A finite number: the bounds exclude the infinities, and since no number "
+        "is both >= 1 and <= 0, the 'not' rejects only NaN, which fails no comparison.",
+        "type": "number",
+        "minimum": -sys.float_info.max,
+        "maximum": sys.float_info.max,
+        "not": {"minimum": 1, "maximum": 0},
+    }
+
+
+def _dtype_names() -> list[str]:
+    # dtype also takes torch's own spelling, "torch.bfloat16".
+    return [*DTYPE_NAMES, *(f"torch.{name}" for name in DTYPE_NAMES)]
+
+
+def _toml_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def _describe(spec: FieldSpec) -> str:
+    text = FIELD_DOCS[spec.name]
+    if spec.required:
+        text += " Required: set it here or in a parent."
+    elif spec.default is None:
+        text += " Default: None (leave it out)."
+    else:
+        text += f" Default: {_toml_text(spec.default)}."
+    if spec.nullable and spec.default is not None:
+        text += " To make it None, list it in 'none'."
+    return text
+
+
+def _value_schemas(spec: FieldSpec) -> list[dict[str, Any]]:
+    """One schema per kind of value the field takes (None has no TOML spelling)."""
+    out: list[dict[str, Any]] = []
+    kinds = spec.kinds
+    bound = FIELD_BOUNDS.get(spec.name)
+    if "float" in kinds:  # takes ints too, as the loader does
+        number: dict[str, Any] = {"$ref": "#/$defs/finite_number"}
+        if bound is not None:
+            number = {"allOf": [number, _bounds(bound)]}
+        out.append(number)
+        out += [{"const": v} for v in (bound.also if bound else ())]
+    elif "int" in kinds:
+        integer: dict[str, Any] = {
+            "type": "integer",
+            "minimum": -INT_LIMIT,
+            "maximum": INT_LIMIT - 1,
+        }
+        if bound is not None:
+            integer.update(_bounds(bound))
+        out.append(integer)
+        out += [{"const": v} for v in (bound.also if bound else ())]
+    if "bool" in kinds:
+        out.append({"type": "boolean"})
+    if "dtype" in kinds:
+        out.append({"type": "string", "enum": _dtype_names()})
+    elif "str" in kinds:
+        text: dict[str, Any] = {"type": "string"}
+        if spec.name in FIELD_CHOICES:
+            text["enum"] = list(FIELD_CHOICES[spec.name])
+        out.append(text)
+    if "list[str]" in kinds:
+        item: dict[str, Any] = {"type": "string"}
+        if spec.name in FIELD_CHOICES:
+            item["enum"] = list(FIELD_CHOICES[spec.name])
+        out.append({"type": "array", "items": item})
+    return out
+
+
+def _bounds(bound: Bound) -> dict[str, Any]:
+    """The JSON Schema keywords of a field's bounds (its "not set" values go beside them)."""
+    out: dict[str, Any] = {}
+    out["exclusiveMinimum" if bound.open else "minimum"] = bound.low
+    if bound.high is not None:
+        out["maximum"] = bound.high
+    return out
+
+
+def _field_schema(spec: FieldSpec) -> dict[str, Any]:
+    if spec.name in COMPUTED_ONLY:
+        return {
+            "description": f"{FIELD_DOCS[spec.name]} Not for preset files: it "
+            f"{COMPUTED_ONLY[spec.name]}.",
+            "not": {},
+            # Keeps it out of the editor's completions.
+            "x-taplo": {"hidden": True},
+        }
+    schema: dict[str, Any] = {"description": _describe(spec)}
+    if spec.default is not None and not spec.required:
+        schema["default"] = spec.default
+    alternatives = _value_schemas(spec)
+    if len(alternatives) > 1:
+        schema["anyOf"] = alternatives
+    elif "$ref" in alternatives[0]:
+        # Beside a $ref, draft-7 validators ignore every other keyword (the description).
+        schema["allOf"] = alternatives
+    else:
+        schema.update(alternatives[0])
+    return schema
+
+
+def _string_list(items: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "type": "array", "items": items}
+
+
+def _reserved_schemas() -> dict[str, dict[str, Any]]:
+    nullable = [name for name, spec in FIELDS.items() if spec.nullable]
+    checkpoint_list = {"type": "array", "items": {"type": "integer"}}
+    schemas: dict[str, dict[str, Any]] = {
+        "extends": {
+            "description": _RESERVED_DOCS["extends"],
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        },
+        "aliases": _string_list({"type": "string"}, _RESERVED_DOCS["aliases"]),
+        "abstract": {"description": _RESERVED_DOCS["abstract"], "type": "boolean"},
+        "description": {"description": _RESERVED_DOCS["description"], "type": "string"},
+        "unset": _string_list({"enum": list(FIELDS)}, _RESERVED_DOCS["unset"]),
+        "none": _string_list({"enum": nullable}, _RESERVED_DOCS["none"]),
+        "checkpoints": {
+            "description": _RESERVED_DOCS["checkpoints"],
+            "type": "object",
+            "properties": {
+                "label_type": {
+                    "description": "What the checkpoints are labelled by: training steps "
+                    "or tokens seen.",
+                    "enum": list(CHECKPOINT_LABEL_TYPES),
+                },
+                "values": {
+                    "description": "Checkpoint labels, in increasing order.",
+                    **checkpoint_list,
+                },
+                "ranges": {
+                    "description": "[start, stop, step] arrays (stop included, step > 0), "
+                    "appended after values; the whole list must increase.",
+                    "type": "array",
+                    "items": {**checkpoint_list, "minItems": 3, "maxItems": 3},
+                },
+            },
+            "required": ["label_type"],
+            "additionalProperties": False,
+            # A table that lists no checkpoint at all is an error.
+            "anyOf": [
+                {"required": [key], "properties": {key: {"minItems": 1}}}
+                for key in ("values", "ranges")
+            ],
+        },
+    }
+    return schemas
+
+
+def _none_conflicts() -> list[dict[str, Any]]:
+    """A field listed in ``none`` may not also get a value in the same table."""
+    return [
+        {
+            "not": {
+                "type": "object",
+                "required": ["none", name],
+                "properties": {"none": {"contains": {"const": name}}},
+            }
+        }
+        for name, spec in FIELDS.items()
+        if spec.nullable
+    ]
+
+
+def preset_file_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a preset file, as a dict.
+
+    Every top-level table is a preset; in it, every config field with its type,
+    its choices where there is a fixed set, its default and a description, and
+    the reserved keys. Unknown keys, and fields a file may not set
+    (``n_params``, ``from_checkpoint``, ``checkpoint_index``,
+    ``checkpoint_value``), are rejected.
+
+    >>> schema = preset_file_schema()
+    >>> schema["$schema"], schema["additionalProperties"]
+    ('https://json-schema.org/draft/2020-12/schema', {'$ref': '#/$defs/preset'})
+    """
+    properties = _reserved_schemas()
+    properties.update((name, _field_schema(spec)) for name, spec in FIELDS.items())
+    preset = {
+        "description": "One preset: HookedTransformerConfig fields and the reserved keys.",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "allOf": _none_conflicts(),
+    }
+    return {
+        "$schema": DIALECT,
+        "title": "transformer-presets preset file",
+        "description": "A TOML file of named TransformerLens model presets: each top-level "
+        "table is one preset, named by its key.",
+        "type": "object",
+        # The loader refuses a name that is empty or starts or ends with a blank. (A
+        # pattern for "no blank at either end": Python's "$" also matches before a
+        # final newline, so a positive pattern would let "name\n" through.)
+        "propertyNames": {"minLength": 1, "not": {"pattern": r"^\s|\s$"}},
+        "additionalProperties": {"$ref": "#/$defs/preset"},
+        "$defs": {"preset": preset, "finite_number": _finite_number()},
+    }
+
+
+def schema_text() -> str:
+    """The schema as the JSON text shipped in ``preset.schema.json`` (2-space indent).
+
+    >>> schema_text().startswith('{\\n  "$schema": ')
+    True
+    """
+    import json
+
+    return json.dumps(preset_file_schema(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,130 @@
+"""``transformer-presets schema`` and ``export-hf``, run as a user runs them (subprocesses,
+temporary user folders from conftest), compared with the library's own answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from transformer_presets.hf_export import to_hf_config
+from transformer_presets.json_schema import schema_text
+
+from .test_cli import _imported, fails, ok, ok_json, run
+
+
+@pytest.mark.parametrize("command", ["schema", "export-hf"])
+def test_help_shows_the_json_shape(command: str) -> None:
+    out = ok(command, "--help")
+    assert out.startswith("usage:") and "--json" in out
+    assert f"{command} --" in out  # the shape's first line names the command
+    assert command in ok("--help")
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+def test_schema_prints_the_shipped_schema() -> None:
+    assert ok("schema") == schema_text()
+    assert ok("schema", "--json") == schema_text()  # JSON already
+
+
+def test_schema_output_writes_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "preset.schema.json"
+    assert ok("schema", "--output", str(target)) == f"wrote {target}\n"
+    assert target.read_text(encoding="utf-8") == schema_text()
+    target.write_text("old")
+    assert ok_json("schema", "-o", str(target)) == {"output": str(target)}
+    assert target.read_text(encoding="utf-8") == schema_text()
+
+
+# -- export-hf ---------------------------------------------------------------------------
+
+
+def test_export_writes_config_json(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "gpt2"  # created, parents too
+    out = ok("export-hf", "gpt2-small", str(folder))
+    target = folder / "config.json"
+    assert out == f"wrote {target} (GPT2LMHeadModel)\n"
+    assert json.loads(target.read_text(encoding="utf-8")) == to_hf_config("gpt2")
+
+
+def test_export_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "config.json"
+    target.write_text("{}")
+    proc = fails("export-hf", "pythia-70m", str(tmp_path))
+    assert f"{target}: exists; pass --force to overwrite it" in proc.stderr
+    assert target.read_text() == "{}"
+    data = ok_json("export-hf", "pythia-70m", str(tmp_path), "--force")
+    assert data == {
+        "name": "EleutherAI/pythia-70m",
+        "architecture": "GPTNeoXForCausalLM",
+        "path": str(target),
+        "config": to_hf_config("pythia-70m"),
+    }
+    assert json.loads(target.read_text()) == data["config"]
+
+
+def test_export_to_stdout(tmp_path: Path) -> None:
+    assert json.loads(ok("export-hf", "t5-small", "-")) == to_hf_config("t5-small")
+    data = ok_json("export-hf", "t5-small", "-")
+    assert data["path"] is None and data["config"] == to_hf_config("t5-small")
+
+
+def test_an_inexpressible_preset_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "gemma"
+    proc = fails("export-hf", "gemma-2b", str(folder))
+    assert proc.stderr.startswith(
+        "transformer-presets: error: preset 'google/gemma-2b', key 'act_fn'"
+    )
+    assert proc.stdout == ""
+    assert not folder.exists()
+
+
+def test_export_errors_name_what_is_wrong(tmp_path: Path) -> None:
+    proc = fails("export-hf", "gtp2", str(tmp_path))
+    assert "did you mean 'gpt2'" in proc.stderr
+    (tmp_path / "file").write_text("")
+    proc = fails("export-hf", "gpt2", str(tmp_path / "file"))
+    assert f"{tmp_path / 'file'}: exists and is not a folder" in proc.stderr
+    proc = fails("export-hf", "attn-only-1l", str(tmp_path))
+    assert "key 'original_architecture'" in proc.stderr
+
+
+def test_export_a_user_preset_with_a_chosen_architecture(tmp_path: Path) -> None:
+    presets = tmp_path / "mine.toml"
+    presets.write_text(
+        '["me/tiny"]\nn_layers = 2\nd_model = 64\nn_ctx = 32\nd_head = 16\n'
+        'd_vocab = 100\nact_fn = "silu"\ngated_mlp = true\nnormalization_type = "RMS"\n'
+        'positional_embedding_type = "rotary"\n'
+    )
+    out = ok(
+        "export-hf",
+        "me/tiny",
+        "-",
+        "--preset-path",
+        str(presets),
+        "--architecture",
+        "LlamaForCausalLM",
+    )
+    config = json.loads(out)
+    assert (config["model_type"], config["hidden_size"], config["num_key_value_heads"]) == (
+        "llama",
+        64,
+        4,
+    )
+    proc = fails("export-hf", "me/tiny", "-", "--preset-path", str(presets))
+    assert "preset 'me/tiny', key 'original_architecture'" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["schema", "export-hf"])
+def test_neither_command_imports_torch_or_numpy(command: str, tmp_path: Path) -> None:
+    args = ["schema", "-o", str(tmp_path / "s.json")]
+    if command == "export-hf":
+        args = ["export-hf", "google/gemma-3-4b-pt", str(tmp_path)]
+    proc = run(*args, python_flags=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr
+    imported = _imported(proc)
+    assert "transformer_presets.cli_bridges" in imported
+    assert sorted(m for m in imported if m.split(".")[0] in ("torch", "numpy")) == []
