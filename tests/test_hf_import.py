@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transformer_presets.config import HookedTransformerConfig
-from transformer_presets.errors import PresetError
+from transformer_presets.errors import PresetError, PresetValidationError
 from transformer_presets.hf_import import (
     SUPPORTED_ARCHITECTURES,
     HFConfigError,
@@ -286,7 +286,14 @@ def test_a_missing_key_takes_the_config_class_default(
     del data[key]
     name = folder.replace("__", "/")
     values = from_hf_config(data, name=name)
-    assert _build(values)[field] == expected
+    try:
+        built = _build(values)
+    except PresetValidationError as exc:
+        # The upstream default may make a model no one can build (Qwen2's 32 K/V heads
+        # for 14 query heads): imported as the class says, refused by name when built.
+        assert (values[field], exc.key) == (expected, field)
+        return
+    assert built[field] == expected
 
 
 def test_apertus_has_qk_norm_whatever_the_file_says() -> None:
