@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .cache import cache_info, clear_cache
     from .config import HookedTransformerConfig
     from .errors import (
+        PresetArgumentError,
         PresetCycleError,
         PresetError,
         PresetNotFoundError,
@@ -40,6 +41,7 @@ _HOMES = {
     "HookedTransformerConfig": "config",
     "cache_info": "cache",
     "clear_cache": "cache",
+    "PresetArgumentError": "errors",
     "PresetCycleError": "errors",
     "PresetError": "errors",
     "PresetNotFoundError": "errors",
@@ -58,6 +60,7 @@ __all__ = [
     "SUPPORTED_ACTIVATIONS",
     "FieldOrigin",
     "HookedTransformerConfig",
+    "PresetArgumentError",
     "PresetCycleError",
     "PresetError",
     "PresetInfo",

@@ -187,7 +187,7 @@ def problem(payload: bytes) -> str | None:
                 return f"a value of type {code:#04x} (plain data has none)"
             if pos > end:
                 return "it ends too early"
-    except struct.error:
+    except (struct.error, IndexError):
         return "it ends too early"
 
 

@@ -755,6 +755,7 @@ def _store(
     _write_atomic(manifest_path, encode(manifest))
     STATS["stores"] += 1
     _collect_garbage(key_dir, keep=os.path.basename(final))
+    _prune(os.path.dirname(os.path.dirname(key_dir)), keep=key_dir)
 
 
 def _prune(root: str, keep: str) -> None:

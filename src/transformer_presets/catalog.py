@@ -217,11 +217,24 @@ class MemoryCatalog:
             return check_and_derive(values)
         except PresetError as exc:
             origin = origins.get(exc.key or "")
-            if origin is not None:
-                # Point at the line that set the rejected value.
+            if origin is not None and origin[0] == d.name:
+                # Set by this preset itself: point at that line.
                 _, file, line = origin
                 raise exc.with_context(preset=d.name, file=file, line=line) from None
-            raise exc.with_context(preset=d.name, file=d.file, line=d.line) from None
+            error = exc.with_context(preset=d.name, file=d.file, line=d.line)
+            if origin is not None:
+                # Inherited, and wrong only with what this preset changed (fewer
+                # layers than a parent's per-layer list, say): point at this preset,
+                # and say where the value came from.
+                setter, file, line = origin
+                error = type(error)(
+                    f"{error.reason} ({exc.key} is set by preset {setter!r} in {file}:{line})",
+                    file=error.file,
+                    preset=error.preset,
+                    key=error.key,
+                    line=error.line,
+                )
+            raise error from None
 
     def _merge(self, index: int) -> _Merged | PresetError:
         """The merged values of preset ``index``, or the error that prevents them.

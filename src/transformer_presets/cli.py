@@ -349,7 +349,28 @@ def _preset_toml(name: str, table: dict[str, Any], comments: Sequence[str] = ())
 
     # A comment ends at a line break: anything unprintable in it is escaped.
     head = "".join(f"# {clean(c)}\n" for c in comments)
-    return head + tomli_w.dumps({name: table})
+    return head + _escape_unprintable(tomli_w.dumps({name: table}))
+
+
+def _escape_unprintable(toml: str) -> str:
+    """TOML text with every unprintable character but line breaks written as an escape.
+
+    tomli_w leaves characters TOML allows raw (C1 controls, line separators) as they
+    are; printed, they could still act on a terminal. Names are printable and comments
+    are cleaned, so such characters can only be inside basic strings, where a
+    ``\\uXXXX`` escape means the same.
+    """
+    if toml.replace("\n", "").isprintable():
+        return toml
+    out = []
+    for c in toml:
+        if c == "\n" or c.isprintable():
+            out.append(c)
+        elif ord(c) > 0xFFFF:
+            out.append(f"\\U{ord(c):08x}")
+        else:
+            out.append(f"\\u{ord(c):04x}")
+    return "".join(out)
 
 
 def cmd_show(args: Args) -> int:

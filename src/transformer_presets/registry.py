@@ -515,6 +515,7 @@ def _info(row: dict[str, Any]) -> PresetInfo:
     fields = {k: v for k, v in row.items() if k != "shadowed"}
     fields["aliases"] = tuple(fields["aliases"])
     fields["extends"] = tuple(fields["extends"])
+    fields["modified_by"] = tuple(fields["modified_by"])
     return PresetInfo(**fields)
 
 

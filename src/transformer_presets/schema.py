@@ -258,8 +258,8 @@ def expand_checkpoints(value: Any) -> tuple[str, list[int]]:
         count += max(0, (r[1] - r[0]) // r[2] + 1)
         if count > MAX_CHECKPOINTS:
             raise fail(
-                f"lists more than {MAX_CHECKPOINTS} checkpoints (the largest real list has "
-                "609); a preset may list at most that many"
+                f"lists more than {MAX_CHECKPOINTS} checkpoints; a preset may list at most "
+                f"{MAX_CHECKPOINTS} (the largest real list has 609)"
             )
     if count > MAX_CHECKPOINTS:
         raise fail(f"lists {count} checkpoints; a preset may list at most {MAX_CHECKPOINTS}")

@@ -1,0 +1,907 @@
+"""Hostile and broken input, class by class (issue 11).
+
+Every case here was a traceback, a hang, a silently wrong answer or unbounded
+work on an earlier version. The rules they hold:
+
+1. a bad value fails only its preset (and those extending it), cache on or off,
+   in every verb, with an error naming file, preset and key;
+2. no answer depends on what was asked before, types included, and nothing
+   returned shares mutable state with the registry;
+3. no input makes a lookup hang, wait long or grow without bound;
+4. inheritance has no depth limit but memory;
+5. a user file that contributes to a bundled preset never does so silently;
+6. the cache is data we check, in a folder we trust;
+7. the command line never shows a traceback, whatever it prints to;
+8. locations are right for all valid TOML; links, duplicates and a byte-order
+   mark are handled.
+
+The file cases of rule 1 are data: ``tests/data/hostile/*.toml``, each with a
+``# bad: PRESET key: KEY`` line naming the preset that must fail, by which key.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transformer_presets import (
+    PresetArgumentError,
+    PresetError,
+    PresetRegistry,
+    _cachefiles,
+    cache,
+    explain_preset,
+    get_preset,
+    list_presets,
+    resolve_preset,
+)
+from transformer_presets.cli import main
+
+from .conftest import DATA, REPO
+
+HOSTILE = sorted((DATA / "hostile").glob("*.toml"))
+SRC = REPO / "src"
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def bad_line(case: Path) -> tuple[str, str]:
+    for line in case.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# bad:"):
+            preset, key = line.removeprefix("# bad:").split("key:")
+            return preset.strip(), key.strip()
+    raise AssertionError(f"{case.name} has no '# bad:' line")
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, shell_tail: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``python -m transformer_presets ARGS`` in a subprocess, with this test's folders."""
+    full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
+    command = [sys.executable, "-m", "transformer_presets", *args]
+    if shell_tail:
+        import shlex
+
+        command = ["sh", "-c", " ".join(map(shlex.quote, command)) + " " + shell_tail]
+    # Output may be in any encoding the test asked for: read it as bytes, show it escaped.
+    return subprocess.run(
+        command,
+        env=full_env,
+        capture_output=True,
+        encoding="utf-8",
+        errors="backslashreplace",
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+@pytest.fixture
+def own_cache(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache of this test's own, and the cache's one-warning flags reset."""
+    folder = isolated_dirs / "own-cache"
+    monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(folder))
+    monkeypatch.setattr(cache, "_warned", False)
+    monkeypatch.setattr(cache, "_waited", False)
+    return folder
+
+
+# -- 1. isolation: a bad value stays with its preset ----------------------------------------
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("use_cache", [True, False], ids=["cache", "no-cache"])
+@pytest.mark.parametrize("case", HOSTILE, ids=lambda p: p.stem)
+def test_a_bad_value_fails_only_its_own_preset(
+    case: Path, use_cache: bool, user_presets: Path, own_cache: Path
+) -> None:
+    preset, key = bad_line(case)
+    target = user_presets / case.name
+    target.write_bytes(case.read_bytes())
+    registry = PresetRegistry(use_cache=use_cache)
+    # Every other preset still loads, in every verb.
+    assert registry.get("gpt2").d_model == 768
+    assert registry.resolve("pythia-70m")["n_layers"] == 6
+    assert registry.explain("gpt2")["d_model"].value == 768
+    rows = {row.name: row for row in registry.list(include_abstract=True)}
+    assert rows["gpt2"].error is None
+    # The bad one fails, naming file, preset and key, the same way in every verb.
+    messages = set()
+    for verb in (registry.get, registry.resolve, registry.explain):
+        with pytest.raises(PresetError) as info:
+            verb(preset)
+        error = info.value
+        assert (error.file, error.preset, error.key) == (str(target), preset, key), str(error)
+        messages.add(str(error))
+    assert len(messages) == 1
+    assert rows[preset].error == messages.pop()
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=lambda p: p.stem)
+def test_validate_reports_the_bad_value_and_nothing_else(case: Path, tmp_path: Path) -> None:
+    preset, key = bad_line(case)
+    report = json.loads(run("validate", str(case), "--json").stdout)
+    [found] = report["files"]
+    assert [(e["preset"], e["key"]) for e in found["errors"]] == [(preset, key)]
+
+
+def test_cache_on_and_off_give_the_same_answers_for_every_case(
+    user_presets: Path, own_cache: Path
+) -> None:
+    for case in HOSTILE:
+        (user_presets / case.name).write_bytes(case.read_bytes())
+
+    def answers(registry: PresetRegistry) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for row in registry.list(include_abstract=True):
+            try:
+                out[row.name] = registry.resolve(row.name)
+            except PresetError as exc:
+                out[row.name] = str(exc)
+        return out
+
+    assert answers(PresetRegistry(use_cache=True)) == answers(PresetRegistry(use_cache=False))
+
+
+# -- 2. no answer depends on what was asked before ------------------------------------------
+
+OVERRIDES = [
+    ("n_ctx", True),
+    ("n_ctx", 1),
+    ("n_ctx", 1.0),
+    ("n_ctx", 256),
+    ("use_attn_scale", True),
+    ("use_attn_scale", 1),
+    ("use_attn_scale", False),
+    ("eps", 1.0),
+    ("eps", 1),
+    ("eps", True),
+    ("attn_types", ["global"] * 12),
+    ("model_name", "x"),
+]
+
+
+def outcome(registry: PresetRegistry, key: str, value: Any) -> Any:
+    try:
+        cfg = registry.get("gpt2", **{key: value})
+    except PresetError as exc:
+        return ("error", str(exc))
+    got = getattr(cfg, key)
+    return ("ok", type(got).__name__, got)
+
+
+@SETTINGS
+@given(order=st.permutations(range(len(OVERRIDES))))
+def test_answers_do_not_depend_on_call_order(order: list[int]) -> None:
+    fresh = {i: outcome(PresetRegistry(), *OVERRIDES[i]) for i in range(len(OVERRIDES))}
+    shared = PresetRegistry()
+    for i in order:
+        assert outcome(shared, *OVERRIDES[i]) == fresh[i], OVERRIDES[i]
+
+
+def test_memo_keeps_true_one_and_one_point_zero_apart() -> None:
+    registry = PresetRegistry()
+    registry.get("gpt2", n_ctx=1)
+    with pytest.raises(PresetError, match="expected int, got bool"):
+        registry.get("gpt2", n_ctx=True)
+    registry.get("gpt2", use_attn_scale=True)
+    with pytest.raises(PresetError, match="expected bool"):
+        registry.get("gpt2", use_attn_scale=1)
+    assert type(registry.get("gpt2", eps=1.0).eps) is float
+    assert type(registry.get("gpt2", eps=1).eps) is int
+
+
+def test_nothing_returned_shares_state_with_the_registry() -> None:
+    name = "google/gemma-2-2b"
+    explain_preset(name)["attn_types"].value.append("global")
+    resolve_preset(name)["attn_types"].append("global")
+    get_preset(name).attn_types.append("global")  # type: ignore[union-attr]
+    assert isinstance(list_presets(name)[0].aliases, tuple)  # cannot be changed
+    assert len(get_preset(name).attn_types or []) == 26
+    assert len(resolve_preset(name)["attn_types"]) == 26
+    assert len(explain_preset(name)["attn_types"].value) == 26
+
+
+# -- 3. bounded work and memory -------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_a_huge_checkpoint_range_is_refused_before_it_is_expanded(user_presets: Path) -> None:
+    (user_presets / "many.toml").write_text(
+        '[many]\nextends = "gpt2"\n'
+        'checkpoints = {label_type = "step", ranges = [[0, 9000000000000000000, 1]]}\n'
+    )
+    with pytest.raises(PresetError, match="at most 10000") as info:
+        get_preset("many")
+    assert info.value.key == "checkpoints"
+    assert get_preset("gpt2").n_layers == 12
+
+
+def special_file(kind: str, path: Path) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_special_file_in_a_preset_folder_is_an_error_naming_it(
+    kind: str, user_presets: Path, own_cache: Path
+) -> None:
+    path = user_presets / "special.toml"
+    special_file(kind, path)
+    # A subprocess: a hang would otherwise hang the test run itself.
+    proc = run("show", "gpt2", timeout=30)
+    assert proc.returncode == 1
+    assert f"{path}: cannot read preset file: " in proc.stderr
+    assert "not a regular file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.timeout(60)
+def test_an_oversized_preset_file_is_refused_unread(user_presets: Path) -> None:
+    path = user_presets / "big.toml"
+    with open(path, "wb") as f:
+        f.truncate(64 << 20)  # sparse: 64 MiB that take no disk
+    with pytest.raises(PresetError, match="larger than 1024 KiB") as info:
+        get_preset("gpt2")
+    assert info.value.file == str(path)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_special_file_in_the_cache_is_damage(kind: str, own_cache: Path) -> None:
+    PresetRegistry().resolve("gpt2")  # build it
+    [key_dir] = (own_cache / f"v{cache.FORMAT}").iterdir()
+    manifest = key_dir / cache.MANIFEST
+    manifest.unlink()
+    special_file(kind, manifest)
+    proc = run(
+        "show", "gpt2", "--json", timeout=30, env={"TRANSFORMER_PRESETS_CACHE_DIR": str(own_cache)}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["values"]["d_model"] == 768
+    assert proc.stderr.count("warning") <= 1
+
+
+LOCK_HOLDER = """
+import os, sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_stopped_builder_delays_a_lookup_by_a_few_seconds_at_most(
+    own_cache: Path, user_presets: Path
+) -> None:
+    (user_presets / "mine.toml").write_text('[mine]\nextends = "gpt2"\n')
+    env = {"TRANSFORMER_PRESETS_CACHE_DIR": str(own_cache)}
+    PresetRegistry(use_cache=False).resolve("mine")
+    key_dir = cache._key_dir(PresetRegistry().sources)
+    os.makedirs(key_dir, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, os.path.join(key_dir, "lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        os.kill(holder.pid, signal.SIGSTOP)  # a builder paused mid-build
+        started = time.monotonic()
+        proc = run("show", "mine", "--json", env=env, timeout=60)
+        waited = time.monotonic() - started
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["values"]["d_model"] == 768
+    assert waited < cache.LOCK_TIMEOUT + 10  # the process start-up, generously
+    assert proc.stderr.count("waiting for another process") == 1
+
+
+def test_writes_bound_the_cache_and_drop_older_formats(own_cache: Path, user_presets: Path) -> None:
+    old = own_cache / "v3" / "somekey"
+    old.mkdir(parents=True)
+    (old / "manifest.bin").write_bytes(b"old")
+    stale = own_cache / f"v{cache.FORMAT}"
+    for i in range(cache.MAX_KEY_FOLDERS + 5):
+        folder = stale / f"{i:024x}"
+        folder.mkdir(parents=True)
+        (folder / cache.MANIFEST).write_bytes(b"x")
+        os.utime(folder / cache.MANIFEST, (1000 + i, 1000 + i))
+    # A warm read never prunes ...
+    PresetRegistry().resolve("gpt2")
+    keys_after_build = set((stale).iterdir())
+    assert not old.exists()  # ... but the write that built it did
+    assert len(keys_after_build) == cache.MAX_KEY_FOLDERS
+    newest_stale = {stale / f"{i:024x}" for i in range(5 + 1, cache.MAX_KEY_FOLDERS + 5)}
+    assert newest_stale <= keys_after_build  # the most recently validated stay
+    extra = user_presets.parent / "x.toml"
+    extra.write_text('[x]\nextends = "gpt2"\n')
+    before = set(stale.iterdir())
+    PresetRegistry([extra]).resolve("x")  # another set of sources: one more key, one pruned
+    assert len(set(stale.iterdir())) == cache.MAX_KEY_FOLDERS
+    assert set(stale.iterdir()) != before
+    # A warm read of the same sources writes nothing and removes nothing.
+    snapshot = {p: p.stat().st_mtime_ns for p in stale.rglob("*")}
+    PresetRegistry().resolve("gpt2")
+    assert {p: p.stat().st_mtime_ns for p in stale.rglob("*")} == snapshot
+
+
+# -- 4. any depth ---------------------------------------------------------------------------
+
+
+def chain_file(path: Path, n: int, *, children_first: bool, broken_root: bool = False) -> None:
+    tables = ['["c0"]\nextends = "gpt2"\n' + ('n_layers = "x"\n' if broken_root else "")]
+    tables += [f'["c{i}"]\nextends = "c{i - 1}"\nn_ctx = {i + 1}\n' for i in range(1, n)]
+    if children_first:
+        tables.reverse()
+    path.write_text("\n".join(tables))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("children_first", [False, True], ids=["parents-first", "children-first"])
+def test_a_chain_of_ten_thousand_resolves_the_same_with_and_without_the_cache(
+    children_first: bool, user_presets: Path, own_cache: Path
+) -> None:
+    n = 10_000
+    chain_file(user_presets / "chain.toml", n, children_first=children_first)
+    on = PresetRegistry(use_cache=True).resolve(f"c{n - 1}")
+    off = PresetRegistry(use_cache=False).resolve(f"c{n - 1}")
+    assert on == off
+    assert on["n_ctx"] == n and on["d_model"] == 768
+
+
+@pytest.mark.timeout(120)
+def test_a_broken_root_gives_one_short_error_at_any_depth(user_presets: Path) -> None:
+    n = 3_000
+    chain_file(user_presets / "chain.toml", n, children_first=True, broken_root=True)
+    with pytest.raises(PresetError) as info:
+        PresetRegistry(use_cache=False).resolve(f"c{n - 1}")
+    message = str(info.value)
+    assert message.count("cannot extend") == 1 and "preset 'c0', key 'n_layers'" in message
+    assert len(message) < 500
+
+
+def test_a_cycle_deep_in_a_chain_is_named(user_presets: Path) -> None:
+    (user_presets / "loop.toml").write_text(
+        '[a]\nextends = "b"\n[b]\nextends = "c"\n[c]\nextends = "b"\n[d]\nextends = "gpt2"\n'
+    )
+    registry = PresetRegistry(use_cache=False)
+    with pytest.raises(PresetError, match="b -> c -> b"):
+        registry.resolve("b")
+    with pytest.raises(PresetError, match="cycle"):
+        registry.resolve("a")
+    assert registry.resolve("d")["n_layers"] == 12
+
+
+# -- 5. remote code is never enabled silently -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A user file redefines the bundled base that gpt2-medium extends.
+        '["gpt2-base"]\nabstract = true\nextends = "gpt2-base"\ntrust_remote_code = true\n',
+        # An alias at a higher level rewires the parent's name.
+        '["evil"]\nabstract = true\naliases = ["gpt2-base"]\nextends = "gpt2-base"\n'
+        "trust_remote_code = true\n",
+    ],
+    ids=["redefined-parent", "alias-rewires-parent"],
+)
+def test_a_user_file_turning_on_remote_code_in_a_bundled_preset_is_marked(
+    text: str, user_presets: Path
+) -> None:
+    mine = user_presets / "mine.toml"
+    mine.write_text(text)
+    with pytest.warns(UserWarning, match=r"trust_remote_code") as record:
+        cfg = get_preset("gpt2-medium")
+    assert cfg.trust_remote_code is True
+    assert str(mine) in str(record[0].message)
+    [info] = list_presets("gpt2-medium")
+    assert info.source == "bundled" and info.modified_by == (str(mine),)
+    assert info.remote_code_warning
+    proc = run("list", "gpt2-medium")
+    assert "remote code" in proc.stdout and str(mine) in proc.stderr
+    shown = json.loads(run("show", "gpt2-medium", "--json").stdout)
+    assert shown["modified_by"] == [str(mine)]
+    explained = run("explain", "gpt2-medium")
+    assert str(mine) in explained.stderr
+
+
+def test_a_bundled_preset_modified_without_remote_code_is_marked_too(user_presets: Path) -> None:
+    mine = user_presets / "mine.toml"
+    mine.write_text('["gpt2-base"]\nabstract = true\nextends = "gpt2-base"\nact_fn = "relu"\n')
+    [info] = list_presets("gpt2-medium")
+    assert info.modified_by == (str(mine),) and not info.remote_code_warning
+    proc = run("list", "gpt2-medium")
+    assert "modified" in proc.stdout and str(mine) in proc.stderr
+    # An untouched bundled preset is not marked.
+    assert list_presets("pythia-70m")[0].modified_by == ()
+
+
+# -- 6. the cache is data we check, in a folder we trust ------------------------------------
+
+
+def cache_files(own_cache: Path) -> list[Path]:
+    [key_dir] = (own_cache / f"v{cache.FORMAT}").iterdir()
+    return sorted(p for p in key_dir.rglob("*.bin"))
+
+
+def seal(payload: bytes) -> bytes:
+    """A cache file with a valid digest around any payload (as damage cannot make, but a
+    writer with the user's rights can)."""
+    return _cachefiles.MAGIC + _cachefiles.blake2b(payload, digest_size=16).digest() + payload
+
+
+BOMBS = {
+    "tuple-of-two-billion": b"(" + struct.pack("<i", 2**31 - 1),
+    "list-of-two-billion": b"[" + struct.pack("<i", 2**31 - 1),
+    "long-of-a-billion-digits": b"l" + struct.pack("<i", 2**30),
+    "string-longer-than-file": b"u" + struct.pack("<i", 2**31 - 1) + b"x",
+    "self-containing-list": b"\xdb" + struct.pack("<i", 1) + b"r" + struct.pack("<i", 0),
+    "code-object": marshal.dumps(compile("1", "x", "eval")),
+    "set": marshal.dumps({1, 2}),
+    "bytes": marshal.dumps(b"abc"),
+    "deep-lists": b"[\x01\x00\x00\x00" * 100 + b"N",
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("bomb", BOMBS, ids=list(BOMBS))
+@pytest.mark.parametrize("which", ["manifest", "summary", "entries", "lookup", "names"])
+def test_a_crafted_cache_file_is_damage_not_a_traceback(
+    bomb: str, which: str, own_cache: Path
+) -> None:
+    expected_list = [p.name for p in PresetRegistry(use_cache=False).list("gpt2*")]
+    PresetRegistry().resolve("gpt2")
+    files = cache_files(own_cache)
+    pick = {
+        "manifest": [p for p in files if p.name == cache.MANIFEST],
+        "summary": [p for p in files if p.name == "summary.bin"],
+        "names": [p for p in files if p.name == "names.bin"],
+        "entries": [p for p in files if p.name.startswith("e")],
+        "lookup": [p for p in files if p.name.startswith("l")],
+    }[which]
+    for path in pick:
+        path.write_bytes(seal(BOMBS[bomb]))
+    # A subprocess under a memory cap: marshal decoding the tuple would need 16 GiB.
+    code = (
+        "import resource, json; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "import warnings; warnings.simplefilter('always')\n"
+        "from transformer_presets import PresetRegistry\n"
+        "r = PresetRegistry()\n"
+        "print(json.dumps([r.resolve('gpt2')['d_model'], [p.name for p in r.list('gpt2*')],"
+        " str(r.explain('gpt2')['n_layers'].value)]))\n"
+        "try:\n    r.resolve('gtp2')\nexcept Exception as e:\n    print(type(e).__name__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert json.loads(lines[0]) == [768, expected_list, "12"]
+    assert lines[1] == "PresetNotFoundError"
+    assert proc.stderr.count("CacheWarning") == 1, proc.stderr
+
+
+plain = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=plain,
+    which=st.sampled_from(["manifest.bin", "summary.bin", "e0.bin", "l0.bin", "names.bin"]),
+)
+def test_any_plain_data_in_any_cache_file_leaves_the_answers_unchanged(
+    data: Any, which: str, own_cache: Path
+) -> None:
+    reference = PresetRegistry(use_cache=False)
+    expected = (reference.resolve("gpt2"), [p.name for p in reference.list("pythia-1*")])
+    PresetRegistry().resolve("gpt2")
+    [path] = [p for p in cache_files(own_cache) if p.name == which]
+    path.write_bytes(seal(marshal.dumps(data)))
+    cache._warned = False
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        registry = PresetRegistry()
+        got = (registry.resolve("gpt2"), [p.name for p in registry.list("pythia-1*")])
+    assert got == expected
+    assert len([w for w in record if issubclass(w.category, cache.CacheWarning)]) <= 1
+
+
+@SETTINGS
+@given(payload=st.binary(max_size=64))
+def test_arbitrary_bytes_pass_the_precheck_only_if_marshal_decodes_them_safely(
+    payload: bytes,
+) -> None:
+    if _cachefiles.problem(payload) is None:
+        try:
+            marshal.loads(payload)  # within bounds: decodes, or fails cleanly
+        except (ValueError, EOFError, TypeError):
+            pass
+
+
+def test_the_cache_is_ignored_in_a_folder_others_can_write(own_cache: Path) -> None:
+    own_cache.mkdir(parents=True, exist_ok=True)
+    os.chmod(own_cache, 0o777)
+    with pytest.warns(cache.CacheWarning, match="can be written by other users"):
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert not any(own_cache.iterdir())  # nothing read, nothing written
+
+
+def test_the_cache_is_ignored_in_a_folder_of_another_user(
+    own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own_cache.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(cache.os, "getuid", lambda: os.stat(own_cache).st_uid + 1)
+    with pytest.warns(cache.CacheWarning, match="belongs to another user"):
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert not any(own_cache.iterdir())
+
+
+def test_a_new_cache_folder_is_private(own_cache: Path) -> None:
+    PresetRegistry().resolve("gpt2")
+    assert stat.S_IMODE(own_cache.stat().st_mode) & 0o077 == 0
+
+
+def test_a_file_where_the_cache_folder_belongs_says_so(own_cache: Path) -> None:
+    own_cache.parent.mkdir(parents=True, exist_ok=True)
+    own_cache.write_text("not a folder")
+    with pytest.warns(cache.CacheWarning) as record:
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    message = str(record[0].message)
+    assert "is a file, not a folder" in message and "rebuilding" not in message
+
+
+# -- 7. the command line and the API never show a traceback ---------------------------------
+
+
+def test_stdout_closed() -> None:
+    proc = run("show", "gpt2", shell_tail=">&-")
+    assert proc.returncode == 1
+    assert "standard output is closed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stdout_full() -> None:
+    proc = run("list", shell_tail=">/dev/full")
+    assert proc.returncode == 1
+    assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"},
+        {"PYTHONIOENCODING": "latin-1"},
+        {"PYTHONIOENCODING": "ascii"},
+    ],
+    ids=["C-locale", "latin-1", "ascii"],
+)
+@pytest.mark.parametrize(
+    "args", [("list",), ("list", "--json"), ("show", "émoji"), ("explain", "émoji")]
+)
+def test_output_the_encoding_cannot_hold_is_escaped(
+    env: dict[str, str], args: tuple[str, ...], user_presets: Path
+) -> None:
+    (user_presets / "e.toml").write_text(
+        '["émoji"]\nextends = "gpt2"\ndescription = "日本語 ✓"\nn_ctx = 8\n', encoding="utf-8"
+    )
+    proc = run(*args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    if "--json" in args:
+        names = [row["name"] for row in json.loads(proc.stdout)]
+        assert "émoji" in names
+    else:
+        assert "moji" in proc.stdout
+
+
+@pytest.mark.parametrize("char", ["\n", "\t", "\x1b", "\x07", "\u2028", "\x7f", "\x9b"])
+@pytest.mark.parametrize("where", ["name", "alias", "padded"])
+def test_names_with_control_characters_or_blanks_are_refused(
+    char: str, where: str, user_presets: Path
+) -> None:
+    path = user_presets / "bad.toml"
+    escaped = json.dumps(char)[1:-1]
+    if where == "name":
+        path.write_text(f'["x{escaped}y"]\nextends = "gpt2"\n')
+    elif where == "alias":
+        path.write_text(f'[x]\nextends = "gpt2"\naliases = ["a{escaped}b"]\n')
+    else:
+        path.write_text('[" x"]\nextends = "gpt2"\n')
+    with pytest.raises(PresetError) as info:
+        get_preset("gpt2")
+    assert info.value.file == str(path) and info.value.line is not None
+
+
+def test_control_characters_in_other_text_are_escaped_when_printed(user_presets: Path) -> None:
+    (user_presets / "d.toml").write_text(
+        '[d]\nextends = "gpt2"\ndescription = "bell \\u0007 esc \\u001b[31m red \\u009b"\n'
+        'model_name = "m\\u001b[2Jx"\n'
+    )
+    for args in (("list", "d"), ("show", "d"), ("explain", "d"), ("show", "d", "--toml")):
+        proc = run(*args)
+        assert proc.returncode == 0, proc.stderr
+        for raw in ("\x1b", "\x07", "\x9b"):
+            assert raw not in proc.stdout and raw not in proc.stderr, args
+    shown = run("show", "d").stdout
+    assert "\\x1b[31m" in shown and "\\x07" in shown
+
+
+toml_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@SETTINGS
+@given(
+    description=toml_text,
+    model_name=toml_text,
+    aliases=st.lists(
+        st.text(alphabet="abcXYZ-_./ 0é", min_size=1, max_size=6).map(str.strip).filter(bool),
+        max_size=3,
+        unique_by=str.casefold,
+    ),
+    n_ctx=st.integers(min_value=1, max_value=2**62),
+    eps=st.floats(min_value=0, max_value=1e3),
+    attn_types=st.booleans(),
+)
+def test_show_toml_always_loads_back_to_the_same_values(
+    description: str,
+    model_name: str,
+    aliases: list[str],
+    n_ctx: int,
+    eps: float,
+    attn_types: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path_factory.mktemp("roundtrip")
+    table: dict[str, Any] = {
+        "extends": "gpt2",
+        "description": description,
+        "model_name": model_name,
+        "n_ctx": n_ctx,
+        "eps": eps,
+    }
+    if aliases:
+        table["aliases"] = aliases
+    if attn_types:
+        table.update(use_local_attn=True, window_size=4, attn_types=["local", "global"] * 6)
+    source = folder / "src.toml"
+    source.write_text(tomli_w.dumps({"my/preset": table}))
+    registry = PresetRegistry([source], use_cache=False)
+    expected = registry.resolve("my/preset")
+    capsys.readouterr()
+    assert main(["show", "my/preset", "--toml", "--preset-path", str(source)]) == 0
+    printed = capsys.readouterr().out
+    again = folder / "again.toml"
+    again.write_text(printed, encoding="utf-8")
+    assert PresetRegistry([again], use_cache=False).resolve("my/preset") == expected
+
+
+def test_a_single_path_is_one_path(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text('[x]\nextends = "gpt2"\n')
+    registry = PresetRegistry(str(path))
+    assert [s.path for s in registry.sources][:1] == [str(path)]
+    assert registry.resolve("x")["n_layers"] == 12
+    assert PresetRegistry(path).resolve("x")["n_layers"] == 12
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: list_presets(5), "pattern must be a string"),  # type: ignore[arg-type]
+        (lambda: list_presets([b"gpt2"]), "pattern must be a string"),  # type: ignore[list-item]
+        (lambda: list_presets(source="nope"), "bundled"),
+        (lambda: list_presets(family="nosuch"), "gpt2"),
+        (lambda: get_preset(5), "preset names are strings"),  # type: ignore[arg-type]
+        (lambda: PresetRegistry(5), "paths must be"),  # type: ignore[arg-type]
+        (lambda: PresetRegistry([5]), "each path"),  # type: ignore[list-item]
+    ],
+)
+def test_wrong_arguments_get_a_clear_error(call: Any, match: str) -> None:
+    with pytest.raises(PresetArgumentError, match=match) as info:
+        call()
+    assert isinstance(info.value, TypeError) and isinstance(info.value, PresetError)
+
+
+def test_an_unknown_family_on_the_command_line_lists_the_families() -> None:
+    proc = run("list", "--family", "nosuch")
+    assert proc.returncode == 2
+    assert "the families are" in proc.stderr and "pythia" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# -- 8. locations, links, duplicates, byte-order marks --------------------------------------
+
+
+@st.composite
+def toml_documents(draw: st.DrawFn) -> tuple[str, dict[str, dict[str, tuple[int, int]]]]:
+    """A preset file in varied TOML styles, and where each key of each preset starts."""
+    lines: list[str] = []
+    where: dict[str, dict[str, tuple[int, int]]] = {}
+    tricky = st.sampled_from(["it's '''", 'say """', "[fake]", "x = 1", "#", "'", '"', "\\", "\t"])
+
+    def filler() -> None:
+        kind = draw(st.sampled_from(["none", "blank", "comment", "comment-tricky"]))
+        if kind == "blank":
+            lines.append("")
+        elif kind == "comment":
+            lines.append("# " + draw(st.text(alphabet="abc '\"[]=#", max_size=10)))
+        elif kind == "comment-tricky":
+            lines.append("# " + draw(tricky))
+
+    for p in range(draw(st.integers(min_value=1, max_value=4))):
+        name = f"p{p}"
+        keys: dict[str, tuple[int, int]] = {}
+        filler()
+        dotted = p > 0 and draw(st.booleans())
+        if not dotted:
+            lines.append(draw(st.sampled_from([f"[{name}]", f'["{name}"]', f"[ {name} ]"])))
+        for k in range(draw(st.integers(min_value=0, max_value=5))):
+            filler()
+            key = f"k{k}"
+            indent = " " * draw(st.integers(min_value=0, max_value=3))
+            prefix = f"{name}." if dotted else ""
+            if dotted and not keys and lines and lines[-1].startswith("["):
+                pass
+            value_kind = draw(
+                st.sampled_from(
+                    ["int", "str", "literal", "ml-basic", "ml-literal", "array", "inline"]
+                )
+            )
+            value_lines: list[str]
+            if value_kind == "int":
+                value_lines = [str(draw(st.integers(min_value=-99, max_value=99)))]
+            elif value_kind == "str":
+                value_lines = [json.dumps(draw(tricky))]
+            elif value_kind == "literal":
+                value_lines = ["'[x] = \"y\"'"]
+            elif value_kind == "ml-basic":
+                value_lines = [
+                    '"""',
+                    draw(tricky).replace('"""', ""),
+                    "[not.a.header]",
+                    'k9 = 1"""',
+                ]
+            elif value_kind == "ml-literal":
+                value_lines = ["'''", "# not a comment", "[x]", "y = '' '''"]
+            elif value_kind == "array":
+                value_lines = ["[", "  1, # a comment with '''", '  "two",', "]"]
+            else:
+                value_lines = ['{ a = 1, b = "c" }']
+            keys[key] = (len(lines) + 1, len(indent) + 1)
+            first, *rest = value_lines
+            if dotted:
+                # A dotted key outside any table: placed before any header.
+                lines.insert(0, f"{indent}{prefix}{key} = {first}")
+                keys = {k2: (ln + 1 if True else ln, c) for k2, (ln, c) in keys.items()}
+                keys[key] = (1, len(indent) + 1)
+                for other in where.values():
+                    for k2, (ln, c) in list(other.items()):
+                        other[k2] = (ln + 1 + len(rest), c)
+                for i, extra in enumerate(rest, start=1):
+                    lines.insert(i, extra)
+                shift = len(rest)
+                for k2 in list(keys):
+                    if k2 != key:
+                        keys[k2] = (keys[k2][0] + shift, keys[k2][1])
+            else:
+                lines.append(f"{indent}{key} = {first}")
+                lines.extend(rest)
+        where[name] = keys
+    return "\n".join(lines) + "\n", where
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=toml_documents())
+def test_key_locations_are_right_for_any_valid_toml(
+    document: tuple[str, dict[str, dict[str, tuple[int, int]]]],
+) -> None:
+    import tomllib
+
+    from transformer_presets._tomlscan import scan
+
+    text, expected = document
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        pytest.skip("generated text is not TOML")  # pragma: no cover - the generator's fault
+    found = scan(text)
+    for preset, keys in expected.items():
+        for key, place in keys.items():
+            assert found.keys.get(preset, {}).get(key) == place, (preset, key, text)
+
+
+def test_an_error_after_a_triple_quote_in_a_comment_has_the_right_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text("[x]\nextends = \"gpt2\"   # it's '''\n\nn_layers = \"four\"\n")
+    with pytest.raises(PresetError) as info:
+        PresetRegistry([path], use_cache=False).get("x")
+    assert (info.value.line, info.value.col) == (4, 1)
+    assert PresetRegistry([path], use_cache=False).explain("gpt2")["n_layers"].line is not None
+
+
+def test_a_linked_subfolder_is_followed_and_a_loop_read_once(
+    user_presets: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "shared"
+    elsewhere.mkdir()
+    (elsewhere / "s.toml").write_text('[shared-one]\nextends = "gpt2"\n')
+    (user_presets / "linked").symlink_to(elsewhere)
+    (elsewhere / "loop").symlink_to(user_presets)  # back up: a loop
+    assert resolve_preset("shared-one")["n_layers"] == 12
+    assert [p.name for p in list_presets(source="user")] == ["shared-one"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
+def test_an_unreadable_subfolder_is_reported(user_presets: Path) -> None:
+    locked = user_presets / "locked"
+    locked.mkdir()
+    (locked / "x.toml").write_text('[x]\nextends = "gpt2"\n')
+    locked.chmod(0)
+    try:
+        with pytest.raises(PresetError, match="cannot read preset folder") as info:
+            get_preset("gpt2")
+        assert info.value.file == str(locked)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_one_file_named_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text('[x]\nextends = "gpt2"\n')
+    monkeypatch.setenv(
+        "TRANSFORMER_PRESETS_PATH", os.pathsep.join([str(path), str(path), str(tmp_path)])
+    )
+    assert resolve_preset("x")["n_layers"] == 12
+    assert len(list_presets("x")) == 1
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[bom]\nextends = "gpt2"\nn_layers = "x"\n')
+    with pytest.raises(PresetError) as info:
+        PresetRegistry([path], use_cache=False).get("bom")
+    assert (info.value.key, info.value.line) == ("n_layers", 3)
+    path.write_bytes(b"\xef\xbb\xbf" + b'[bom]\nextends = "gpt2"\n')
+    assert PresetRegistry([path], use_cache=False).resolve("bom")["n_layers"] == 12
