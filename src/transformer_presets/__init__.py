@@ -11,6 +11,8 @@ imports the package on every start) pays only for the modules it needs.
 
 from __future__ import annotations
 
+from ._version import __version__
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .activations import SUPPORTED_ACTIVATIONS
@@ -32,8 +34,6 @@ if TYPE_CHECKING:
         list_presets,
         resolve_preset,
     )
-
-__version__ = "0.1.0"
 
 # Public name -> the module that defines it.
 _HOMES = {

@@ -25,12 +25,7 @@ from __future__ import annotations
 import marshal
 import struct
 
-try:
-    # The blake2 module alone: `import hashlib` also loads OpenSSL, a cost
-    # every warm lookup would pay for nothing.
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - CPython always has it
-    from hashlib import blake2b
+from ._plain import blake2b
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

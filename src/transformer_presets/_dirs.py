@@ -20,10 +20,12 @@ from __future__ import annotations
 import os
 import sys
 
+from . import _env
+
 APP_NAME = "transformer-presets"
 
 # platformdirs' Unix defaults, under the home folder.
-_HOME_DEFAULTS = {"XDG_CONFIG_HOME": ".config", "XDG_DATA_HOME": ".local/share"}
+_HOME_DEFAULTS = {_env.XDG_CONFIG_HOME: ".config", _env.XDG_DATA_HOME: ".local/share"}
 
 
 def _plain_absolute(path: str) -> bool:
@@ -44,7 +46,7 @@ def _fast(variable: str) -> str | None:
     xdg = os.environ.get(variable)
     if xdg:
         return os.path.join(xdg, APP_NAME) if _plain_absolute(xdg) else None
-    home = os.environ.get("HOME")
+    home = os.environ.get(_env.HOME)
     # expanduser drops a home's trailing slashes ("/" and "//" become ""): not our case.
     if not home or not _plain_absolute(home) or home.endswith("/"):
         return None
@@ -53,7 +55,7 @@ def _fast(variable: str) -> str | None:
 
 def user_config_dir() -> str:
     """``platformdirs.user_config_path("transformer-presets")``, as a string."""
-    fast = _fast("XDG_CONFIG_HOME")
+    fast = _fast(_env.XDG_CONFIG_HOME)
     if fast is not None:
         return fast
     import platformdirs
@@ -63,7 +65,7 @@ def user_config_dir() -> str:
 
 def user_data_dir() -> str:
     """``platformdirs.user_data_path("transformer-presets")``, as a string."""
-    fast = _fast("XDG_DATA_HOME")
+    fast = _fast(_env.XDG_DATA_HOME)
     if fast is not None:
         return fast
     import platformdirs

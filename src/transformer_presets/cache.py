@@ -58,9 +58,12 @@ import time
 import warnings
 import zlib
 
+from . import _env
 from ._cachefiles import SUMMARY_COLUMNS, Damaged, decode, digest, encode, pack_rows, unpack_rows
 from ._dirs import user_data_dir
 from ._fileio import read_regular
+from ._plain import blake2b, is_int
+from ._version import __version__
 from .errors import PresetError
 from .sources import Source, is_racy, source_signatures
 
@@ -74,8 +77,6 @@ if TYPE_CHECKING:
     from .records import CacheInfo
 
 __all__ = [
-    "ENV_CACHE_DIR",
-    "ENV_NO_CACHE",
     "CacheWarning",
     "CachedCatalog",
     "cache_dir",
@@ -85,10 +86,6 @@ __all__ = [
     "load_or_build",
 ]
 
-#: Moves the cache folder.
-ENV_CACHE_DIR = "TRANSFORMER_PRESETS_CACHE_DIR"
-#: Set to ``1`` to turn the cache off.
-ENV_NO_CACHE = "TRANSFORMER_PRESETS_NO_CACHE"
 
 #: Bump when the layout or the entry format changes; each version has its own folder.
 FORMAT = 4
@@ -106,8 +103,6 @@ MAX_FILE_BYTES = 64 << 20
 MAX_KEY_FOLDERS = 16
 #: ... and at most this many bytes in all, keeping the most recently validated keys.
 MAX_CACHE_BYTES = 256 << 20
-
-from ._cachefiles import blake2b  # noqa: E402  (one import of the blake2 fallback)
 
 
 def _is_hex32(text: object) -> bool:
@@ -179,7 +174,7 @@ def cache_dir() -> Path:
 
 def _cache_folder() -> str:
     # A string: pathlib is not worth importing for a warm lookup.
-    moved = os.environ.get(ENV_CACHE_DIR, "").strip()
+    moved = os.environ.get(_env.CACHE_DIR, "").strip()
     if moved:
         return moved
     return os.path.join(user_data_dir(), "cache")
@@ -187,7 +182,7 @@ def _cache_folder() -> str:
 
 def cache_enabled() -> bool:
     """False when ``TRANSFORMER_PRESETS_NO_CACHE`` is set to anything but ``0``/``false``/``no``."""
-    value = os.environ.get(ENV_NO_CACHE, "").strip().casefold()
+    value = os.environ.get(_env.NO_CACHE, "").strip().casefold()
     return value in ("", "0", "false", "no", "off")
 
 
@@ -497,8 +492,6 @@ def _untrusted(folder: str) -> str | None:
 
 
 def _key_dir(sources: list[Source]) -> str:
-    from . import __version__
-
     # Absolute paths: the same relative path from another folder is another source.
     described = [(s.level, os.path.abspath(s.path), s.required) for s in sources]
     # marshal's format belongs to the interpreter: one cache per Python version.
@@ -611,15 +604,10 @@ def _refresh(
 
 
 def _manifest_problem(m: Any) -> str | None:
-    from . import __version__
-
     if not isinstance(m, dict):
         return "not a table"
     if m.get("format") != FORMAT or m.get("version") != __version__:
         return "other version"
-
-    def is_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
     n, lookup, entries = m.get("n_entries"), m.get("lookup"), m.get("entries")
     if not (
@@ -629,8 +617,8 @@ def _manifest_problem(m: Any) -> str | None:
         and isinstance(m.get("fingerprint"), str)
         and isinstance(m.get("generation"), str)
         and _is_generation(m["generation"])
-        and isinstance(n, int)
         and is_int(n)
+        and n >= 0
         and isinstance(lookup, list)
         and len(lookup) > 0
         and isinstance(entries, list)
@@ -712,8 +700,6 @@ def _store(
     names: list[str],
     summaries: list[dict[str, Any]],
 ) -> None:
-    from . import __version__
-
     token = os.urandom(16).hex()
     tmp = os.path.join(key_dir, f"tmp-{token}")
     final = os.path.join(key_dir, f"g-{token}")

@@ -18,6 +18,9 @@ from __future__ import annotations
 import os
 import sys
 
+from . import _env
+from ._plain import same_value
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -36,15 +39,6 @@ __all__ = ["build_parser", "list_main", "main"]
 
 PROG = "transformer-presets"
 
-#: Environment variables that change what the commands see, shown by ``paths``.
-ENV_VARS = (
-    "TRANSFORMER_PRESETS_PATH",
-    "TRANSFORMER_PRESETS_CACHE_DIR",
-    "TRANSFORMER_PRESETS_NO_CACHE",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-    "NO_COLOR",
-)
 
 SOURCE_KINDS = ("bundled", "user", "env", "path")
 
@@ -109,7 +103,7 @@ class _Style:
 
 
 def _want_colour(stream: TextIO) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+    if os.environ.get(_env.NO_COLOR) or os.environ.get("TERM") == "dumb":
         return False
     try:
         return stream.isatty()
@@ -483,7 +477,7 @@ def cmd_diff(args: Args) -> int:
     diffs = [
         (field, a[field].value, b[field].value)
         for field in a
-        if field != "device" and not _same(a[field].value, b[field].value)
+        if field != "device" and not same_value(a[field].value, b[field].value)
     ]
     if args.json:
         _print_json(
@@ -500,13 +494,6 @@ def cmd_diff(args: Args) -> int:
     rows = [[f, _format_value(va), _format_value(vb)] for f, va, vb in diffs]
     _emit(_table(["FIELD", name_a, name_b], rows, style=_Style(sys.stdout)))
     return EXIT_OK
-
-
-def _same(a: Any, b: Any) -> bool:
-    # 1 and true differ in a preset even though Python calls them equal.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
 
 
 # -- validate ---------------------------------------------------------------------------
@@ -663,7 +650,7 @@ def cmd_paths(args: Args) -> int:
         "sources": [
             {"kind": s.kind, "path": s.path, "exists": os.path.exists(s.path)} for s in reg.sources
         ],
-        "environment": {name: os.environ.get(name) for name in ENV_VARS},
+        "environment": {name: os.environ.get(name) for name in _env.SHOWN},
     }
     if args.json:
         _print_json(data)
@@ -876,7 +863,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The argument parser of the whole command line."""
     import argparse
 
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog=prog,

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from ._dtypes import DTYPE_NAMES, dtype_name
+from ._plain import is_int
 from .errors import PresetValidationError, did_you_mean
 
 if TYPE_CHECKING:
@@ -43,7 +45,6 @@ __all__ = [
     "copy_config",
     "dtype_name",
     "field_kinds",
-    "is_int",
     "kind_matches",
     "value_problem",
 ]
@@ -64,21 +65,6 @@ ACTIVATION_NAMES: tuple[str, ...] = (
     "xielu",
     "relu2",
 )
-
-#: Names accepted for ``dtype``, mapped to the ``torch`` attribute and the size in bytes.
-DTYPE_NAMES: dict[str, tuple[str, int]] = {
-    "float32": ("float32", 4),
-    "float": ("float32", 4),
-    "fp32": ("float32", 4),
-    "float64": ("float64", 8),
-    "double": ("float64", 8),
-    "fp64": ("float64", 8),
-    "float16": ("float16", 2),
-    "half": ("float16", 2),
-    "fp16": ("float16", 2),
-    "bfloat16": ("bfloat16", 2),
-    "bf16": ("bfloat16", 2),
-}
 
 #: Fields that ``__post_init__`` computes when they are left at their "not set" value.
 DERIVED_FIELDS: tuple[str, ...] = (
@@ -507,15 +493,6 @@ _KIND_TEXT = {
 }
 
 
-def is_int(value: Any) -> bool:
-    """An integer that is not a bool (NumPy integers count, as TransformerLens's configs may hold them).
-
-    >>> is_int(3), is_int(True), is_int(3.0)
-    (True, False, False)
-    """
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _is_bool(value: Any) -> bool:
     return isinstance(value, bool) or type(value).__name__ == "bool_"  # NumPy's bool
 
@@ -731,16 +708,6 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
     if isinstance(dtype, str):
         dtype_name(dtype)
     return out
-
-
-def dtype_name(value: str) -> str:
-    """The canonical torch attribute name for a dtype name (``"bf16"`` -> ``"bfloat16"``)."""
-    name = value.removeprefix("torch.")
-    if name not in DTYPE_NAMES:
-        raise PresetValidationError(
-            f"{value!r} is not a known dtype{did_you_mean(name, DTYPE_NAMES)}", key="dtype"
-        )
-    return DTYPE_NAMES[name][0]
 
 
 def _to_torch_dtype(value: Any) -> torch.dtype:

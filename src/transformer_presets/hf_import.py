@@ -30,6 +30,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from ._plain import is_int, same_value
 from .errors import PresetError
 from .schema import FIELDS, defaults
 
@@ -208,8 +209,7 @@ _ABSENT: Any = object()
 _REQUIRED: Any = object()
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and -_MAX_INT < value < _MAX_INT
+_is_int = is_int
 
 
 def _is_number(value: Any) -> bool:
@@ -1552,12 +1552,8 @@ def _without_defaults(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    # true is not 1 here: a preset that says 1 where the default is true differs.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if _is_number(a) and _is_number(b):
-        return bool(a == b or math.isclose(a, b, rel_tol=1e-12))
-    return bool(a == b)
+    # Numbers read from a file and computed from it may differ in the last bit.
+    return same_value(a, b, rel_tol=1e-12)
 
 
 def from_hf_config(

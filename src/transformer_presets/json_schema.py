@@ -30,7 +30,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .config import DTYPE_NAMES, FIELD_BOUNDS, INT_LIMIT, Bound
+from ._dtypes import DTYPE_NAMES
+from .config import FIELD_BOUNDS, INT_LIMIT, Bound
 from .field_docs import FIELD_DOCS
 from .schema import (
     CHECKPOINT_LABEL_TYPES,

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .config import DTYPE_NAMES, dtype_name
+from ._dtypes import dtype_size
+from ._plain import is_int
 from .errors import PresetValidationError
 
 __all__ = ["model_class", "total_params", "weight_bytes"]
@@ -94,7 +95,7 @@ class _Config:
     def integer(self, name: str) -> int:
         value = self.get(name)
         # bool is an int subclass, but a flag where a size belongs is a mistake.
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not is_int(value):
             raise PresetValidationError(
                 f"must be an integer, got {type(value).__name__} {value!r}", key=name
             )
@@ -173,19 +174,7 @@ def weight_bytes(cfg: Any) -> int:
     ...               "d_vocab": 50257, "act_fn": "gelu_new", "dtype": "bfloat16"})
     326174882
     """
-    return total_params(cfg) * _dtype_size(_Config(cfg).get("dtype"))
-
-
-def _dtype_size(dtype: Any) -> int:
-    if isinstance(dtype, str):
-        return DTYPE_NAMES[dtype_name(dtype)][1]
-    # A torch.dtype knows its own size; reading it keeps torch out of this module.
-    itemsize = getattr(dtype, "itemsize", None)
-    if isinstance(itemsize, int) and not isinstance(itemsize, bool):
-        return itemsize
-    raise PresetValidationError(
-        f"must be a torch.dtype or its name, got {type(dtype).__name__}", key="dtype"
-    )
+    return total_params(cfg) * dtype_size(_Config(cfg).get("dtype"))
 
 
 def _require_vocab(c: _Config) -> None:

@@ -13,6 +13,7 @@ import time
 import warnings
 from collections.abc import Iterable
 
+from . import _env
 from .errors import (
     PresetArgumentError,
     PresetError,
@@ -521,14 +522,6 @@ def _info(row: dict[str, Any]) -> PresetInfo:
 
 # -- the default registry -----------------------------------------------------
 
-_ENV_KEYS = (
-    "TRANSFORMER_PRESETS_PATH",
-    "TRANSFORMER_PRESETS_CACHE_DIR",
-    "TRANSFORMER_PRESETS_NO_CACHE",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-    "HOME",
-)
 _default: tuple[tuple[str | None, ...], PresetRegistry] | None = None
 
 
@@ -538,7 +531,7 @@ def default_registry() -> PresetRegistry:
     It is rebuilt when one of the environment variables it depends on changes.
     """
     global _default
-    env = tuple(os.environ.get(k) for k in _ENV_KEYS)
+    env = tuple(os.environ.get(k) for k in _env.REGISTRY_INPUTS)
     if _default is None or _default[0] != env:
         _default = (env, PresetRegistry())
     return _default[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from stat import S_ISDIR
 
+from . import _env
 from ._dirs import user_config_dir
 from .errors import PresetError
 
@@ -13,7 +14,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
-    "ENV_PATH",
     "Source",
     "bundled_dir",
     "default_sources",
@@ -24,8 +24,6 @@ __all__ = [
     "user_preset_dir",
 ]
 
-#: Extra preset files or folders, separated by ``os.pathsep``.
-ENV_PATH = "TRANSFORMER_PRESETS_PATH"
 
 # Levels, highest precedence first.
 LEVEL_PATHS, LEVEL_ENV, LEVEL_USER, LEVEL_BUNDLED = 0, 1, 2, 3
@@ -110,7 +108,7 @@ def _user_preset_folder() -> str:
 def default_sources(paths: tuple[str | os.PathLike[str], ...] = ()) -> list[Source]:
     """The sources a registry reads: explicit paths, the environment, the user folder, bundled."""
     sources = [Source(LEVEL_PATHS, p) for p in paths]
-    env = os.environ.get(ENV_PATH, "")
+    env = os.environ.get(_env.PRESET_PATH, "")
     sources += [Source(LEVEL_ENV, p) for p in env.split(os.pathsep) if p.strip()]
     sources.append(Source(LEVEL_USER, _user_preset_folder(), required=False))
     sources.append(Source(LEVEL_BUNDLED, _bundled_folder(), required=False))
@@ -145,7 +143,7 @@ def _file_names(source: Source) -> list[str]:
         # will say what it is, without blocking.
         return [path]
     if source.required:
-        where = f"{ENV_PATH} entry" if source.level == LEVEL_ENV else "preset path"
+        where = f"{_env.PRESET_PATH} entry" if source.level == LEVEL_ENV else "preset path"
         raise PresetError(f"{where} does not exist", file=path)
     return []
 
@@ -203,12 +201,8 @@ RACY_SECONDS = 2.0
 
 
 def _content_digest(path: str) -> str:
-    try:
-        # The blake2 module alone; `import hashlib` would also load OpenSSL.
-        from _blake2 import blake2b
-    except ImportError:  # pragma: no cover - CPython always has it
-        from hashlib import blake2b
     from ._fileio import MAX_PRESET_FILE_BYTES, read_regular
+    from ._plain import blake2b
 
     # Never blocks on a FIFO nor reads /dev/zero: such files get no digest
     # (and fail with a clear error when the catalog reads them).
