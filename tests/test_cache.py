@@ -25,10 +25,11 @@ from transformer_presets import (
     PresetError,
     PresetRegistry,
     _cachefiles,
+    _fingerprint,
+    _sources,
     cache,
     cache_info,
     clear_cache,
-    sources,
 )
 
 from .conftest import REPO
@@ -41,7 +42,7 @@ from gen_presets import generate
 def bundled_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the bundled presets, which others may be editing in this checkout."""
     copy = tmp_path_factory.mktemp("bundled") / "presets"
-    shutil.copytree(sources.bundled_dir(), copy)
+    shutil.copytree(_sources.bundled_dir(), copy)
     return copy
 
 
@@ -50,10 +51,9 @@ def isolated(
     isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch, bundled_snapshot: Path
 ) -> Iterator[Path]:
     """conftest's temporary folders, but a cache of this test's own; fresh counters and warning flag."""
-    # The one place the registry asks for the bundled folder.
-    monkeypatch.setattr(sources, "_bundled_folder", lambda: str(bundled_snapshot))
+    # The supported seam; subprocesses inherit it.
+    monkeypatch.setenv("TRANSFORMER_PRESETS_BUNDLED_DIR", str(bundled_snapshot))
     assert PresetRegistry().sources[-1].path == str(bundled_snapshot)
-    monkeypatch.setenv("TP_TEST_BUNDLED", str(bundled_snapshot))
     monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(isolated_dirs / "cache"))
     monkeypatch.setattr(cache, "_warned", False)
     monkeypatch.setattr(cache, "STATS", dict.fromkeys(cache.STATS, 0))
@@ -275,7 +275,7 @@ def test_racy_edit_with_identical_stat_is_seen(
             return frozen
         return os.stat(name)
 
-    monkeypatch.setattr(sources, "_stat", fake_stat)
+    monkeypatch.setattr(_fingerprint, "_stat", fake_stat)
     assert PresetRegistry().resolve("tiny")["n_layers"] == 2
     assert faked  # the registry saw the frozen stat
     path.write_text("[tiny]\nextends = 'gpt2'\nn_layers = 7\n")
@@ -420,7 +420,7 @@ def coarse_stat(seconds: int) -> Callable[..., os.stat_result]:
     """``os.stat`` as a filesystem with ``seconds``-wide timestamps would answer.
 
     Edits within one tick then look identical to stat, as on FAT, HFS+ or ext3,
-    so only content hashing can see them. Installed as ``sources._stat``.
+    so only content hashing can see them. Installed as ``_fingerprint._stat``.
     """
     tick = seconds * 1_000_000_000
 
@@ -465,7 +465,7 @@ def test_cached_answers_equal_uncached(
             patch.setenv("XDG_CONFIG_HOME", str(root / "config"))
             patch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(root / "cache"))
             if coarse:
-                patch.setattr(sources, "_stat", coarse_stat(2))
+                patch.setattr(_fingerprint, "_stat", coarse_stat(2))
             folder = root / "config" / "transformer-presets" / "presets"
             folder.mkdir(parents=True)
             apply(folder, ("write", FILES[0], start))
@@ -709,8 +709,6 @@ def test_unusable_location(
 CHILD = """
 import json, sys, warnings
 sys.path.insert(0, {src!r})
-import os, transformer_presets.sources as _s
-_s._bundled_folder = lambda: os.environ["TP_TEST_BUNDLED"]
 warnings.simplefilter("error")
 # Waiting for another builder is said once on stderr; anything else is an error.
 warnings.filterwarnings("default", message=".*waiting for another process")
@@ -766,8 +764,6 @@ def test_processes_on_a_cold_cache_agree(user_dir: Path, isolated: Path) -> None
 WARM_CHILD = """
 import sys
 sys.path.insert(0, {src!r})
-import os, transformer_presets.sources as _s
-_s._bundled_folder = lambda: os.environ["TP_TEST_BUNDLED"]
 import transformer_presets.presetfile as presetfile, tomllib
 def refuse(*args, **kwargs):
     raise AssertionError("TOML parsed on a warm lookup")
@@ -784,8 +780,6 @@ assert cache.STATS["hits"] == 1 and cache.STATS["builds"] == 0, cache.STATS
 IMPORT_CHILD = """
 import sys
 sys.path.insert(0, {src!r})
-import os, transformer_presets.sources as _s
-_s._bundled_folder = lambda: os.environ["TP_TEST_BUNDLED"]
 import transformer_presets
 eager = [m for m in ("tomllib", "transformer_presets.presetfile") if m in sys.modules]
 from transformer_presets import resolve_preset, cache

@@ -30,11 +30,11 @@ from transformer_presets import (
     list_presets,
     resolve_preset,
 )
+from transformer_presets._sources import bundled_dir, user_preset_dir
 from transformer_presets.cli import main
 from transformer_presets.config import check_and_derive
 from transformer_presets.hf_import import closest_preset, from_hf_config
 from transformer_presets.schema import defaults
-from transformer_presets.sources import bundled_dir, user_preset_dir
 
 from .conftest import REPO
 

@@ -13,7 +13,7 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transformer_presets import HookedTransformerConfig, PresetError, PresetRegistry, sources
+from transformer_presets import HookedTransformerConfig, PresetError, PresetRegistry
 from transformer_presets.config import ACTIVATION_NAMES, FIELD_BOUNDS, FIELD_CHOICES
 from transformer_presets.schema import FIELDS, RESERVED_KEYS
 
@@ -51,8 +51,7 @@ def only_the_fuzzed_file(
     # Parsing the whole bundled zoo for each of hundreds of examples would
     # make this slow without testing anything more about the fuzzed file.
     empty = tmp_path_factory.mktemp("no-bundled")
-    # The one place the registry asks for the bundled folder.
-    monkeypatch.setattr(sources, "_bundled_folder", lambda: str(empty))
+    monkeypatch.setenv("TRANSFORMER_PRESETS_BUNDLED_DIR", str(empty))
     assert PresetRegistry().sources[-1].path == str(empty)
 
 

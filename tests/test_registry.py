@@ -9,6 +9,7 @@ import sys
 import textwrap
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -343,21 +344,21 @@ def test_repeated_get_sees_edits(user_presets: Path) -> None:
 def test_a_warm_lookup_scans_the_user_folder_once(
     user_presets: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transformer_presets import sources
+    from transformer_presets import _fingerprint
 
     # As if the files were older than the racy window (else they are hashed, and
     # the cache re-dates its manifest with a second scan once they age).
-    monkeypatch.setattr(sources, "RACY_SECONDS", 0.0)
+    monkeypatch.setattr(_fingerprint, "RACY_SECONDS", 0.0)
     write(user_presets / "u.toml", '[mine]\nextends = "gpt2"\nn_layers = 2\n')
     PresetRegistry().resolve("mine")  # builds the cache
     scanned: list[str] = []
-    real = sources._file_names
+    real = _fingerprint.file_names
 
-    def counting(source: sources.Source) -> list[str]:
+    def counting(source: Any) -> list[str]:
         scanned.append(str(source.path))
         return real(source)
 
-    monkeypatch.setattr(sources, "_file_names", counting)
+    monkeypatch.setattr(_fingerprint, "file_names", counting)
     registry = PresetRegistry()
     assert registry.resolve("mine")["n_layers"] == 2
     # The cache's own check of the sources also serves as the registry's stamp.

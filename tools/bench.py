@@ -72,7 +72,7 @@ SRC = ROOT / "src"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 PLOT = ROOT / "benchmarks" / "scale.png"
 
-#: The cache trusts no timestamp younger than this (``sources.RACY_SECONDS``),
+#: The cache trusts no timestamp younger than this (``_fingerprint.RACY_SECONDS``),
 #: so a warm cache is only "warm" once its files are older: wait a little more.
 RACY_WAIT = 2.5
 

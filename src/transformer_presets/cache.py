@@ -35,7 +35,7 @@ then does an atomic replace of ``manifest.bin`` point at it, so readers
 never see a partial file or a mix of two generations. The manifest records
 the blake2b digest of every shard, so a damaged shard is noticed, not trusted.
 
-The manifest is valid only while :func:`~transformer_presets.sources.signature`
+The manifest is valid only while :func:`~transformer_presets._fingerprint.signature`
 of every source (bundled included), taken with the manifest's ``checked_at``
 time, hashes to its ``fingerprint``: same files, same sizes, timestamps and
 inodes, and the same contents for every file whose timestamps were too recent
@@ -62,10 +62,11 @@ from . import _env
 from ._cachefiles import SUMMARY_COLUMNS, Damaged, decode, digest, encode, pack_rows, unpack_rows
 from ._dirs import user_data_dir
 from ._fileio import read_regular
+from ._fingerprint import Stamp, is_racy, source_signatures
 from ._plain import blake2b, is_int
+from ._sources import Source
 from ._version import __version__
 from .errors import PresetError
-from .sources import Source, is_racy, source_signatures
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -534,8 +535,8 @@ def _fingerprint(
     return fingerprint, sig, per_source
 
 
-def _without_digests(sig: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(part[:-1] if len(part) == 7 else part for part in sig)
+def _without_digests(sig: tuple[Stamp, ...]) -> tuple[tuple[object, ...], ...]:
+    return tuple(stamp.without_digest() for stamp in sig)
 
 
 def _load(key_dir: str, sources: list[Source], avoid: str | None = None) -> CachedCatalog | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._sources import KIND_BY_LEVEL, LEVEL_BUNDLED, Source, list_files
 from .errors import (
     PresetArgumentError,
     PresetCycleError,
@@ -22,7 +23,6 @@ from .errors import (
     PresetValidationError,
     did_you_mean,
 )
-from .sources import KIND_BY_LEVEL, LEVEL_BUNDLED, Source, list_files
 
 if TYPE_CHECKING:
     # Reading TOML is only needed to build a catalog; a warm cache never does.

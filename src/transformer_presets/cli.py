@@ -503,7 +503,7 @@ def _expand(paths: Sequence[str]) -> list[str]:
     """Files to check: each FILE, and the ``*.toml`` files under each folder, once each."""
     from pathlib import Path
 
-    from .sources import LEVEL_PATHS, Source, list_files
+    from ._sources import LEVEL_PATHS, Source, list_files
 
     out: list[str] = []
     for p in paths:
@@ -637,8 +637,8 @@ def _error_dict(error: PresetError, fallback: str) -> dict[str, Any]:
 
 
 def cmd_paths(args: Args) -> int:
+    from ._sources import bundled_dir, user_preset_dir
     from .cache import cache_info
-    from .sources import bundled_dir, user_preset_dir
 
     reg = _registry(args)
     cache = cache_info().to_dict()
@@ -727,10 +727,10 @@ def _safe_filename(name: str) -> str:
 def cmd_import_hf(args: Args) -> int:
     from pathlib import Path
 
+    from ._sources import user_preset_dir
     from .errors import PresetError
     from .hf_import import closest_preset, diff_values, from_hf_config
     from .presetfile import parse_preset_text
-    from .sources import user_preset_dir
 
     values = from_hf_config(args.path, name=args.name)
     name = args.name or values.get("tokenizer_name") or values.get("model_name")

@@ -14,6 +14,8 @@ import warnings
 from collections.abc import Iterable
 
 from . import _env
+from ._fingerprint import is_racy, signature
+from ._sources import LEVEL_BUNDLED, Source, default_sources
 from .errors import (
     PresetArgumentError,
     PresetError,
@@ -21,7 +23,6 @@ from .errors import (
     PresetValidationError,
     did_you_mean,
 )
-from .sources import LEVEL_BUNDLED, Source, default_sources, is_racy, signature
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

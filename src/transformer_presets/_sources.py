@@ -1,4 +1,4 @@
-"""Where preset files come from, in order of precedence, and how to find them."""
+"""Where preset files come from, in order of precedence, and which files a source holds."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "KIND_BY_LEVEL",
+    "LEVEL_BUNDLED",
+    "LEVEL_ENV",
+    "LEVEL_PATHS",
+    "LEVEL_USER",
     "Source",
     "bundled_dir",
     "default_sources",
-    "is_racy",
+    "file_names",
     "list_files",
-    "signature",
-    "source_signatures",
     "user_preset_dir",
 ]
 
@@ -86,7 +89,10 @@ def bundled_dir() -> Path:
 
 
 def _bundled_folder() -> str:
-    # The one place the bundled folder is decided (tests point it elsewhere).
+    # The one place the bundled folder is decided; TRANSFORMER_PRESETS_BUNDLED_DIR moves it.
+    moved = os.environ.get(_env.BUNDLED_DIR, "").strip()
+    if moved:
+        return moved
     here = os.path.dirname(os.path.realpath(__file__))
     packaged = os.path.join(here, "presets")
     if os.path.isdir(packaged):
@@ -123,16 +129,17 @@ def list_files(source: Source) -> list[Path]:
     """
     from pathlib import Path
 
-    return [Path(p) for p in _file_names(source)]
+    return [Path(p) for p in file_names(source)]
 
 
-def _file_names(source: Source) -> list[str]:
+def file_names(source: Source) -> list[str]:
+    """:func:`list_files` as plain strings."""
     # Plain strings, not Path objects: the signature of every source is taken
     # before every lookup, and with a thousand files the objects cost more
     # than the stat calls.
     path = source.path
     try:
-        mode = _stat(path).st_mode
+        mode = os.stat(path).st_mode
     except (OSError, ValueError):
         mode = 0
     # One stat for both questions.
@@ -161,7 +168,7 @@ def _walk(top: str) -> list[str]:
     while pending:
         folder = pending.pop()
         try:
-            st = _stat(folder)
+            st = os.stat(folder)
             if (st.st_dev, st.st_ino) in seen:
                 continue  # a loop of links, or two links to one folder
             seen.add((st.st_dev, st.st_ino))
@@ -186,90 +193,3 @@ def _walk(top: str) -> list[str]:
         # Depth first, in sorted order, as os.walk would list them.
         pending.extend(reversed(subfolders))
     return found
-
-
-# Every stat of a preset file goes through this name, so that tests can play
-# a filesystem with coarse timestamps or an edit that stat cannot see.
-_stat = os.stat
-
-# Timestamps this close to "now" cannot prove a file unchanged: an edit that
-# keeps the size and lands in the same timestamp tick looks identical (git's
-# "racy clean" problem). Such files are compared by content instead. Two
-# seconds covers the coarsest common filesystem (FAT) as well as ext4's
-# clock-tick granularity.
-RACY_SECONDS = 2.0
-
-
-def _content_digest(path: str) -> str:
-    from ._fileio import MAX_PRESET_FILE_BYTES, read_regular
-    from ._plain import blake2b
-
-    # Never blocks on a FIFO nor reads /dev/zero: such files get no digest
-    # (and fail with a clear error when the catalog reads them).
-    return blake2b(read_regular(path, MAX_PRESET_FILE_BYTES), digest_size=16).hexdigest()
-
-
-def signature(
-    sources: list[Source], *, checked_at: float | None = None
-) -> tuple[tuple[object, ...], ...]:
-    """A value that changes whenever the preset files of ``sources`` change.
-
-    It covers the set of files (added, removed, renamed), each file's size,
-    modification and status-change times, device and inode (an editor's
-    save-by-rename makes a new inode), and the content hash of any file whose
-    timestamps are too close to ``checked_at`` (default: now) to be trusted.
-    Two signatures taken with the same ``checked_at`` are equal only if no
-    file changed in between, whatever the timestamp granularity.
-
-    >>> signature([]) == signature([])
-    True
-    """
-    return tuple(
-        part for parts in source_signatures(sources, checked_at=checked_at) for part in parts
-    )
-
-
-def source_signatures(
-    sources: list[Source], *, checked_at: float | None = None
-) -> list[tuple[tuple[object, ...], ...]]:
-    """:func:`signature`, one per source, so that a caller can keep the parts it watches."""
-    import time
-
-    if checked_at is None:
-        checked_at = time.time()
-    # Nanoseconds, so that comparing with the st_*_ns fields loses nothing.
-    racy_after = int((checked_at - RACY_SECONDS) * 1e9)
-    return [_one_signature(source, racy_after) for source in sources]
-
-
-def is_racy(sig: tuple[tuple[object, ...], ...]) -> bool:
-    """Whether a signature had to hash a file: its timestamps could not be trusted."""
-    return any(len(part) == 7 and part[-1] is not None for part in sig)
-
-
-def _one_signature(source: Source, racy_after: int) -> tuple[tuple[object, ...], ...]:
-    parts: list[tuple[object, ...]] = []
-    try:
-        files = _file_names(source)
-    except PresetError as exc:
-        return (("missing", source.path, exc.reason),)
-    if not files:
-        return (("empty", source.path),)
-    for path in files:
-        try:
-            st = _stat(path)
-        except OSError:
-            parts.append(("gone", path))
-            continue
-        digest = None
-        # ctime too: it cannot be set back by hand (touch -d, cp -p), and a
-        # timestamp in the future (clock skew) is as untrustworthy as a fresh one.
-        if max(st.st_mtime_ns, st.st_ctime_ns) >= racy_after:
-            try:
-                digest = _content_digest(path)
-            except OSError:
-                digest = "unreadable"
-        parts.append(
-            (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev, st.st_ino, digest)
-        )
-    return tuple(parts)
