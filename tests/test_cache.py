@@ -769,7 +769,7 @@ def refuse(*args, **kwargs):
     raise AssertionError("TOML parsed on a warm lookup")
 presetfile.parse_preset_file = refuse
 tomllib.loads = tomllib.load = refuse
-import transformer_presets.catalog as catalog
+import transformer_presets._catalog as catalog
 catalog.parse_preset_file = refuse
 from transformer_presets import resolve_preset, cache
 assert resolve_preset("gen-00299")["n_layers"] > 0

@@ -230,13 +230,13 @@ def test_list_table_columns(home: Path) -> None:
 
 
 def test_list_rows_follow_the_library_order(user_dir: Path) -> None:
-    # Natural order (numbers compare as numbers): 70m before 160m, whatever the file says.
+    # Natural order (numbers compare as numbers, sizes by magnitude): 70m, 160m, 1b, 1.4b.
     (user_dir / "zoo.toml").write_text(
         "".join(TINY.format(name=n) for n in ("zoo-160m", "zoo-70m", "zoo-1b", "zoo-1.4b"))
     )
     out = ok("list", "zoo-*")
     names = [r[0] for r in table_rows(out)]
-    assert names == ["zoo-1b", "zoo-1.4b", "zoo-70m", "zoo-160m"]
+    assert names == ["zoo-70m", "zoo-160m", "zoo-1b", "zoo-1.4b"]
     assert names == [p.name for p in list_presets("zoo-*")]
 
 
@@ -398,8 +398,8 @@ def test_show_toml_loads_back_through_the_registry(home: Path, tmp_path: Path) -
 def _checkpoints_of(name: str, registry: PresetRegistry | None = None) -> Any:
     from transformer_presets.registry import default_registry
 
-    catalog = (registry or default_registry()).catalog()
-    return catalog.entry(catalog.find(name))["checkpoints"]
+    found = (registry or default_registry()).checkpoints(name)
+    return None if found is None else (found.label_type, list(found.values))
 
 
 def _bundled_concrete() -> list[str]:
@@ -620,6 +620,7 @@ def test_paths(home: Path, tmp_path: Path) -> None:
         "TRANSFORMER_PRESETS_PATH": str(env_file),
         "TRANSFORMER_PRESETS_CACHE_DIR": str(home / "cache"),
         "TRANSFORMER_PRESETS_NO_CACHE": None,
+        "TRANSFORMER_PRESETS_BUNDLED_DIR": None,
         "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_DATA_HOME": str(home / "data"),
         "NO_COLOR": "1",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         PresetSyntaxError,
         PresetValidationError,
     )
-    from .records import FieldOrigin, PresetInfo
+    from .records import Checkpoints, FieldOrigin, PresetInfo
     from .registry import (
         PresetRegistry,
         explain_preset,
@@ -47,6 +47,7 @@ _HOMES = {
     "PresetNotFoundError": "errors",
     "PresetSyntaxError": "errors",
     "PresetValidationError": "errors",
+    "Checkpoints": "records",
     "FieldOrigin": "records",
     "PresetInfo": "records",
     "PresetRegistry": "registry",
@@ -58,6 +59,7 @@ _HOMES = {
 
 __all__ = [
     "SUPPORTED_ACTIVATIONS",
+    "Checkpoints",
     "FieldOrigin",
     "HookedTransformerConfig",
     "PresetArgumentError",

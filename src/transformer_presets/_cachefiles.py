@@ -29,7 +29,7 @@ from ._plain import blake2b
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
 __all__ = [
@@ -226,7 +226,7 @@ _SEP, _NONE_MARK, _ITEM = "\x00", "\x01", "\x02"
 _RESERVED = (_SEP, _NONE_MARK, _ITEM)
 
 
-def pack_rows(rows: list[dict[str, Any]], columns: dict[str, str]) -> dict[str, Any]:
+def pack_rows(rows: Sequence[Mapping[str, Any]], columns: dict[str, str]) -> dict[str, Any]:
     """Rows of plain values as columns: ``{"n": rows, column: (kind, data)}``.
 
     A string column is stored as one string unless a value holds one of the
@@ -261,7 +261,7 @@ def _joinable(texts: list[str]) -> bool:
     return not any(mark in text for text in texts for mark in _RESERVED)
 
 
-def unpack_rows(packed: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
+def unpack_rows(packed: Any, columns: dict[str, str]) -> list[Any]:
     """The rows :func:`pack_rows` stored; :class:`Damaged` if ``packed`` is not such data."""
     if not isinstance(packed, dict) or not isinstance(packed.get("n"), int):
         raise Damaged("the summary is not a table of columns")

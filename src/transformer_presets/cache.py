@@ -74,7 +74,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from .catalog import Catalog, MemoryCatalog
+    from ._catalog import Catalog, MemoryCatalog
+    from ._types import Entry, SummaryRow
     from .records import CacheInfo
 
 __all__ = [
@@ -280,8 +281,8 @@ def _check_names(names: Any) -> list[str]:
     return names
 
 
-def _check_entries(entries: Any) -> list[dict[str, Any]]:
-    from .catalog import entry_problem
+def _check_entries(entries: Any) -> list[Entry]:
+    from ._entries import entry_problem
 
     if not isinstance(entries, list) or not 0 < len(entries) <= ENTRY_CHUNK:
         raise Damaged("an entry shard does not hold a list of entries")
@@ -293,9 +294,9 @@ def _check_entries(entries: Any) -> list[dict[str, Any]]:
 
 
 class CachedCatalog:
-    """A :class:`~transformer_presets.catalog.Catalog` read lazily from one cache generation.
+    """A :class:`~transformer_presets._catalog.Catalog` read lazily from one cache generation.
 
-    Keys are the same as :class:`~transformer_presets.catalog.MemoryCatalog`'s
+    Keys are the same as :class:`~transformer_presets._catalog.MemoryCatalog`'s
     (an entry's index in source order). If a shard turns out to be damaged or
     gone, the catalog rebuilds from the sources and answers from that.
     """
@@ -333,7 +334,7 @@ class CachedCatalog:
         assert self._fallback is not None  # for mypy: _fall_back sets it
         return self._fallback.find(name)
 
-    def entry(self, key: str) -> dict[str, Any]:
+    def entry(self, key: str) -> Entry:
         if self._fallback is None:
             try:
                 index = int(key)
@@ -366,10 +367,10 @@ class CachedCatalog:
         assert self._fallback is not None  # for mypy: _fall_back sets it
         return self._fallback.lookup_names()
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[SummaryRow]:
         if self._fallback is None:
             try:
-                rows: list[dict[str, Any]] = self._file(
+                rows: list[SummaryRow] = self._file(
                     "summary", self._manifest["summary"], self._check_summary
                 )
                 return rows
@@ -378,7 +379,7 @@ class CachedCatalog:
         assert self._fallback is not None  # for mypy: _fall_back sets it
         return self._fallback.summaries()
 
-    def _check_summary(self, packed: Any) -> list[dict[str, Any]]:
+    def _check_summary(self, packed: Any) -> list[SummaryRow]:
         rows = unpack_rows(packed, SUMMARY_COLUMNS)
         if len(rows) != self._n_entries:
             raise Damaged("summary.bin does not match the manifest")
@@ -402,8 +403,8 @@ class CachedCatalog:
             raise Damaged("a lookup shard does not map names to entries")
         return table
 
-    def _entry_shard(self, chunk: int) -> list[dict[str, Any]]:
-        chunk_entries: list[dict[str, Any]] = self._file(
+    def _entry_shard(self, chunk: int) -> list[Entry]:
+        chunk_entries: list[Entry] = self._file(
             f"e{chunk}", self._entry_digests[chunk], _check_entries
         )
         return chunk_entries
@@ -635,7 +636,7 @@ def _manifest_problem(m: Any) -> str | None:
 
 
 def _build(sources: list[Source]) -> MemoryCatalog:
-    from .catalog import build_catalog
+    from ._catalog import build_catalog
 
     STATS["builds"] += 1
     return build_catalog(sources)
@@ -696,10 +697,10 @@ def _store(
     key_dir: str,
     checked_at: float,
     fingerprint: str,
-    entries: dict[str, dict[str, Any]],
+    entries: dict[str, Entry],
     lookup: dict[str, str],
     names: list[str],
-    summaries: list[dict[str, Any]],
+    summaries: list[SummaryRow],
 ) -> None:
     token = os.urandom(16).hex()
     tmp = os.path.join(key_dir, f"tmp-{token}")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
     from typing import Any, TextIO
 
+    from ._types import SummaryRow
     from .errors import PresetError
     from .records import PresetInfo
     from .registry import PresetRegistry
@@ -239,7 +240,7 @@ def _message(error: PresetError) -> str:
 # -- list -------------------------------------------------------------------------------
 
 
-def _heads(row: dict[str, Any]) -> str:
+def _heads(row: SummaryRow) -> str:
     heads, kv = row["n_heads"], row["n_key_value_heads"]
     if heads is None:
         return "-"
@@ -329,13 +330,8 @@ def _resolved(reg: PresetRegistry, name: str) -> tuple[PresetInfo, dict[str, Any
 
 def _checkpoints(reg: PresetRegistry, name: str) -> dict[str, Any] | None:
     """A preset's training checkpoints as a ``checkpoints`` table, or None."""
-    catalog = reg.catalog()
-    key = catalog.find(name)
-    found = None if key is None else catalog.entry(key)["checkpoints"]
-    if not found:
-        return None
-    label_type, labels = found
-    return {"label_type": label_type, "values": list(labels)}
+    found = reg.checkpoints(name)
+    return None if found is None else found.to_dict()
 
 
 def _preset_toml(name: str, table: dict[str, Any], comments: Sequence[str] = ()) -> str:
@@ -522,7 +518,7 @@ def _expand(paths: Sequence[str]) -> list[str]:
 
 def _check_catalog(reg: PresetRegistry, files: dict[str, Any]) -> dict[str, list[PresetError]]:
     """The load errors of every preset of ``files`` (path -> parsed file) in ``reg``."""
-    from .catalog import error_from_json
+    from ._entries import error_from_json
 
     catalog = reg.catalog()  # raises for name clashes across files
     out: dict[str, list[PresetError]] = {}

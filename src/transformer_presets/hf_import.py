@@ -209,7 +209,9 @@ _ABSENT: Any = object()
 _REQUIRED: Any = object()
 
 
-_is_int = is_int
+def _is_int(value: Any) -> bool:
+    # An integer a config can mean (not a bool, and within what the file format keeps).
+    return is_int(value) and -_MAX_INT < value < _MAX_INT
 
 
 def _is_number(value: Any) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["CacheInfo", "FieldOrigin", "PresetInfo"]
+__all__ = ["CacheInfo", "Checkpoints", "FieldOrigin", "PresetInfo"]
 
 
 class PresetInfo(NamedTuple):
@@ -79,6 +79,21 @@ class FieldOrigin(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict of this record."""
         return self._asdict()
+
+
+class Checkpoints(NamedTuple):
+    """A model's training checkpoints: ``"step"`` or ``"token"``, and the labels in order.
+
+    ``get_preset(name, checkpoint_index=i)`` loads ``values[i]``;
+    ``checkpoint_value=v`` loads the checkpoint labelled ``v``.
+    """
+
+    label_type: str
+    values: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this record (the ``checkpoints`` table of a preset file)."""
+        return {"label_type": self.label_type, "values": list(self.values)}
 
 
 class CacheInfo(NamedTuple):

@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from .catalog import Catalog
+    from ._catalog import Catalog
+    from ._types import Entry, Origin, SummaryRow
     from .config import HookedTransformerConfig
-    from .records import FieldOrigin, PresetInfo
+    from .records import Checkpoints, FieldOrigin, PresetInfo
 
 # Imported where they are needed, for a warm listing that reads the cache
 # alone: the records (their module needs typing) and the catalog (TOML
@@ -153,13 +154,13 @@ class PresetRegistry:
             from .cache import load_or_build
 
             return load_or_build(self.sources)
-        from .catalog import build_catalog
+        from ._catalog import build_catalog
 
         return build_catalog(self.sources)
 
     # -- lookups -------------------------------------------------------------
 
-    def _find(self, name: str) -> dict[str, Any]:
+    def _find(self, name: str) -> Entry:
         if not isinstance(name, str):
             raise PresetArgumentError(f"preset names are strings, got {type(name).__name__}")
         catalog = self.catalog()
@@ -171,12 +172,15 @@ class PresetRegistry:
             )
         return catalog.entry(key)
 
-    def _loadable(self, name: str) -> dict[str, Any]:
+    def _loadable(self, name: str) -> _Loaded:
         entry = self._find(name)
+        values, origins = entry["values"], entry["origins"]
         if entry["error"] is not None:
-            from .catalog import error_from_json
+            from ._entries import error_from_json
 
             raise error_from_json(entry["error"])
+        if values is None or origins is None:  # pragma: no cover - entries are checked
+            raise PresetError("has neither values nor an error", preset=entry["name"])
         if entry["abstract"]:
             raise PresetError(
                 "is abstract (a base or overlay to extend), not a model to load; "
@@ -187,19 +191,20 @@ class PresetRegistry:
                 line=entry["line"],
             )
         outside = entry["kind"] != "bundled" or entry["modified_by"]
-        if outside and entry["values"].get("trust_remote_code"):
-            origin = entry["origins"].get("trust_remote_code") or [None, entry["file"], None]
+        if outside and values.get("trust_remote_code"):
+            origin = origins.get("trust_remote_code")
+            setter = entry["file"] if origin is None else origin["file"]
             modified = (
                 f", modified by {', '.join(entry['modified_by'])}" if entry["modified_by"] else ""
             )
             warnings.warn(
                 f"preset {entry['name']!r} from {entry['file']}{modified} turns on "
-                f"trust_remote_code (set in {origin[1]}): loading this model will run code "
+                f"trust_remote_code (set in {setter}): loading this model will run code "
                 "from its repository; load it only if you trust that code",
                 UserWarning,
                 stacklevel=4,
             )
-        return entry
+        return _Loaded(entry, values, origins, entry["derived"] or {})
 
     def resolve(self, name: str) -> dict[str, Any]:
         """The merged values of a preset's config fields, as plain data.
@@ -211,8 +216,7 @@ class PresetRegistry:
         >>> PresetRegistry().resolve("gpt2")["act_fn"]
         'gelu_new'
         """
-        entry = self._loadable(name)
-        return _copy_values(entry["values"])
+        return _copy_values(self._loadable(name).values)
 
     def get(self, name: str, /, **overrides: Any) -> HookedTransformerConfig:
         """Build the ``HookedTransformerConfig`` of a preset, with optional overrides.
@@ -226,24 +230,25 @@ class PresetRegistry:
         """
         from .config import copy_config
 
-        entry = self._loadable(name)
+        loaded = self._loadable(name)
         # Building the same config again gives the same config: keep the last
         # few and hand out copies, so a loop of get_preset() costs about what
         # constructing the class does. Copies re-seed when the config has a seed.
-        memo_key = _memo_key(entry, overrides)
+        memo_key = _memo_key(loaded.entry, overrides)
         built = self._built.get(memo_key) if memo_key is not None else None
         if built is None:
-            built = self._build(entry, dict(overrides))
+            built = self._build(loaded, dict(overrides))
             if memo_key is not None:
                 if len(self._built) >= _MEMO_SIZE:
                     del self._built[next(iter(self._built))]
                 self._built[memo_key] = built
         return copy_config(built)
 
-    def _build(self, entry: dict[str, Any], overrides: dict[str, Any]) -> HookedTransformerConfig:
+    def _build(self, loaded: _Loaded, overrides: dict[str, Any]) -> HookedTransformerConfig:
         from .schema import FIELDS, check_field_value
 
-        values = _copy_values(entry["values"])
+        entry = loaded.entry
+        values = _copy_values(loaded.values)
         preset = entry["name"]
         checkpoint = {
             k: overrides.pop(k) for k in ("checkpoint_index", "checkpoint_value") if k in overrides
@@ -272,9 +277,11 @@ class PresetRegistry:
         try:
             return HookedTransformerConfig(**values)
         except PresetError as exc:
-            origin = (entry["origins"] or {}).get(exc.key or "")
+            origin = loaded.origins.get(exc.key or "")
             if origin is not None and exc.key not in overrides:
-                raise exc.with_context(preset=preset, file=origin[1], line=origin[2]) from None
+                raise exc.with_context(
+                    preset=preset, file=origin["file"], line=origin["line"]
+                ) from None
             raise exc.with_context(preset=preset, file=entry["file"]) from None
 
     def explain(self, name: str) -> dict[str, FieldOrigin]:
@@ -286,25 +293,62 @@ class PresetRegistry:
         from .records import FieldOrigin
         from .schema import FIELDS
 
-        entry = self._loadable(name)
-        values, origins, derived = entry["values"], entry["origins"], entry["derived"]
+        loaded = self._loadable(name)
+        values, origins, derived = loaded.values, loaded.origins, loaded.derived
         out = {}
         for field_name, spec in FIELDS.items():
             if field_name in values:
-                preset, file, line = origins[field_name]
+                origin = origins[field_name]
                 value = values[field_name]
                 if isinstance(value, list):
                     value = list(value)  # never the registry's own list
-                out[field_name] = FieldOrigin(field_name, value, "preset", preset, file, line)
+                out[field_name] = FieldOrigin(
+                    field_name, value, "preset", origin["preset"], origin["file"], origin["line"]
+                )
             elif field_name in derived or field_name == "device":
                 out[field_name] = FieldOrigin(field_name, derived.get(field_name), "derived")
             else:
                 out[field_name] = FieldOrigin(field_name, spec.default, "default")
         return out
 
+    def checkpoints(self, name: str) -> Checkpoints | None:
+        """A preset's training checkpoints (how they are labelled, and the labels in
+        order), or None for a model that publishes none.
+
+        >>> checkpoints = PresetRegistry().checkpoints("pythia-70m")
+        >>> checkpoints.label_type, len(checkpoints.values), checkpoints.values[:4]
+        ('step', 154, (0, 1, 2, 4))
+        >>> PresetRegistry().checkpoints("gpt2") is None
+        True
+        """
+        from .records import Checkpoints
+
+        found = self._find(name)["checkpoints"]
+        if found is None:
+            return None
+        return Checkpoints(found["label_type"], tuple(found["values"]))
+
+    def error(self, name: str) -> PresetError | None:
+        """The error that stops a preset from loading, or None if it loads (or is
+        abstract and resolves).
+
+        This is what :meth:`resolve` would raise for it, as a value: a way to
+        check presets without catching exceptions. Unknown names still raise
+        :class:`PresetNotFoundError`.
+
+        >>> PresetRegistry().error("gpt2") is None
+        True
+        """
+        entry = self._find(name)
+        if entry["error"] is None:
+            return None
+        from ._entries import error_from_json
+
+        return error_from_json(entry["error"])
+
     def info(self, name: str) -> PresetInfo:
         """The :class:`PresetInfo` record of one preset (abstract ones included)."""
-        from .catalog import summarize
+        from ._entries import summarize
 
         return _info(summarize(self._find(name)))
 
@@ -315,7 +359,7 @@ class PresetRegistry:
         include_abstract: bool = False,
         source: str | None = None,
         family: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SummaryRow]:
         """:meth:`list` as the catalog's own summary rows, for the command line.
 
         The rows are shared with the catalog (read them, do not change them):
@@ -385,7 +429,7 @@ class PresetRegistry:
         ``.toml``). Abstract presets are left out unless ``include_abstract``.
         Shadowed definitions are not listed. The result is sorted naturally.
 
-        >>> [p.name for p in PresetRegistry().list("EleutherAI/pythia-*m")][1:4]
+        >>> [p.name for p in PresetRegistry().list("EleutherAI/pythia-*m")][:3]
         ['EleutherAI/pythia-14m', 'EleutherAI/pythia-31m', 'EleutherAI/pythia-70m']
         """
         return [
@@ -432,11 +476,30 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
     return match
 
 
+class _Loaded:
+    """A preset that can be loaded: its entry, and the values, origins and derived
+    values that such an entry always has."""
+
+    __slots__ = ("derived", "entry", "origins", "values")
+
+    def __init__(
+        self,
+        entry: Entry,
+        values: dict[str, Any],
+        origins: dict[str, Origin],
+        derived: dict[str, Any],
+    ) -> None:
+        self.entry = entry
+        self.values = values
+        self.origins = origins
+        self.derived = derived
+
+
 # How many built configs a registry keeps for repeated get() calls.
 _MEMO_SIZE = 64
 
 
-def _memo_key(entry: dict[str, Any], overrides: dict[str, Any]) -> Any:
+def _memo_key(entry: Entry, overrides: dict[str, Any]) -> Any:
     """A key for a built config, or None when the overrides cannot make one.
 
     Each value goes in with its exact type: ``True``, ``1`` and ``1.0`` are
@@ -458,7 +521,7 @@ def _copy_values(values: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, list) else v for k, v in values.items()}
 
 
-def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
+def _checkpoint_fields(entry: Entry, **request: Any) -> dict[str, Any]:
     name = entry["name"]
     if entry["checkpoints"] is None:
         raise PresetError(
@@ -474,7 +537,7 @@ def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
             preset=name,
             key="checkpoint_index",
         )
-    label_type, labels = entry["checkpoints"]
+    label_type, labels = entry["checkpoints"]["label_type"], entry["checkpoints"]["values"]
     if "checkpoint_index" in request:
         index = request["checkpoint_index"]
         if not isinstance(index, int) or isinstance(index, bool):
@@ -510,15 +573,37 @@ def _checkpoint_fields(entry: dict[str, Any], **request: Any) -> dict[str, Any]:
     }
 
 
-def _info(row: dict[str, Any]) -> PresetInfo:
-    """A :class:`PresetInfo` from a :func:`~transformer_presets.catalog.summarize` row."""
+def _info(row: SummaryRow) -> PresetInfo:
+    """A :class:`PresetInfo` from a summary row (``_entries.summarize``)."""
     from .records import PresetInfo
 
-    fields = {k: v for k, v in row.items() if k != "shadowed"}
-    fields["aliases"] = tuple(fields["aliases"])
-    fields["extends"] = tuple(fields["extends"])
-    fields["modified_by"] = tuple(fields["modified_by"])
-    return PresetInfo(**fields)
+    return PresetInfo(
+        name=row["name"],
+        aliases=tuple(row["aliases"]),
+        description=row["description"],
+        abstract=row["abstract"],
+        source=row["source"],
+        file=row["file"],
+        line=row["line"] or 0,
+        family=row["family"],
+        extends=tuple(row["extends"]),
+        architecture=row["architecture"],
+        n_layers=row["n_layers"],
+        d_model=row["d_model"],
+        n_heads=row["n_heads"],
+        n_key_value_heads=row["n_key_value_heads"],
+        d_head=row["d_head"],
+        d_mlp=row["d_mlp"],
+        n_ctx=row["n_ctx"],
+        d_vocab=row["d_vocab"],
+        n_params=row["n_params"],
+        dtype=row["dtype"],
+        trust_remote_code=row["trust_remote_code"],
+        remote_code_warning=row["remote_code_warning"],
+        modified_by=tuple(row["modified_by"]),
+        has_checkpoints=row["has_checkpoints"],
+        error=row["error"],
+    )
 
 
 # -- the default registry -----------------------------------------------------

@@ -1,0 +1,98 @@
+"""The shapes of the data that travels between modules, for the type checker only.
+
+Nothing imports this module at run time (only under ``TYPE_CHECKING``), so the
+``typing`` machinery it needs costs no start-up. The data itself stays plain
+dicts and lists: that is what the cache stores and reads back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+__all__ = ["CheckpointData", "Entry", "ErrorData", "Origin", "SummaryRow"]
+
+
+class Origin(TypedDict):
+    """Where a field's value was set: by which preset, in which file, on which line."""
+
+    preset: str
+    file: str
+    line: int
+
+
+#: A :class:`~transformer_presets.errors.PresetError` as plain data (``class`` is its class name).
+ErrorData = TypedDict(
+    "ErrorData",
+    {
+        "class": str,
+        "reason": str,
+        "file": str | None,
+        "preset": str | None,
+        "key": str | None,
+        "line": int | None,
+        "col": int | None,
+    },
+)
+
+
+class CheckpointData(TypedDict):
+    """A model's training checkpoints: how they are labelled, and the labels in order."""
+
+    label_type: str
+    values: list[int]
+
+
+class Entry(TypedDict):
+    """One preset of a catalog, resolved: either ``values`` (and ``origins``) or an ``error``.
+
+    ``values`` holds the fields the preset files set; ``derived`` what the
+    class computes from them (None for abstract presets); ``modified_by`` the
+    files from outside the bundled set that contributed to a bundled preset.
+    """
+
+    name: str
+    aliases: list[str]
+    abstract: bool
+    description: str | None
+    kind: str
+    file: str
+    line: int
+    extends: list[str]
+    family: str
+    values: dict[str, Any] | None
+    origins: dict[str, Origin] | None
+    checkpoints: CheckpointData | None
+    derived: dict[str, Any] | None
+    error: ErrorData | None
+    modified_by: list[str]
+
+
+class SummaryRow(TypedDict):
+    """What listing needs of an entry (the fields of ``PresetInfo``, plus ``shadowed``)."""
+
+    name: str
+    aliases: list[str]
+    description: str | None
+    abstract: bool
+    source: str
+    file: str
+    line: int | None
+    family: str
+    extends: list[str]
+    architecture: str | None
+    n_layers: int | None
+    d_model: int | None
+    n_heads: int | None
+    n_key_value_heads: int | None
+    d_head: int | None
+    d_mlp: int | None
+    n_ctx: int | None
+    d_vocab: int | None
+    n_params: int | None
+    dtype: str | None
+    trust_remote_code: bool
+    remote_code_warning: bool
+    modified_by: list[str]
+    has_checkpoints: bool
+    error: str | None
+    shadowed: bool
