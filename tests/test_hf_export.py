@@ -20,16 +20,17 @@ from typing import Any
 import pytest
 
 from transformer_presets import get_preset, list_presets, resolve_preset
-from transformer_presets.config import check_and_derive
+from transformer_presets.config import FIELD_CHOICES, check_and_derive
 from transformer_presets.errors import PresetError, PresetNotFoundError
 from transformer_presets.hf_export import (
     EXPORTABLE_ARCHITECTURES,
     NOT_EXPORTED,
     HFExportError,
+    _relevant,
     to_hf_config,
 )
 from transformer_presets.hf_import import SUPPORTED_ARCHITECTURES, from_hf_config
-from transformer_presets.schema import FIELDS, defaults
+from transformer_presets.schema import COMPUTED_ONLY, FIELDS, defaults
 
 
 def _bundled_by_architecture() -> dict[str, dict[str, Any]]:
@@ -57,53 +58,17 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, An
 
 
 # A preset that cannot make the round trip: the field at fault, whether the export
-# refuses it or the import brings back something else, and why.
+# refuses it or the import brings back something else, and why. (The TransformerLens 3.8
+# gaps of Mixtral's norm_topk_prob, gpt-oss's sinks and OLMo 3's windows closed with the
+# zoo's move to 3.9.)
 KNOWN_GAPS: dict[str, tuple[str, str, str]] = {
-    **{
-        name: (
-            "refused",
-            "act_fn",
-            "TransformerLens runs Gemma 1 with exact GELU; GemmaConfig reads hidden_act 'gelu' "
-            "as the tanh approximation and has no exact GELU",
-        )
-        for name in (
-            "google/gemma-2b",
-            "google/gemma-2b-it",
-            "google/gemma-7b",
-            "google/gemma-7b-it",
-        )
-    },
-    # The rest are TransformerLens 3.8 presets that 3.9 corrects; the zoo's update to
-    # 3.9 should close them (then remove the entries).
-    **{
-        name: (
-            "refused",
-            "norm_topk_prob",
-            "Mixtral's router always renormalises the chosen experts' weights; "
-            "the 3.8 preset does not",
-        )
-        for name in ("mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1")
-    },
-    "openai/gpt-oss-20b": (
+    name: (
         "refused",
-        "use_attention_sinks",
-        "gpt-oss always has attention sinks; the 3.8 preset has none",
-    ),
-    **{
-        name: (
-            "differs",
-            "attn_types",
-            "the 3.8 preset marks layers local without local attention (all layers are "
-            "global), so the export has no sliding layers and attn_types comes back all global",
-        )
-        for name in (
-            "allenai/Olmo-3-7B-Think",
-            "allenai/Olmo-3-7B-Instruct",
-            "allenai/Olmo-3-32B-Think",
-            "allenai/Olmo-3.1-32B-Think",
-            "allenai/Olmo-3.1-32B-Instruct",
-        )
-    },
+        "act_fn",
+        "TransformerLens runs Gemma 1 with exact GELU; GemmaConfig reads hidden_act 'gelu' "
+        "as the tanh approximation and has no exact GELU",
+    )
+    for name in ("google/gemma-2b", "google/gemma-2b-it", "google/gemma-7b", "google/gemma-7b-it")
 }
 
 
@@ -175,7 +140,15 @@ def test_published_key_names_and_layout() -> None:
     assert to_hf_config("google/gemma-3-1b-pt")["attn_logit_softcapping"] is None
     qwen = to_hf_config("Qwen/Qwen-1_8B")
     assert qwen["intermediate_size"] == 2 * resolve_preset("Qwen/Qwen-1_8B")["d_mlp"]
-    assert (qwen["model_type"], qwen["seq_length"]) == ("qwen", 2048)
+    # TransformerLens 3.9 takes Qwen-1's context from seq_length: 8192, as published.
+    assert (qwen["model_type"], qwen["seq_length"], qwen["max_position_embeddings"]) == (
+        "qwen",
+        8192,
+        8192,
+    )
+    gpt2 = to_hf_config("gpt2")
+    # TransformerLens reads GPT-2's context from the legacy n_ctx, transformers from n_positions.
+    assert (gpt2["n_ctx"], gpt2["n_positions"], gpt2["n_inner"]) == (1024, 1024, None)
     t5 = to_hf_config("t5-small")
     assert (t5["d_kv"], t5["feed_forward_proj"], t5["tie_word_embeddings"]) == (64, "relu", True)
     assert to_hf_config("bloom-560m")["hidden_size"] == 1024
@@ -193,41 +166,33 @@ def test_olmo_clip_qkv_is_exported() -> None:
 
 
 def test_qwen1_long_context_settings_are_exported() -> None:
-    values = {
-        **resolve_preset("Qwen/Qwen-1_8B"),
-        "use_logn_attn": True,
-        "use_dynamic_ntk_rope": True,
-        "train_seq_length": 8192,
-    }
+    values = resolve_preset("Qwen/Qwen-1_8B")
+    assert (values["use_logn_attn"], values["use_dynamic_ntk_rope"]) == (True, True)
     config = to_hf_config(values)
     assert config["use_logn_attn"] is True and config["use_dynamic_ntk"] is True
-    assert (config["seq_length"], config["max_position_embeddings"]) == (8192, 2048)
-    # Without the scalings train_seq_length changes nothing; seq_length is then n_ctx.
-    assert (
-        to_hf_config({**values, "use_logn_attn": False, "use_dynamic_ntk_rope": False})[
-            "seq_length"
-        ]
-        == 2048
-    )
+    assert (config["seq_length"], config["max_position_embeddings"]) == (8192, 8192)
+    short = to_hf_config({**values, "use_logn_attn": False, "use_dynamic_ntk_rope": False})
+    assert (short["use_logn_attn"], short["use_dynamic_ntk"]) == (False, False)
+    # Without the scalings train_seq_length changes nothing; seq_length is n_ctx.
+    unscaled = {**values, "use_logn_attn": False, "use_dynamic_ntk_rope": False}
+    assert to_hf_config({**unscaled, "train_seq_length": 2048})["seq_length"] == 8192
+
+
+def test_qwen1_training_length_must_be_its_context() -> None:
+    # TransformerLens 3.9 reads seq_length as both n_ctx and train_seq_length: a preset
+    # trained at 8192 and run at 2048 would come back as 8192 and 8192.
+    values = {**resolve_preset("Qwen/Qwen-1_8B"), "n_ctx": 2048}
+    with pytest.raises(HFExportError) as info:
+        to_hf_config(values)
+    assert info.value.key == "train_seq_length"
+    assert "n_ctx = 2048" in info.value.reason
 
 
 def _gpt_oss_39() -> dict[str, Any]:
-    """gpt-oss as TransformerLens 3.9 describes it."""
+    """gpt-oss as TransformerLens 3.9 describes it: sinks, windows, YaRN, mxfp4."""
     values = resolve_preset("openai/gpt-oss-20b")
-    n_layers = values["n_layers"]
-    return {
-        **values,
-        "use_attention_sinks": True,
-        "use_local_attn": True,
-        "window_size": 128,
-        "attn_types": ["local", "global"] * (n_layers // 2),
-        "use_yarn_rope": True,
-        "yarn_factor": 32.0,
-        "yarn_attention_factor": 0.1 * math.log(32.0) + 1.0,
-        "yarn_original_max_position_embeddings": 4096,
-        "yarn_truncate": False,
-        "quantization_method": "mxfp4",
-    }
+    assert values["use_attention_sinks"] and values["use_yarn_rope"]
+    return values
 
 
 def test_gpt_oss_sinks_windows_and_yarn_are_exported() -> None:
@@ -247,8 +212,10 @@ def test_gpt_oss_without_yarn_says_so() -> None:
 
 
 def _olmo3_39() -> dict[str, Any]:
+    """OLMo 3 as TransformerLens 3.9 describes it: windows, YaRN on full-attention layers."""
     values = resolve_preset("allenai/Olmo-3-7B-Think")
-    return {**values, "use_local_attn": True, "window_size": 4096, "yarn_global_attn_only": True}
+    assert values["use_local_attn"] and values["yarn_global_attn_only"]
+    return values
 
 
 def test_olmo3_windows_and_global_yarn_are_exported() -> None:
@@ -259,8 +226,13 @@ def test_olmo3_windows_and_global_yarn_are_exported() -> None:
 
 
 def test_mixtral_with_renormalised_routing_and_neox_sequential_are_exported() -> None:
-    config = to_hf_config({**resolve_preset("mistralai/Mixtral-8x7B-v0.1"), "norm_topk_prob": True})
+    mixtral = resolve_preset("mistralai/Mixtral-8x7B-v0.1")
+    config = to_hf_config(mixtral)
     assert (config["num_local_experts"], config["num_experts_per_tok"]) == (8, 2)
+    # Mixtral's router always renormalises; a preset that does not is another model.
+    with pytest.raises(HFExportError) as info:
+        to_hf_config({**mixtral, "norm_topk_prob": False})
+    assert info.value.key == "norm_topk_prob"
     config = to_hf_config({**resolve_preset("pythia-70m"), "parallel_attn_mlp": False})
     assert config["use_parallel_residual"] is False
 
@@ -336,6 +308,35 @@ REFUSALS = [
     pytest.param(
         "google-t5/t5-small", {"attention_dir": "causal"}, "attention_dir", id="t5-causal"
     ),
+    # What the configuration can say but TransformerLens 3.9 does not read back.
+    pytest.param("gpt2", {"d_mlp": 1000}, "d_mlp", id="gpt2-n_inner-unread"),
+    pytest.param("gpt2", {"tie_word_embeddings": True}, "tie_word_embeddings", id="gpt2-tied"),
+    pytest.param(
+        "bigcode/santacoder", {"n_key_value_heads": 1}, "n_key_value_heads", id="santacoder-mqa"
+    ),
+    pytest.param(
+        "bigcode/santacoder", {"use_attn_scale": False}, "use_attn_scale", id="santacoder-unscaled"
+    ),
+    pytest.param("pythia-70m", {"rotary_base": 20000}, "rotary_base", id="neox-base-unread"),
+    pytest.param("EleutherAI/gpt-j-6B", {"eps": 1e-6}, "eps", id="gptj-eps-unread"),
+    pytest.param("bloom-560m", {"n_ctx": 1024}, "n_ctx", id="bloom-context-fixed"),
+    pytest.param("mistralai/Mistral-7B-v0.1", {"n_ctx": 4096}, "n_ctx", id="mistral-context"),
+    pytest.param(
+        "mistralai/Mistral-7B-v0.1", {"use_yarn_rope": True}, "use_yarn_rope", id="mistral-yarn"
+    ),
+    pytest.param("meta-llama/Llama-3.2-1B", {"n_heads": 16}, "d_head", id="llama-head-dim-unread"),
+    pytest.param(
+        "allenai/OLMo-1B-hf", {"n_key_value_heads": 8}, "n_key_value_heads", id="olmo-gqa"
+    ),
+    pytest.param("microsoft/phi-1", {"n_key_value_heads": 8}, "n_key_value_heads", id="phi-gqa"),
+    pytest.param("google/gemma-3-1b-pt", {"attn_scale": 12.0}, "attn_scale", id="gemma3-scale"),
+    pytest.param("google/gemma-3-1b-pt", {"n_ctx": 16384}, "n_ctx", id="gemma3-context-cap"),
+    pytest.param("Qwen/Qwen2.5-0.5B", {"rotary_base": 1e6}, "rotary_base", id="qwen2-float-base"),
+    pytest.param("Qwen/Qwen3-0.6B", {"n_ctx": 4096}, "n_ctx", id="qwen3-context"),
+    pytest.param("google-t5/t5-small", {"gated_mlp": True}, "gated_mlp", id="t5-gated"),
+    pytest.param(
+        "google-t5/t5-small", {"tie_word_embeddings": False}, "tie_word_embeddings", id="t5-untied"
+    ),
 ]
 
 
@@ -350,6 +351,146 @@ def test_values_the_architecture_cannot_express_are_refused(
     assert str(info.value).startswith(f"key {field!r}: ")
     assert f"{field} = " in info.value.reason
     assert values["original_architecture"] in info.value.reason
+
+
+# -- every field changed, one at a time ---------------------------------------------------
+
+# Fields TransformerLens's code for an architecture never reads: a changed value changes
+# no model, and comes back as the architecture's own.
+UNREAD_BY_ARCHITECTURE = {
+    "BertForMaskedLM": {"normalization_type", "final_rms"},  # BertBlock's own LayerNorms
+    "T5ForConditionalGeneration": {"normalization_type", "final_rms"},  # T5Block's RMSNorm
+    "GptOssForCausalLM": {"norm_topk_prob"},  # GptOssMoE routes by architecture
+}
+# Fields whose unset value means another's: one K/V head per head, training at n_ctx, ...
+UNSET_MEANS = {
+    "n_key_value_heads": "n_heads",
+    "train_seq_length": "n_ctx",
+    "rotary_base_local": "rotary_base",
+}
+# A name no TransformerLens rule is keyed on (context caps, remote code, quantization).
+NEUTRAL_NAME = "someone/changed-model"
+
+
+def _other_values(field: str, values: dict[str, Any]) -> list[Any]:
+    """Values of another kind or size than ``values[field]`` (not all of them valid)."""
+    value = values[field]
+    if field in FIELD_CHOICES:
+        return [c for c in FIELD_CHOICES[field] if c != value]
+    if isinstance(value, bool):
+        return [not value]
+    unset = [None] if FIELDS[field].nullable else []
+    if isinstance(value, int):
+        return [value * 2, value + 1, max(1, value // 2), float(value), *unset]
+    if isinstance(value, float):
+        return [value * 2, value / 2 if value else 0.5]
+    n = values["n_layers"]
+    if isinstance(value, list):
+        return [["local"] * n, ["global"] * n, (["local", "global"] * n)[:n]]
+    kinds = FIELDS[field].kinds
+    if "int" in kinds:
+        return [8, values["n_ctx"]]
+    if "float" in kinds:
+        return [4.0]
+    return [True] if "bool" in kinds else []
+
+
+def _local_layers(values: dict[str, Any]) -> list[bool]:
+    kinds = values["attn_types"] if values["use_local_attn"] else None
+    return [bool(kinds) and kinds[i] == "local" for i in range(values["n_layers"])]
+
+
+def _changed_differently(changed: dict[str, Any], back: dict[str, Any], arch: str) -> set[str]:
+    """Fields that change the model and came back otherwise (10000 and 10000.0 differ)."""
+    wrong = set()
+    for key in FIELDS:
+        if key in NOT_EXPORTED or key in UNREAD_BY_ARCHITECTURE.get(arch, ()):
+            continue
+        # Not compared: a field the others make inert (YaRN settings without YaRN, ...).
+        if not _relevant(key, changed) or key in ("use_local_attn", "attn_types"):
+            continue
+        ours, theirs = changed[key], back[key]
+        if key in UNSET_MEANS:
+            ours = changed[UNSET_MEANS[key]] if ours is None else ours
+            theirs = back[UNSET_MEANS[key]] if theirs is None else theirs
+        if not (type(ours) is type(theirs) and ours == theirs):
+            wrong.add(key)
+    if _local_layers(changed) != _local_layers(back):
+        wrong.add("attn_types")
+    return wrong
+
+
+@pytest.mark.parametrize("arch", sorted(EXPORTABLE_ARCHITECTURES))
+def test_a_changed_field_is_exported_faithfully_or_refused_by_name(arch: str) -> None:
+    # Each field of the architecture's smallest preset, changed in turn: the export either
+    # gives back the changed preset or refuses with the architecture's own reason, naming
+    # a field. Under a name no TransformerLens rule looks at, no refusal may come from the
+    # read-back check alone (it is there for the rules keyed on names).
+    base = resolve_preset(SMALLEST[arch])
+    if base["original_architecture"] == "GemmaForCausalLM":
+        base = {**base, **MAKE_EXPORTABLE[arch]}
+    base = {**base, "tokenizer_name": NEUTRAL_NAME, "model_name": NEUTRAL_NAME.split("/")[1]}
+    checked = refused = 0
+    for field in FIELDS:
+        if field in NOT_EXPORTED or field in COMPUTED_ONLY:
+            continue
+        for other in _other_values(field, effective(base)):
+            changed = {**base, field: other}
+            try:
+                config = to_hf_config(changed)
+            except HFExportError as exc:
+                refused += 1
+                assert exc.key in FIELDS, f"{field} = {other!r}: {exc}"
+                assert " back as " not in exc.reason and " back with " not in exc.reason, (
+                    f"{field} = {other!r} is refused only by the read-back check: {exc}"
+                )
+                continue
+            except PresetError:
+                continue  # not a valid preset
+            checked += 1
+            back = effective(from_hf_config(json.loads(json.dumps(config))))
+            assert _changed_differently(effective(changed), back, arch) == set(), (
+                f"{field} = {other!r}"
+            )
+    assert checked > 20 and refused > 10
+
+
+def test_rules_keyed_on_the_name_are_checked_by_reading_back() -> None:
+    # TransformerLens caps Llama 3.2's context at 2048 by its name: the same file under
+    # another name comes back with its own context.
+    values = _llama_with(n_ctx=4096)
+    with pytest.raises(HFExportError) as info:
+        to_hf_config(values)
+    assert info.value.key == "n_ctx"
+    assert "for 'meta-llama/Llama-3.2-1B' back as n_ctx = 2048" in info.value.reason
+    renamed = {**values, "tokenizer_name": "someone/llama-like", "model_name": "llama-like"}
+    assert from_hf_config(to_hf_config(renamed))["n_ctx"] == 4096
+
+
+def test_olmo3_sliding_layers_keep_their_own_base() -> None:
+    # transformers 5 gives a flat rope_theta to the full-attention layers only; the
+    # sliding ones take 500000 unless rope_parameters says otherwise.
+    values = {**_olmo3_39(), "rotary_base": 1000000.0}
+    config = to_hf_config(values)
+    assert config["rope_parameters"]["sliding_attention"] == {
+        "rope_type": "default",
+        "rope_theta": 1000000.0,
+    }
+    assert config["rope_parameters"]["full_attention"]["rope_type"] == "yarn"
+    back = from_hf_config(config)
+    assert back["rotary_base"] == 1000000.0 and "rotary_base_local" not in back
+    local = to_hf_config({**values, "rotary_base_local": 10000.0})["rope_parameters"]
+    assert local["sliding_attention"]["rope_theta"] == 10000.0
+    assert "rope_parameters" not in to_hf_config(_olmo3_39())  # the flat layout says it all
+
+
+def test_santacoder_is_exported_as_transformerlens_builds_it() -> None:
+    config = to_hf_config("santacoder")
+    assert config["architectures"] == ["GPT2LMHeadCustomModel"]
+    assert (config["model_type"], config["attention_head_type"]) == ("gpt2", "multihead")
+    assert config["auto_map"]["AutoConfig"] == "configuration_gpt2_mq.GPT2CustomConfig"
+    assert (config["n_positions"], config["n_embd"], config["n_head"]) == (2048, 2048, 16)
+    assert config["scale_attn_weights"] is True and "n_ctx" not in config
 
 
 def test_yarn_scope_must_match() -> None:
@@ -393,9 +534,18 @@ def test_how_transformerlens_runs_a_model_is_not_exported() -> None:
     assert set(NOT_EXPORTED) <= set(FIELDS)
 
 
-def test_linear_scaling_on_a_model_without_local_layers() -> None:
-    config = to_hf_config(_llama_with(use_NTK_by_parts_rope=False, rotary_scaling_factor=4.0))
+def test_linear_scaling_only_where_transformerlens_reads_it() -> None:
+    # Gemma 3 scales its global layers linearly, and TransformerLens reads the factor.
+    gemma3 = {**resolve_preset("google/gemma-3-1b-pt"), "rotary_scaling_factor": 4.0}
+    config = to_hf_config(gemma3)
     assert config["rope_scaling"] == {"rope_type": "linear", "factor": 4.0}
+    assert from_hf_config(config)["rotary_scaling_factor"] == 4.0
+    # TransformerLens 3.9 reads only Llama 3's NTK-by-parts scaling from a Llama config:
+    # a linear rope_scaling there would build a model it reads without the scaling.
+    with pytest.raises(HFExportError) as info:
+        to_hf_config(_llama_with(use_NTK_by_parts_rope=False, rotary_scaling_factor=4.0))
+    assert info.value.key == "rotary_scaling_factor"
+    assert "TransformerLens reads no linear rope scaling" in info.value.reason
 
 
 def test_initializer_range_is_exported_only_when_set() -> None:
@@ -451,9 +601,13 @@ def test_import_keeps_a_default_value_of_another_type() -> None:
 # preset itself is not (see KNOWN_GAPS); applied only while the preset is refused.
 MAKE_EXPORTABLE = {
     "GemmaForCausalLM": {"act_fn": "gelu_pytorch_tanh"},
-    "MixtralForCausalLM": {"norm_topk_prob": True},
-    "GptOssForCausalLM": {"use_attention_sinks": True},
 }
+# SantaCoder's folder says model_type "gpt2" and names its remote classes in auto_map.
+# Without trust_remote_code (and offline, the model repository's code is out of reach)
+# transformers builds it with its own GPT2Config and GPT2LMHeadModel, the classes the
+# remote ones extend; with attention_head_type "multihead", the remote class is that same
+# network (its multi-query attention is the one thing it changes).
+BUILT_WITHOUT_REMOTE_CODE = {"GPT2LMHeadCustomModel": "GPT2LMHeadModel"}
 AUTO_CLASS = {
     "BertForMaskedLM": "AutoModelForMaskedLM",
     "T5ForConditionalGeneration": "AutoModelForSeq2SeqLM",
@@ -501,7 +655,7 @@ def test_transformers_builds_the_exported_config(
         auto = getattr(transformers, AUTO_CLASS.get(arch, "AutoModelForCausalLM"))
         with torch.device("meta"):
             model = auto.from_config(loaded)
-    assert type(model).__name__ == arch
+    assert type(model).__name__ == BUILT_WITHOUT_REMOTE_CODE.get(arch, arch)
 
     want = effective(values)
     text = model.config.get_text_config()
@@ -519,6 +673,11 @@ def test_transformers_builds_the_exported_config(
         for i in re.findall(r"\.(?:h|layers|layer|block)\.(\d+)\.", key)
     }
     assert max(indices) + 1 == want["n_layers"]
+    if arch == "GPT2LMHeadCustomModel":
+        # A key and a value projection per head, as TransformerLens builds SantaCoder.
+        assert loaded.attention_head_type == "multihead"
+        c_attn = model.transformer.h[0].attn.c_attn.weight
+        assert tuple(c_attn.shape) == (want["d_model"], 3 * want["n_heads"] * want["d_head"])
 
 
 def test_exporting_and_the_schema_import_neither_torch_nor_numpy() -> None:
@@ -540,19 +699,34 @@ def test_exporting_and_the_schema_import_neither_torch_nor_numpy() -> None:
 
 # -- TransformerLens reads the exports back ------------------------------------------------
 
-# Presets whose architecture TransformerLens 3.9 converts from the config file itself
-# (not from a table keyed on the model's name), with 3.9's new fields in use.
+# Architectures TransformerLens 3.9 converts only from a model's name (it never reads their
+# config.json): its conversion of an exported folder has no branch for them.
+TL_BY_NAME_ONLY = {
+    "GemmaForCausalLM",
+    "Gemma2ForCausalLM",
+    "Gemma3ForCausalLM",
+    "Gemma3ForConditionalGeneration",
+    "OlmoForCausalLM",
+    "Olmo2ForCausalLM",
+}
+
+# Presets with TransformerLens 3.9's new fields in use, or with values their architecture's
+# smallest preset does not show.
 TL_READS_BACK = {
     "gpt-oss-3.9": _gpt_oss_39,
     "olmo3-3.9": _olmo3_39,
-    "mixtral-renormalised": lambda: {
-        **resolve_preset("mistralai/Mixtral-8x7B-v0.1"),
-        "norm_topk_prob": True,
-    },
+    "olmo3-own-sliding-base": lambda: {**_olmo3_39(), "rotary_base": 1000000.0},
+    "mixtral-renormalised": lambda: resolve_preset("mistralai/Mixtral-8x7B-v0.1"),
     "olmoe-clip-qkv": lambda: {**resolve_preset("allenai/OLMoE-1B-7B-0924"), "clip_qkv": 4.0},
     "neox-sequential": lambda: {**resolve_preset("pythia-70m"), "parallel_attn_mlp": False},
     "phi3-windowed": lambda: resolve_preset("microsoft/Phi-3-mini-4k-instruct"),
-    "qwen2": lambda: resolve_preset("Qwen/Qwen2.5-0.5B"),
+    "qwen-1-long-context": lambda: resolve_preset("Qwen/Qwen-1_8B"),
+    "santacoder": lambda: resolve_preset("bigcode/santacoder"),
+    **{
+        f"smallest-{arch}": (lambda name=name: resolve_preset(name))
+        for arch, name in SMALLEST.items()
+        if arch not in TL_BY_NAME_ONLY
+    },
 }
 
 
@@ -560,21 +734,32 @@ TL_READS_BACK = {
 def test_transformerlens_converts_the_export_back(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # An independent reader: TransformerLens's own conversion, given the folder.
+    # An independent reader: TransformerLens's own conversion, given the folder. The two
+    # remote-code architectures are read without their remote code (Qwen-1 over its
+    # published QWenConfig defaults, SantaCoder as the GPT2Config it extends), as in
+    # test_tl39_conversion.
     pytest.importorskip("transformers")
     loading = pytest.importorskip("transformer_lens.loading_from_pretrained")
+    from tools.tl39_reference import FixtureAutoConfig
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(loading, "AutoConfig", FixtureAutoConfig(restore_phi=True))
     values = TL_READS_BACK[case]()
+    config = to_hf_config(values)
+    # TransformerLens takes the folder's path as the model's name, and would convert a
+    # path that mentions Llama or Gemma from its own tables, not from the file.
     folder = tmp_path / "export"
+    assert "llama" not in str(folder).lower() and "gemma" not in str(folder).lower()
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(to_hf_config(values)))
+    (folder / "config.json").write_text(json.dumps(config))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         converted = loading.convert_hf_model_config(str(folder))
     want = effective(values)
     wrong = {}
     for key, value in converted.items():
-        if key in ("dtype", "tokenizer_name"):  # how it loads; the folder's path
+        # How it loads; the folder's path; a permission TransformerLens gives by name.
+        if key in ("dtype", "tokenizer_name", "trust_remote_code"):
             continue
         expected = want[key]
         numbers = all(

@@ -4,24 +4,40 @@
 reads, the keys the matching ``transformers`` configuration class reads, in the
 layout both transformers 4 and 5 accept (``rope_theta`` and ``rope_scaling``
 at the top level; transformers 5 folds them into ``rope_parameters`` itself).
-Pure Python: no transformers, no torch.
+The one exception is an OLMo 3 whose sliding-window layers have another rotary
+base than 500000: only transformers 5's per-layer-type ``rope_parameters`` can
+say that. Pure Python: no transformers, no torch.
 
 The export is faithful to the preset, not to the published checkpoint: where
-TransformerLens differs from a model's own file (Gemma 2's first layer is
-global in TransformerLens 3.8, Gemma 3 scales by ``sqrt(d_head)``), the
-exported file describes what TransformerLens builds. A preset that the
-architecture's configuration cannot express (rotary embeddings on GPT-2, a
-gated MLP on OPT, exact GELU on Gemma 1, whose config reads ``gelu`` as the
-tanh approximation) is an :class:`HFExportError` naming the field, never a
-silently different model.
+TransformerLens differs from a model's own file (Gemma 3 scales by
+``sqrt(d_head)``, SantaCoder's multi-query attention is built with a key and
+value per head), the exported file describes what TransformerLens builds.
+
+A value is exported only if TransformerLens 3.9's conversion of the file (which
+``from_hf_config`` follows) reads it back; anything else is an
+:class:`HFExportError` naming the field, never a silently different model.
+That rules out what the configuration class cannot express (rotary embeddings
+on GPT-2, a gated MLP on OPT, exact GELU on Gemma 1, whose config reads
+``gelu`` as the tanh approximation) and also what it can but TransformerLens
+does not read (a YaRN ``rope_scaling`` on Mistral, ``num_key_value_heads`` on
+OLMo 1, ``n_inner`` on GPT-2, GPT-NeoX's rotary base, a context other than 2048
+on Mistral). Each writer refuses those with the architecture's reason; a last
+check reads the finished file back with ``from_hf_config`` and refuses any
+field that comes back otherwise, which catches TransformerLens's rules keyed on
+a model's name (Llama 3.1 to 3.3 are capped at 2048 tokens, TinyStories at 512).
 
 Some fields describe how TransformerLens runs or loads a model rather than
 the model (hooks, device, dtype, seed, checkpoints, the tokenizer's BOS
 handling): they are not exported (:data:`NOT_EXPORTED` says why for each), so
 ``from_hf_config`` brings back the values its architecture implies for them.
 Fields that have no effect given the others (``window_size`` without local
-attention, ``final_rms`` with RMSNorm, YaRN settings with YaRN off, ...) are
-not checked either.
+attention, ``final_rms`` with RMSNorm, YaRN settings with YaRN off, ...) or
+that the architecture's TransformerLens code never reads (BERT's
+``normalization_type``, gpt-oss's ``norm_topk_prob``) are not checked either.
+Two spellings of one model count as the same: ``n_key_value_heads`` unset or
+equal to ``n_heads`` (likewise ``train_seq_length`` and ``n_ctx``,
+``rotary_base_local`` and ``rotary_base``), and ``use_local_attn`` off or on
+with only global layers.
 
 >>> config = to_hf_config("gpt2-small")
 >>> config["architectures"], config["model_type"], config["n_embd"], config["n_layer"]
@@ -30,12 +46,14 @@ not checked either.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .config import FIELD_DEFAULTS, HookedTransformerConfig, check_and_derive
 from .errors import PresetError, PresetValidationError, did_you_mean
+from .hf_import import from_hf_config
 from .schema import FIELDS, check_field_value, defaults
 
 __all__ = ["EXPORTABLE_ARCHITECTURES", "NOT_EXPORTED", "HFExportError", "to_hf_config"]
@@ -180,6 +198,11 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _same_typed(a: Any, b: Any) -> bool:
+    """Equal in value and type: 10000 and 10000.0 differ, as they do in a preset."""
+    return type(a) is type(b) and bool(a == b)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -193,6 +216,7 @@ class _Export:
         self.v = values
         self.arch = arch
         self.handled: set[str] = set()
+        self.ignored: set[str] = set()
         self.problems: list[tuple[str, str]] = []
 
     def __getitem__(self, field: str) -> Any:
@@ -202,15 +226,20 @@ class _Export:
     def ignore(self, *fields: str) -> None:
         """Fields this architecture's TransformerLens code does not read."""
         self.handled.update(fields)
+        self.ignored.update(fields)
 
     def fixed(self, field: str, value: Any, what: str) -> None:
-        """``field`` must be ``value``: the architecture has no other choice."""
+        """``field`` must be ``value``, type included: the architecture has no other choice."""
         self.handled.add(field)
-        if not _same(self.v[field], value):
-            self.problem(field, f"{self.arch} always has {what} ({field} = {_show(value)})")
+        if not _same_typed(self.v[field], value):
+            kind = f", of type {type(value).__name__}" if _same(self.v[field], value) else ""
+            self.problem(field, f"{self.arch} always has {what} ({field} = {_show(value)}{kind})")
 
     def problem(self, field: str, reason: str) -> None:
         self.problems.append((field, reason))
+
+    def unread_scaling(self, kind: str) -> str:
+        return f"TransformerLens reads no {kind} rope scaling from {self.arch}'s config"
 
     # -- shared pieces --------------------------------------------------------------
 
@@ -293,7 +322,8 @@ class _Export:
     ) -> dict[str, Any]:
         """rope_theta and rope_scaling, with the TransformerLens scaling the preset uses.
 
-        ``scaling`` names the rope types the config takes (llama3, yarn, linear);
+        ``scaling`` names the rope types TransformerLens reads from this config
+        (llama3, yarn, linear: fewer than transformers takes for most architectures);
         ``scope`` says which layers transformers scales: "all", or "global"
         (full-attention layers only, as Gemma 3 and OLMo 3 do); ``local_base``
         is the key of the local layers' own base, if the config has one.
@@ -305,7 +335,7 @@ class _Export:
         if v["use_NTK_by_parts_rope"]:
             self.handled.update({"use_NTK_by_parts_rope", *_NTK_FIELDS})
             if "llama3" not in scaling:
-                self.problem("use_NTK_by_parts_rope", f"{self.arch} has no NTK-by-parts scaling")
+                self.problem("use_NTK_by_parts_rope", self.unread_scaling("NTK-by-parts (llama3)"))
             elif scales_some_only:
                 self.problem(
                     "use_NTK_by_parts_rope",
@@ -323,7 +353,7 @@ class _Export:
             self.handled.update({"use_yarn_rope", *_YARN_FIELDS})
             global_only = bool(v["yarn_global_attn_only"]) and has_local
             if "yarn" not in scaling:
-                self.problem("use_yarn_rope", f"{self.arch} has no YaRN scaling")
+                self.problem("use_yarn_rope", self.unread_scaling("YaRN"))
             elif global_only != scales_some_only:
                 which = "full-attention layers only" if scales_some_only else "every layer"
                 self.problem(
@@ -344,7 +374,7 @@ class _Export:
         elif v["rotary_scaling_factor"] != 1.0:
             self.handled.add("rotary_scaling_factor")
             if "linear" not in scaling:
-                self.problem("rotary_scaling_factor", f"{self.arch} has no linear rope scaling")
+                self.problem("rotary_scaling_factor", self.unread_scaling("linear"))
             elif has_local and not scales_some_only:
                 self.problem(
                     "rotary_scaling_factor",
@@ -368,27 +398,84 @@ class _Export:
 # Every other relevant field must hold its neutral value (see _neutral).
 
 _RMS = "RMSNorm (normalization_type = 'RMS')"
-_LLAMA_SCALING = frozenset({"llama3", "yarn", "linear"})
+_GEMMA3_CONTEXT_CAP = 8192
+# The rope scalings TransformerLens 3.9 reads from these configs (transformers takes
+# more: a YaRN rope_scaling on Mistral would build a model TransformerLens does not).
+_NO_SCALING: frozenset[str] = frozenset()
+_LLAMA3 = frozenset({"llama3"})
+# What the TransformerLens 3.9 context caps leave of a config's context length.
+_CONTEXT_CAP = 2048
 
 
-def _gpt2(e: _Export) -> dict[str, Any]:
+def _four_times_wide(e: _Export) -> None:
+    """The MLP width of configs TransformerLens reads as 4 * hidden size, whatever they say."""
+    d_model = e.v["d_model"]
+    if e["d_mlp"] != 4 * d_model:
+        e.problem(
+            "d_mlp",
+            f"TransformerLens reads {e.arch}'s MLP as 4 * hidden size = {4 * d_model} wide "
+            "(it does not read the config's own width)",
+        )
+
+
+def _gpt2_body(e: _Export) -> dict[str, Any]:
+    """The keys GPT2Config and the SantaCoder config built on it share."""
     e.decoder()
     e.heads_split()
     e.fixed("normalization_type", "LN", "LayerNorm")
     e.fixed("positional_embedding_type", "standard", "learned absolute positions")
-    d_model, d_mlp = e["d_model"], e["d_mlp"]
+    _four_times_wide(e)
     return {
         "vocab_size": e.vocab(),
         "n_positions": e["n_ctx"],
-        "n_embd": d_model,
+        "n_embd": e["d_model"],
         "n_layer": e["n_layers"],
         "n_head": e["n_heads"],
         # null means 4 * n_embd, as in the published GPT-2 files.
-        "n_inner": None if d_mlp == 4 * d_model else d_mlp,
+        "n_inner": None,
         "activation_function": e.act(),
         "layer_norm_epsilon": e["eps"],
-        "scale_attn_weights": e["use_attn_scale"],
         "scale_attn_by_inverse_layer_idx": e["scale_attn_by_inverse_layer_idx"],
+    }
+
+
+def _gpt2(e: _Export) -> dict[str, Any]:
+    out = _gpt2_body(e)
+    # GPT2Config has no n_ctx, but TransformerLens reads the context from it (the
+    # published files carry it next to n_positions); transformers keeps it as is.
+    out["n_ctx"] = e["n_ctx"]
+    out["scale_attn_weights"] = e["use_attn_scale"]
+    return out
+
+
+# What SantaCoder's remote code (configuration_gpt2_mq.GPT2CustomConfig, which extends
+# GPT2Config) is loaded through, as its published config.json names it.
+_SANTACODER_AUTO_MAP = {
+    "AutoConfig": "configuration_gpt2_mq.GPT2CustomConfig",
+    "AutoModelForCausalLM": "modeling_gpt2_mq.GPT2LMHeadCustomModel",
+}
+
+
+def _santacoder(e: _Export) -> dict[str, Any]:
+    # GPT2LMHeadCustomModel is GPT-2 with a choice of attention: "multiquery" (one
+    # key/value head, as SantaCoder was trained) or "multihead" (GPT-2's own). TransformerLens
+    # does not read that choice: it builds multi-head attention, copying a multi-query
+    # checkpoint's key/value head into every head. A preset has a key/value projection per
+    # head, which is "multihead"; "multiquery" would be a model with other weights.
+    out = _gpt2_body(e)
+    if e.kv_heads(grouped=True) != e.v["n_heads"]:
+        e.problem(
+            "n_key_value_heads",
+            f"TransformerLens reads every {e.arch} as multi-head attention "
+            "(one key/value head per query head)",
+        )
+    # TransformerLens's SantaCoder branch scales scores whatever scale_attn_weights says.
+    e.fixed("use_attn_scale", True, "scaled attention scores")
+    return {
+        "auto_map": dict(_SANTACODER_AUTO_MAP),
+        **out,
+        "scale_attn_weights": True,
+        "attention_head_type": "multihead",
     }
 
 
@@ -399,14 +486,15 @@ def _gpt_neo(e: _Export) -> dict[str, Any]:
     e.fixed("positional_embedding_type", "standard", "learned absolute positions")
     e.fixed("use_attn_scale", False, "unscaled attention scores")
     kinds = e.layer_kinds()
-    d_model, d_mlp = e["d_model"], e["d_mlp"]
+    _four_times_wide(e)
     out = {
         "vocab_size": e.vocab(),
         "max_position_embeddings": e["n_ctx"],
-        "hidden_size": d_model,
+        "hidden_size": e["d_model"],
         "num_layers": e["n_layers"],
         "num_heads": e["n_heads"],
-        "intermediate_size": None if d_mlp == 4 * d_model else d_mlp,
+        # null means 4 * hidden_size.
+        "intermediate_size": None,
         "attention_types": _repeating(kinds),
         "activation_function": e.act(),
         "layer_norm_epsilon": e["eps"],
@@ -441,9 +529,16 @@ def _gpt_neox(e: _Export) -> dict[str, Any]:
         "max_position_embeddings": e["n_ctx"],
         "layer_norm_eps": e["eps"],
         "rotary_pct": e["rotary_dim"] / e["d_head"],
-        "rotary_emb_base": e["rotary_base"],
+        # TransformerLens does not read the base: it keeps its default.
+        "rotary_emb_base": _default_base(e),
         "use_parallel_residual": e["parallel_attn_mlp"],
     }
+
+
+def _default_base(e: _Export) -> int:
+    base: int = FIELD_DEFAULTS["rotary_base"]
+    e.fixed("rotary_base", base, f"a rotary base of {base} in TransformerLens")
+    return base
 
 
 def _gptj(e: _Export) -> dict[str, Any]:
@@ -454,15 +549,18 @@ def _gptj(e: _Export) -> dict[str, Any]:
     e.fixed("rotary_adjacent_pairs", True, "rotation of adjacent pairs")
     e.fixed("parallel_attn_mlp", True, "attention and MLP side by side")
     e.fixed("rotary_base", 10000, "a rotary base of 10000")
-    d_model, d_mlp = e["d_model"], e["d_mlp"]
+    # TransformerLens does not read GPT-J's layer_norm_epsilon.
+    e.fixed("eps", 1e-5, "LayerNorm epsilon 1e-5 in TransformerLens")
+    _four_times_wide(e)
     return {
         "vocab_size": e.vocab(),
         "n_positions": e["n_ctx"],
-        "n_embd": d_model,
+        "n_embd": e["d_model"],
         "n_layer": e["n_layers"],
         "n_head": e["n_heads"],
         "rotary_dim": e["rotary_dim"],
-        "n_inner": None if d_mlp == 4 * d_model else d_mlp,
+        # null means 4 * n_embd.
+        "n_inner": None,
         "activation_function": e.act(),
         "layer_norm_epsilon": e["eps"],
     }
@@ -500,8 +598,9 @@ def _bloom(e: _Export) -> dict[str, Any]:
     d_model = e["d_model"]
     if e["d_mlp"] != 4 * d_model:
         e.problem("d_mlp", f"{e.arch}'s MLP is always 4 * hidden_size = {4 * d_model} wide")
-    # ALiBi has no position table: BLOOM's config has no context length to write.
-    e.ignore("n_ctx")
+    # ALiBi has no position table: BLOOM's config has no context length to write, and
+    # TransformerLens gives every BLOOM model the same one.
+    e.fixed("n_ctx", _CONTEXT_CAP, f"a {_CONTEXT_CAP}-token context in TransformerLens")
     return {
         "vocab_size": e.vocab(),
         "hidden_size": d_model,
@@ -512,8 +611,12 @@ def _bloom(e: _Export) -> dict[str, Any]:
     }
 
 
-def _rms_decoder(e: _Export, *, head_dim: bool) -> dict[str, Any]:
-    """The keys Llama-like configs share (RMSNorm, rotary embeddings over whole heads)."""
+def _rms_decoder(e: _Export, *, head_dim: bool, grouped: bool = True) -> dict[str, Any]:
+    """The keys Llama-like configs share (RMSNorm, rotary embeddings over whole heads).
+
+    ``head_dim``: TransformerLens reads the head size from the config (else it divides
+    hidden_size by the heads); ``grouped``: it reads num_key_value_heads.
+    """
     e.decoder()
     e.fixed("normalization_type", "RMS", _RMS)
     e.fixed("positional_embedding_type", "rotary", "rotary embeddings")
@@ -525,7 +628,7 @@ def _rms_decoder(e: _Export, *, head_dim: bool) -> dict[str, Any]:
         "intermediate_size": e["d_mlp"],
         "num_hidden_layers": e["n_layers"],
         "num_attention_heads": e["n_heads"],
-        "num_key_value_heads": e.kv_heads(grouped=True),
+        "num_key_value_heads": e.kv_heads(grouped=grouped),
     }
     if head_dim:
         out["head_dim"] = e["d_head"]
@@ -538,23 +641,28 @@ def _rms_decoder(e: _Export, *, head_dim: bool) -> dict[str, Any]:
 
 
 def _llama(e: _Export) -> dict[str, Any]:
-    out = _rms_decoder(e, head_dim=True)
+    out = _rms_decoder(e, head_dim=False)
     e.fixed("gated_mlp", True, "a gated MLP")
     out["hidden_act"] = e.act()
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_LLAMA3))
     return out
 
 
 def _mistral(e: _Export) -> dict[str, Any]:
-    out = _llama(e)
+    out = _rms_decoder(e, head_dim=True)
+    e.fixed("gated_mlp", True, "a gated MLP")
+    # TransformerLens gives every Mistral a 2048-token context, whatever the file says.
+    e.fixed("n_ctx", _CONTEXT_CAP, f"a {_CONTEXT_CAP}-token context in TransformerLens")
+    out["hidden_act"] = e.act()
+    out.update(e.rope(scaling=_NO_SCALING))
     out["sliding_window"] = e.uniform_window()
     return out
 
 
 def _mixtral(e: _Export) -> dict[str, Any]:
-    out = _rms_decoder(e, head_dim=True)
+    out = _rms_decoder(e, head_dim=False)
     out["hidden_act"] = e.act()
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_NO_SCALING))
     out["sliding_window"] = e.uniform_window()
     out.update(_experts(e, count_key="num_local_experts"))
     # Mixtral's router always rescales the chosen experts' weights to sum to 1.
@@ -581,7 +689,7 @@ def _gemma(e: _Export) -> dict[str, Any]:
             "and has no exact GELU",
         )
     out["hidden_act"] = act_fn
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_NO_SCALING))
     return out
 
 
@@ -591,7 +699,7 @@ def _soft_cap(e: _Export, field: str) -> float | None:
 
 
 def _query_scalar(e: _Export) -> int:
-    """Gemma 2 and 3 divide scores by sqrt(query_pre_attn_scalar), an integer."""
+    """Gemma 2 divides scores by sqrt(query_pre_attn_scalar), an integer."""
     e.fixed("use_attn_scale", True, "scaled attention scores")
     scale: float = e["attn_scale"]
     scalar = round(scale * scale)
@@ -605,7 +713,26 @@ def _gemma2_like(e: _Export, *, model_type_text: bool) -> dict[str, Any]:
     e.fixed("gated_mlp", True, "a gated MLP")
     e.fixed("use_normalization_before_and_after", True, "norms before and after each layer")
     out["hidden_activation"] = e.act()
-    out["query_pre_attn_scalar"] = _query_scalar(e)
+    if model_type_text:  # Gemma 3
+        # TransformerLens scales Gemma 3's scores by sqrt(d_head) and does not read
+        # query_pre_attn_scalar; the file says d_head so that transformers agrees.
+        e.fixed("use_attn_scale", True, "scaled attention scores")
+        if not _neutral("attn_scale", e.v):
+            e.problem(
+                "attn_scale",
+                f"TransformerLens scales {e.arch}'s scores by sqrt(d_head) whatever the "
+                "config says",
+            )
+        e.handled.add("attn_scale")
+        out["query_pre_attn_scalar"] = e["d_head"]
+        n_ctx = e["n_ctx"]
+        if n_ctx > _GEMMA3_CONTEXT_CAP:
+            e.problem(
+                "n_ctx",
+                f"TransformerLens caps {e.arch}'s context at {_GEMMA3_CONTEXT_CAP} tokens",
+            )
+    else:
+        out["query_pre_attn_scalar"] = _query_scalar(e)
     out["layer_types"], window = e.layer_types()
     if window is not None:
         out["sliding_window"] = window
@@ -615,13 +742,13 @@ def _gemma2_like(e: _Export, *, model_type_text: bool) -> dict[str, Any]:
         e.fixed("use_qk_norm", True, "RMSNorm on queries and keys")
         out.update(
             e.rope(
-                scaling=frozenset({"linear", "yarn"}),
+                scaling=frozenset({"linear"}),
                 scope="global",
                 local_base="rope_local_base_freq",
             )
         )
     else:
-        out.update(e.rope(scaling=_LLAMA_SCALING))
+        out.update(e.rope(scaling=_NO_SCALING))
     return out
 
 
@@ -652,11 +779,17 @@ def _gemma3_multimodal(e: _Export) -> dict[str, Any]:
     return {"text_config": text, "vision_config": dict(_GEMMA3_VISION)}
 
 
+def _integer_base(e: _Export) -> None:
+    if not isinstance(e.v["rotary_base"], int):
+        e.problem("rotary_base", f"TransformerLens truncates {e.arch}'s rope_theta to an integer")
+
+
 def _qwen2(e: _Export) -> dict[str, Any]:
     out = _rms_decoder(e, head_dim=False)
     e.fixed("gated_mlp", True, "a gated MLP")
     out["hidden_act"] = e.act()
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_NO_SCALING))
+    _integer_base(e)
     out.update(_qwen_windows(e))
     return out
 
@@ -665,8 +798,11 @@ def _qwen3(e: _Export) -> dict[str, Any]:
     out = _rms_decoder(e, head_dim=True)
     e.fixed("gated_mlp", True, "a gated MLP")
     e.fixed("use_qk_norm", True, "RMSNorm on queries and keys")
+    # TransformerLens gives every Qwen 3 a 2048-token context, whatever the file says.
+    e.fixed("n_ctx", _CONTEXT_CAP, f"a {_CONTEXT_CAP}-token context in TransformerLens")
     out["hidden_act"] = e.act()
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_NO_SCALING))
+    _integer_base(e)
     out.update(_qwen_windows(e))
     return out
 
@@ -696,9 +832,18 @@ def _qwen(e: _Export) -> dict[str, Any]:
     e.fixed("gated_mlp", True, "a gated MLP")
     e.ignore("final_rms")
     e.act(fixed="silu")
+    e.full_rotary()
     n_ctx = e["n_ctx"]
     long_context = e["use_logn_attn"], e["use_dynamic_ntk_rope"]
-    trained = e["train_seq_length"] if any(long_context) else None
+    trained = e["train_seq_length"]
+    # TransformerLens reads seq_length as both the context and the training length that
+    # log-n attention and dynamic NTK start from, so the two must agree where they matter.
+    if any(long_context) and trained is not None and trained != n_ctx:
+        e.problem(
+            "train_seq_length",
+            f"TransformerLens reads {e.arch}'s seq_length as both n_ctx and the training "
+            f"length; this preset has n_ctx = {n_ctx}",
+        )
     return {
         "auto_map": {
             "AutoConfig": "configuration_qwen.QWenConfig",
@@ -710,16 +855,14 @@ def _qwen(e: _Export) -> dict[str, Any]:
         "num_hidden_layers": e["n_layers"],
         # The remote code's intermediate_size counts both halves of the gated MLP.
         "intermediate_size": 2 * e["d_mlp"],
-        # kv_channels is the head size (the projections use it too); the rotated part
-        # is rotary_pct of it.
+        # kv_channels is the head size (the projections use it too), and TransformerLens
+        # reads it as the rotary dimension: every dimension rotates (rotary_pct 1).
         "kv_channels": e["d_head"],
-        "rotary_pct": 1.0
-        if e["rotary_dim"] == e.v["d_head"]
-        else e.v["rotary_dim"] / e.v["d_head"],
-        "rotary_emb_base": e["rotary_base"],
-        # The length the log-n and dynamic NTK scalings start from (TransformerLens:
-        # train_seq_length, or n_ctx without it).
-        "seq_length": trained if trained is not None else n_ctx,
+        "rotary_pct": 1.0,
+        # TransformerLens does not read the base: it keeps its default.
+        "rotary_emb_base": _default_base(e),
+        # The context, and the length the log-n and dynamic NTK scalings start from.
+        "seq_length": n_ctx,
         "max_position_embeddings": n_ctx,
         "layer_norm_epsilon": e["eps"],
         "scale_attn_weights": e["use_attn_scale"],
@@ -742,14 +885,14 @@ def _phi(e: _Export) -> dict[str, Any]:
         "intermediate_size": e["d_mlp"],
         "num_hidden_layers": e["n_layers"],
         "num_attention_heads": e["n_heads"],
-        "num_key_value_heads": e.kv_heads(grouped=True),
+        "num_key_value_heads": e.kv_heads(grouped=False),
         "hidden_act": e.act(),
         "max_position_embeddings": e["n_ctx"],
         "layer_norm_eps": e["eps"],
         "partial_rotary_factor": e["rotary_dim"] / e["d_head"],
         "qk_layernorm": False,
     }
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_NO_SCALING))
     return out
 
 
@@ -758,7 +901,7 @@ def _phi3(e: _Export) -> dict[str, Any]:
     e.fixed("gated_mlp", True, "a gated MLP")
     out["hidden_act"] = e.act()
     # Phi-3's config takes only its own "longrope" scaling, which no preset has.
-    out.update(e.rope(scaling=frozenset()))
+    out.update(e.rope(scaling=_NO_SCALING))
     out["sliding_window"] = e.uniform_window()
     return out
 
@@ -780,17 +923,17 @@ def _olmo(e: _Export) -> dict[str, Any]:
         "intermediate_size": e["d_mlp"],
         "num_hidden_layers": e["n_layers"],
         "num_attention_heads": e["n_heads"],
-        "num_key_value_heads": e.kv_heads(grouped=True),
+        "num_key_value_heads": e.kv_heads(grouped=False),
         "hidden_act": e.act(),
         "max_position_embeddings": e["n_ctx"],
         "clip_qkv": e["clip_qkv"],
     }
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_NO_SCALING))
     return out
 
 
-def _olmo2_body(e: _Export) -> dict[str, Any]:
-    out = _rms_decoder(e, head_dim=False)
+def _olmo2_body(e: _Export, *, grouped: bool) -> dict[str, Any]:
+    out = _rms_decoder(e, head_dim=False, grouped=grouped)
     e.fixed("gated_mlp", True, "a gated MLP")
     # OLMo 2 and 3 normalise whole query and key projections, which TransformerLens
     # does by architecture; use_qk_norm would add per-head norms instead.
@@ -800,17 +943,38 @@ def _olmo2_body(e: _Export) -> dict[str, Any]:
 
 
 def _olmo2(e: _Export) -> dict[str, Any]:
-    out = _olmo2_body(e)
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out = _olmo2_body(e, grouped=False)
+    out.update(e.rope(scaling=_NO_SCALING))
     return out
 
 
+# Olmo3Config's base for any layer type the file gives none (transformers 5 gives the
+# file's flat rope_theta to the full-attention layers only).
+_OLMO3_THETA = 500000.0
+_SLIDING_THETA = "<sliding rope_theta>"  # a marker key, never written
+
+
 def _olmo3(e: _Export) -> dict[str, Any]:
-    out = _olmo2_body(e)
+    out = _olmo2_body(e, grouped=True)
     out["layer_types"], window = e.layer_types()
     if window is not None:
         out["sliding_window"] = window
-    out.update(e.rope(scaling=frozenset({"yarn", "linear"}), scope="global"))
+    rope = e.rope(scaling=frozenset({"yarn"}), scope="global", local_base=_SLIDING_THETA)
+    sliding = rope.pop(_SLIDING_THETA, None)
+    # From the flat keys, the sliding layers get 500000.0, which reads back as their own
+    # base unless it equals the full-attention layers' base.
+    full_base = rope["rope_theta"]
+    flat = full_base if full_base == _OLMO3_THETA else _OLMO3_THETA
+    if sliding is not None and not _same_typed(sliding, flat):
+        # The sliding layers' own base can only be said per layer type, in the
+        # transformers 5 layout (transformers 4 reads the flat keys alone).
+        full = {"rope_type": "default", **rope.get("rope_scaling", {})}
+        full["rope_theta"] = rope["rope_theta"]
+        out["rope_parameters"] = {
+            "full_attention": full,
+            "sliding_attention": {"rope_type": "default", "rope_theta": sliding},
+        }
+    out.update(rope)
     return out
 
 
@@ -818,7 +982,7 @@ def _olmoe(e: _Export) -> dict[str, Any]:
     out = _rms_decoder(e, head_dim=False)
     e.fixed("use_qk_norm", False, "its own query/key norms")
     out["hidden_act"] = e.act()
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    out.update(e.rope(scaling=_NO_SCALING))
     out.update(_experts(e, count_key="num_experts"))
     out["norm_topk_prob"] = e["norm_topk_prob"]
     out["clip_qkv"] = e["clip_qkv"]
@@ -832,7 +996,9 @@ def _gpt_oss(e: _Export) -> dict[str, Any]:
     e.ignore("norm_topk_prob")
     out["hidden_act"] = e["act_fn"]
     e.fixed("use_attention_sinks", True, "a learned attention sink per head")
-    out["layer_types"], out["sliding_window"] = e.layer_types()
+    out["layer_types"], window = e.layer_types()
+    # TransformerLens needs a window even when no layer slides (the layer types say so).
+    out["sliding_window"] = window if window is not None else e.v["window_size"] or 128
     rope = e.rope(scaling=frozenset({"yarn"}))
     # Without rope_scaling the config falls back to gpt-oss's own YaRN.
     rope.setdefault("rope_scaling", {"rope_type": "default"})
@@ -850,7 +1016,10 @@ def _apertus(e: _Export) -> dict[str, Any]:
     e.fixed("use_qk_norm", True, "RMSNorm on queries and keys")
     out["qk_norm"] = True  # the published files say so; transformers always has them
     out["hidden_act"] = e.act()
-    out.update(e.rope(scaling=_LLAMA_SCALING))
+    rope = e.rope(scaling=_LLAMA3)
+    # Without rope_scaling the config falls back to Apertus's own Llama 3 scaling.
+    rope.setdefault("rope_scaling", {"rope_type": "default"})
+    out.update(rope)
     return out
 
 
@@ -858,9 +1027,11 @@ def _bert(e: _Export) -> dict[str, Any]:
     e.heads_split()
     e.fixed("attention_dir", "bidirectional", "bidirectional attention")
     e.fixed("attn_only", False, "an MLP in every block")
-    # TransformerLens's BERT blocks, embedding and head have their own LayerNorms
-    # and learned positions whatever these fields say.
-    e.ignore("normalization_type", "positional_embedding_type", "final_rms")
+    # TransformerLens's BERT embedding always adds learned positions; its attention
+    # would add rotary, ALiBi or shortformer positions on top.
+    e.fixed("positional_embedding_type", "standard", "learned absolute positions")
+    # TransformerLens's BERT blocks and head have their own LayerNorms whatever these say.
+    e.ignore("normalization_type", "final_rms")
     return {
         "vocab_size": e.vocab(),
         "hidden_size": e["d_model"],
@@ -883,9 +1054,15 @@ def _t5(e: _Export) -> dict[str, Any]:
     e.fixed("positional_embedding_type", "relative_positional_bias", "relative position buckets")
     # TransformerLens's T5 blocks always use T5's RMS-style norm.
     e.ignore("normalization_type", "final_rms")
+    # TransformerLens takes feed_forward_proj as the activation's name, so a gated
+    # "gated-gelu" is not one it can read.
+    e.fixed("gated_mlp", False, "an ungated MLP in TransformerLens")
+    # T5Config ties the embeddings whatever the file says.
+    e.fixed("tie_word_embeddings", True, "tied input and output embeddings")
+    for field in ("relative_attention_num_buckets", "relative_attention_max_distance"):
+        if e.v[field] is None:
+            e.problem(field, f"{e.arch}'s relative position buckets need it (it is not set)")
     n_layers = e["n_layers"]
-    act_fn = e.act()
-    gated = e["gated_mlp"]
     return {
         "vocab_size": e.vocab(),
         "d_model": e["d_model"],
@@ -898,10 +1075,7 @@ def _t5(e: _Export) -> dict[str, Any]:
         "relative_attention_num_buckets": e["relative_attention_num_buckets"],
         "relative_attention_max_distance": e["relative_attention_max_distance"],
         "layer_norm_epsilon": e["eps"],
-        # "gated-gelu" is transformers' name for a gated gelu_new.
-        "feed_forward_proj": (
-            ("gated-gelu" if act_fn == "gelu_new" else f"gated-{act_fn}") if gated else act_fn
-        ),
+        "feed_forward_proj": e.act(),
         "decoder_start_token_id": e["decoder_start_token_id"],
         "is_encoder_decoder": True,
     }
@@ -909,6 +1083,7 @@ def _t5(e: _Export) -> dict[str, Any]:
 
 _WRITERS: dict[str, tuple[str, Callable[[_Export], dict[str, Any]]]] = {
     "GPT2LMHeadModel": ("gpt2", _gpt2),
+    "GPT2LMHeadCustomModel": ("gpt2", _santacoder),
     "GPTNeoForCausalLM": ("gpt_neo", _gpt_neo),
     "GPTNeoXForCausalLM": ("gpt_neox", _gpt_neox),
     "GPTJForCausalLM": ("gptj", _gptj),
@@ -938,6 +1113,8 @@ _WRITERS: dict[str, tuple[str, Callable[[_Export], dict[str, Any]]]] = {
 
 # Written for every architecture, as the preset says (see to_hf_config).
 _ALWAYS_EXPORTED = frozenset({"tie_word_embeddings", "quantization_method"})
+# The architectures whose tie_word_embeddings TransformerLens reads (T5's is always true).
+_READS_TIE = frozenset({"Olmo3ForCausalLM", "OlmoeForCausalLM", "T5ForConditionalGeneration"})
 
 #: Hugging Face ``architectures`` names that :func:`to_hf_config` writes.
 EXPORTABLE_ARCHITECTURES: tuple[str, ...] = tuple(sorted(_WRITERS))
@@ -1003,7 +1180,9 @@ def to_hf_config(
     ``_name_or_path`` (``tokenizer_name``, else ``model_name``) and the keys
     the transformers configuration class reads, with ``tie_word_embeddings``
     and ``initializer_range`` (when the preset sets it) as the preset says;
-    ``json.dump`` writes it as is.
+    ``json.dump`` writes it as is. :func:`from_hf_config` reads it back as the
+    preset: every field that changes the model TransformerLens builds comes
+    back with its value and type.
 
     >>> config = to_hf_config("pythia-70m")
     >>> config["model_type"], config["hidden_size"], config["rotary_pct"]
@@ -1031,6 +1210,12 @@ def to_hf_config(
     model_type, writer = _WRITERS[arch]
     export = _Export(values, arch)
     body = writer(export)
+    if values["tie_word_embeddings"] and arch not in _READS_TIE:
+        export.problem(
+            "tie_word_embeddings",
+            f"TransformerLens reads no tie_word_embeddings from {arch}'s config "
+            "(its unembedding is always a separate matrix)",
+        )
     for field in FIELDS:
         if field in export.handled or field in NOT_EXPORTED or field in _ALWAYS_EXPORTED:
             continue
@@ -1039,15 +1224,7 @@ def to_hf_config(
                 field,
                 f"{arch}'s config has no such setting (it needs {_neutral_text(field)})",
             )
-    if export.problems:
-        (field, reason), *others = export.problems
-        rest = sorted({f for f, _ in others} - {field})
-        also = f" (also: {', '.join(rest)})" if rest else ""
-        raise HFExportError(
-            f"{arch} cannot express this preset: {field} = {_show(values[field])}: {reason}{also}",
-            preset=name,
-            key=field,
-        )
+    _refuse(export, name)
 
     config: dict[str, Any] = {
         "architectures": [arch],
@@ -1067,7 +1244,75 @@ def to_hf_config(
     if values["quantization_method"] is not None:
         # Only the method is known; the rest of the checkpoint's quantization settings are not.
         config["quantization_config"] = {"quant_method": values["quantization_method"]}
+    _check_read_back(config, export, name)
     return config
+
+
+def _refuse(export: _Export, name: str | None) -> None:
+    """Raise the first problem found, naming the other fields at fault too."""
+    if not export.problems:
+        return
+    (field, reason), *others = export.problems
+    rest = sorted({f for f, _ in others} - {field})
+    also = f" (also: {', '.join(rest)})" if rest else ""
+    raise HFExportError(
+        f"{export.arch} cannot express this preset: {field} = {_show(export.v[field])}: "
+        f"{reason}{also}",
+        preset=name,
+        key=field,
+    )
+
+
+def _check_read_back(config: dict[str, Any], export: _Export, name: str | None) -> None:
+    """Refuse a config that from_hf_config would read as another preset.
+
+    The writers check every field they know to be fixed or unread, with a reason; this
+    catches what they cannot know, such as TransformerLens's rules keyed on the model's
+    name (the context caps of Llama 3.1 to 3.3 and Code Llama, TinyStories' 512 tokens,
+    no quantization read for a Llama or Gemma name). Fields the architecture does not
+    use, and those that only say how TransformerLens runs a model, are not compared.
+    """
+    v, arch = export.v, export.arch
+    read_as = f"TransformerLens reads {arch}'s config for {config['_name_or_path']!r} back"
+    try:
+        imported = from_hf_config(json.loads(json.dumps(config)))
+        back = {**defaults(), **imported, **check_and_derive(imported)}
+    except PresetError as exc:
+        raise HFExportError(
+            f"{arch} cannot express this preset: its config does not read back ({exc})",
+            preset=name,
+        ) from None
+    kinds = _layer_kinds(back)
+    if "attn_types" not in export.ignored and _layer_kinds(v) != kinds:
+        # use_local_attn and attn_types together say which layers are local.
+        field = "attn_types" if v["use_local_attn"] else "use_local_attn"
+        local = kinds.count("local")
+        export.problem(field, f"{read_as} with other local layers ({local} of {len(kinds)})")
+    for field in FIELDS:
+        if field in NOT_EXPORTED or field in export.ignored or not _relevant(field, v):
+            continue
+        if field in ("use_local_attn", "attn_types"):
+            continue
+        ours, theirs = _meant(field, v), _meant(field, back)
+        if not _same_typed(ours, theirs):
+            export.problem(field, f"{read_as} as {field} = {_show(back[field])}")
+    _refuse(export, name)
+
+
+# Fields whose unset value means another field's value.
+_UNSET_MEANS = {
+    "n_key_value_heads": "n_heads",
+    "train_seq_length": "n_ctx",
+    "rotary_base_local": "rotary_base",
+}
+
+
+def _meant(field: str, v: Mapping[str, Any]) -> Any:
+    """What ``field`` means in the model: one K/V head per head when unset, and so on."""
+    value = v[field]
+    if value is None and field in _UNSET_MEANS:
+        return v[_UNSET_MEANS[field]]
+    return value
 
 
 def _neutral_text(field: str) -> str:
