@@ -51,6 +51,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._plain import same_value
 from .config import FIELD_DEFAULTS, HookedTransformerConfig, check_and_derive
 from .errors import PresetError, PresetValidationError, did_you_mean
 from .hf_import import from_hf_config
@@ -189,13 +190,7 @@ def _neutral(field: str, v: Mapping[str, Any]) -> bool:
         return bool(value == v["d_head"])
     if field == "n_key_value_heads":
         return value is None or value == v["n_heads"]
-    return _same(value, FIELD_DEFAULTS[field])
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
+    return same_value(value, FIELD_DEFAULTS[field])
 
 
 def _same_typed(a: Any, b: Any) -> bool:
@@ -232,7 +227,7 @@ class _Export:
         """``field`` must be ``value``, type included: the architecture has no other choice."""
         self.handled.add(field)
         if not _same_typed(self.v[field], value):
-            kind = f", of type {type(value).__name__}" if _same(self.v[field], value) else ""
+            kind = f", of type {type(value).__name__}" if same_value(self.v[field], value) else ""
             self.problem(field, f"{self.arch} always has {what} ({field} = {_show(value)}{kind})")
 
     def problem(self, field: str, reason: str) -> None:
