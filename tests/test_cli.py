@@ -34,7 +34,7 @@ from transformer_presets._sources import bundled_dir, user_preset_dir
 from transformer_presets.cli import main
 from transformer_presets.config import check_and_derive
 from transformer_presets.hf_import import closest_preset, from_hf_config
-from transformer_presets.schema import defaults
+from transformer_presets.preset_keys import defaults
 
 from .conftest import REPO
 
@@ -783,7 +783,7 @@ def test_commands_never_import_torch_or_numpy(home: Path, args: list[str]) -> No
 # the re it needs) is for --json output alone; re is otherwise imported only for
 # a pattern with ? or [ (fnmatch).
 SLOW_IMPORTS = ("argparse", "typing", "pathlib", "platformdirs", "tomllib", "dataclasses")
-OWN_COLD_MODULES = ("catalog", "presetfile", "schema", "config", "records")
+OWN_COLD_MODULES = ("_catalog", "_resolve", "presetfile", "preset_keys", "config", "records")
 
 
 def _imported(proc: subprocess.CompletedProcess[str]) -> set[str]:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from transformer_presets import HookedTransformerConfig, PresetError, PresetRegistry
 from transformer_presets.config import ACTIVATION_NAMES, FIELD_BOUNDS, FIELD_CHOICES
-from transformer_presets.schema import FIELDS, RESERVED_KEYS
+from transformer_presets.preset_keys import FIELDS, RESERVED_KEYS
 
 SETTINGS = settings(
     max_examples=150,

@@ -30,7 +30,7 @@ from transformer_presets.hf_export import (
     to_hf_config,
 )
 from transformer_presets.hf_import import SUPPORTED_ARCHITECTURES, from_hf_config
-from transformer_presets.schema import COMPUTED_ONLY, FIELDS, defaults
+from transformer_presets.preset_keys import COMPUTED_ONLY, FIELDS, defaults
 
 
 def _bundled_by_architecture() -> dict[str, dict[str, Any]]:

@@ -33,7 +33,7 @@ from transformer_presets.hf_import import (
     diff_values,
     from_hf_config,
 )
-from transformer_presets.schema import FIELDS, defaults
+from transformer_presets.preset_keys import FIELDS, defaults
 
 from .conftest import DATA
 

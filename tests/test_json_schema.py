@@ -27,8 +27,7 @@ from hypothesis import strategies as st
 
 from transformer_presets.errors import PresetError, PresetSyntaxError
 from transformer_presets.json_schema import DIALECT, preset_file_schema, schema_text
-from transformer_presets.presetfile import parse_preset_text
-from transformer_presets.schema import (
+from transformer_presets.preset_keys import (
     COMPUTED_ONLY,
     FIELD_CHOICES,
     FIELDS,
@@ -36,6 +35,7 @@ from transformer_presets.schema import (
     check_field_value,
     check_reserved_value,
 )
+from transformer_presets.presetfile import parse_preset_text
 
 from .conftest import DATA, REPO
 

@@ -130,7 +130,7 @@ def entry_problem(entry: Any) -> str | None:
     """
     from ._sources import KIND_BY_LEVEL
     from .config import kind_matches
-    from .schema import FIELDS
+    from .preset_keys import FIELDS
 
     if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
         return "not an entry"

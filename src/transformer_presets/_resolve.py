@@ -251,7 +251,7 @@ class Resolver:
             values[key] = value
             origins[key] = {"preset": d.name, "file": d.file, "line": d.where(key)[0]}
         if d.checkpoints is not None:
-            from .schema import expand_checkpoints
+            from .preset_keys import expand_checkpoints
 
             label_type, labels = expand_checkpoints(d.checkpoints)
             checkpoints = {"label_type": label_type, "values": labels}

@@ -390,7 +390,7 @@ def cmd_show(args: Args) -> int:
             table["description"] = info.description
         if info.aliases:
             table["aliases"] = list(info.aliases)
-        from .schema import FIELDS
+        from .preset_keys import FIELDS
 
         # TOML has no null: fields set to None go under the reserved "none" key.
         nulls = [k for k in FIELDS if k in values and values[k] is None]
@@ -426,7 +426,7 @@ def cmd_show(args: Args) -> int:
             f"checkpoints: {len(labels)} ({checkpoints['label_type']}s {labels[0]}..{labels[-1]})"
         )
     lines.append("")
-    from .schema import FIELDS
+    from .preset_keys import FIELDS
 
     merged = {**values, **derived}
     width = max(len(k) for k in merged) if merged else 0

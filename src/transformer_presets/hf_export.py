@@ -55,7 +55,7 @@ from ._plain import same_value
 from .config import FIELD_DEFAULTS, HookedTransformerConfig, check_and_derive
 from .errors import PresetError, PresetValidationError, did_you_mean
 from .hf_import import from_hf_config
-from .schema import FIELDS, check_field_value, defaults
+from .preset_keys import FIELDS, check_field_value, defaults
 
 __all__ = ["EXPORTABLE_ARCHITECTURES", "NOT_EXPORTED", "HFExportError", "to_hf_config"]
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from ._plain import is_int, same_value
 from .errors import PresetError
-from .schema import FIELDS, defaults
+from .preset_keys import FIELDS, defaults
 
 __all__ = [
     "SUPPORTED_ARCHITECTURES",

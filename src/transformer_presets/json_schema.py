@@ -1,7 +1,7 @@
 """The JSON Schema of a preset file, for editors and other tools.
 
-Generated from the loader's own tables (:data:`schema.FIELDS`,
-:data:`schema.RESERVED_KEYS`, :data:`schema.FIELD_CHOICES`, :data:`config.FIELD_BOUNDS`,
+Generated from the loader's own tables (:data:`preset_keys.FIELDS`,
+:data:`preset_keys.RESERVED_KEYS`, :data:`preset_keys.FIELD_CHOICES`, :data:`config.FIELD_BOUNDS`,
 :data:`config.DTYPE_NAMES`, :data:`field_docs.FIELD_DOCS`), so the schema and
 the loader cannot drift apart; ``tests/test_json_schema.py`` checks that they
 accept the same files. The package ships the result as
@@ -33,7 +33,7 @@ from typing import Any
 from ._dtypes import DTYPE_NAMES
 from .config import FIELD_BOUNDS, INT_LIMIT, Bound
 from .field_docs import FIELD_DOCS
-from .schema import (
+from .preset_keys import (
     CHECKPOINT_LABEL_TYPES,
     COMPUTED_ONLY,
     FIELD_CHOICES,

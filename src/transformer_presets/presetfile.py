@@ -12,7 +12,7 @@ from typing import Any
 from ._fileio import MAX_PRESET_FILE_BYTES, FileTooLarge, read_regular
 from ._tomlscan import Defused, defuse, scan
 from .errors import PresetError, PresetSyntaxError, PresetValidationError
-from .schema import (
+from .preset_keys import (
     FIELDS,
     RESERVED_KEYS,
     check_field_value,

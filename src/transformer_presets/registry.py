@@ -245,7 +245,7 @@ class PresetRegistry:
         return copy_config(built)
 
     def _build(self, loaded: _Loaded, overrides: dict[str, Any]) -> HookedTransformerConfig:
-        from .schema import FIELDS, check_field_value
+        from .preset_keys import FIELDS, check_field_value
 
         entry = loaded.entry
         values = _copy_values(loaded.values)
@@ -290,8 +290,8 @@ class PresetRegistry:
         >>> PresetRegistry().explain("gpt2")["d_model"].source
         'preset'
         """
+        from .preset_keys import FIELDS
         from .records import FieldOrigin
-        from .schema import FIELDS
 
         loaded = self._loadable(name)
         values, origins, derived = loaded.values, loaded.origins, loaded.derived
