@@ -25,13 +25,14 @@ from transformer_presets import (
     PresetInfo,
     PresetRegistry,
     cache_info,
-    cli,
     explain_preset,
     list_presets,
     resolve_preset,
 )
 from transformer_presets._sources import bundled_dir, user_preset_dir
-from transformer_presets.cli import main
+from transformer_presets.cli import build_parser, main
+from transformer_presets.cli._parser import list_parser
+from transformer_presets.cli._quick import quick_list_args
 from transformer_presets.config import check_and_derive
 from transformer_presets.hf_import import closest_preset, from_hf_config
 from transformer_presets.preset_keys import defaults
@@ -519,7 +520,7 @@ INVALID = {
         '[c]\nextends = "gpt2"\nact_fn = "swish"\n',
         ["{path}:3:1: preset 'c', key 'act_fn': 'swish' is not a supported activation"],
     ),
-    "missing.toml": (None, ["{path}:1:1: cannot read preset file"]),
+    "missing.toml": (None, ["{path}: no such file or folder"]),
 }
 
 
@@ -528,7 +529,7 @@ def test_validate_valid_file(user_dir: Path, tmp_path: Path) -> None:
     path.write_text(VALID)
     proc = run("validate", str(path))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == f"{path}: ok (2 presets)\n"
+    assert proc.stdout == "no errors in 1 file (2 presets)\n"
     assert ok_json("validate", str(path)) == {
         "valid": True,
         "files": [
@@ -552,7 +553,7 @@ def test_validate_with_a_preset_path(home: Path, tmp_path: Path) -> None:
     lib.write_text(TINY.format(name="lib-base"))
     child = tmp_path / "child.toml"
     child.write_text('[c]\nextends = "lib-base"\nn_layers = 3\n')
-    assert "unknown parent preset 'lib-base'" in fails("validate", str(child)).stderr
+    assert "unknown parent preset 'lib-base'" in fails("validate", str(child)).stdout
     assert run("validate", str(child), "--preset-path", str(lib)).returncode == 0
 
 
@@ -571,8 +572,11 @@ def test_validate_invalid_file(home: Path, tmp_path: Path, case: str) -> None:
     if text is not None:
         path.write_text(text)
     proc = fails("validate", str(path))
-    messages = [line for line in proc.stderr.splitlines() if line.startswith(str(path))]
-    assert len(messages) == len(expected), proc.stderr
+    # Findings on stdout, as linters print them, then a summary line.
+    messages = [line for line in proc.stdout.splitlines() if line.startswith(str(path))]
+    assert len(messages) == len(expected), proc.stdout
+    n = len(expected)
+    assert proc.stdout.splitlines()[-1] == f"{n} error{'s' if n != 1 else ''} in 1 file"
     for line, want in zip(messages, expected, strict=True):
         assert line.startswith(want.format(path=path)), (line, want)
     data = json.loads(run("validate", "--json", str(path)).stdout)
@@ -590,10 +594,10 @@ def test_validate_reports_every_error_of_every_file(home: Path, tmp_path: Path) 
     good = tmp_path / "good.toml"
     good.write_text(VALID)
     proc = fails("validate", *map(str, paths), str(good))
-    found = [line for line in proc.stderr.splitlines() if line.startswith(str(tmp_path))]
+    found = [line for line in proc.stdout.splitlines() if line.startswith(str(tmp_path))]
     assert len(found) == sum(len(e) for _, e in INVALID.values())
-    assert f"{good}: ok (2 presets)" in proc.stdout
-    assert f"{len(found)} errors in {len(paths)} of {len(paths) + 1} files" in proc.stderr
+    assert str(good) not in proc.stdout
+    assert proc.stdout.splitlines()[-1] == f"{len(found)} errors in {len(paths)} files"
     data = json.loads(run("validate", "--json", *map(str, paths), str(good)).stdout)
     assert [f["valid"] for f in data["files"]] == [False] * len(paths) + [True]
 
@@ -602,7 +606,7 @@ def test_validate_name_clash_between_files(home: Path, tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(TINY.format(name="same"))
     (tmp_path / "b.toml").write_text('[same]\nextends = "gpt2"\n')
     proc = fails("validate", str(tmp_path))
-    assert "is defined twice at the same level" in proc.stderr
+    assert "is defined twice at the same level" in proc.stdout
 
 
 # -- paths and cache --------------------------------------------------------------------
@@ -829,11 +833,11 @@ QUICK_TOKENS = [
 @settings(max_examples=400, deadline=None)
 @given(argv=st.lists(st.sampled_from(QUICK_TOKENS), max_size=7))
 def test_quick_list_reader_agrees_with_argparse(argv: list[str]) -> None:
-    quick = cli._quick_list_args(argv)
+    quick = quick_list_args(argv)
     if quick is None:
         return  # argparse reads it (and reports any mistake)
     got = {k: v for k, v in vars(quick).items() if k != "command"}
-    for parser, prefix in ((cli._list_parser("p"), []), (cli.build_parser("p"), ["list"])):
+    for parser, prefix in ((list_parser("p"), []), (build_parser("p"), ["list"])):
         expected = vars(parser.parse_args([*prefix, *argv]))  # SystemExit: quick was wrong
         expected.pop("command", None)
         assert got == expected
@@ -851,7 +855,7 @@ def test_quick_list_reader_agrees_with_argparse(argv: list[str]) -> None:
     ],
 )
 def test_quick_list_reader_takes_the_common_forms(argv: list[str]) -> None:
-    assert cli._quick_list_args(argv) is not None
+    assert quick_list_args(argv) is not None
 
 
 @pytest.mark.parametrize(
@@ -859,7 +863,7 @@ def test_quick_list_reader_takes_the_common_forms(argv: list[str]) -> None:
     [["-h"], ["--help"], ["--js"], ["a", "--json", "b"], ["--source", "nope"], ["--family"]],
 )
 def test_quick_list_reader_leaves_the_rest_to_argparse(argv: list[str]) -> None:
-    assert cli._quick_list_args(argv) is None
+    assert quick_list_args(argv) is None
 
 
 # -- import-hf ----------------------------------------------------------------------------
@@ -970,3 +974,35 @@ def test_import_hf_errors(home: Path, tmp_path: Path, content: str, message: str
 def test_import_hf_missing_file(home: Path, tmp_path: Path) -> None:
     proc = fails("import-hf", str(tmp_path / "nowhere"), "--name", "x")
     assert "no such file" in proc.stderr
+
+
+def test_validate_a_folder_without_preset_files(home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a preset")
+    proc = fails("validate", str(empty))
+    assert proc.stdout.splitlines() == [
+        f"{empty}: is a folder with no preset file (*.toml) in it",
+        "1 error in 1 file",
+    ]
+
+
+def test_validate_output_can_be_redirected(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[x]\nextends = "gpt2"\nn_layers = "two"\n')
+    report = tmp_path / "report.txt"
+    with report.open("w") as out:
+        code = subprocess.run(
+            [sys.executable, "-m", "transformer_presets", "validate", str(bad)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(SRC)},
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        ).returncode
+    assert code == 1
+    assert report.read_text().splitlines() == [
+        f"{bad}:3:1: preset 'x', key 'n_layers': expected int, got string ('two')",
+        "1 error in 1 file",
+    ]

@@ -126,5 +126,5 @@ def test_neither_command_imports_torch_or_numpy(command: str, tmp_path: Path) ->
     proc = run(*args, python_flags=("-X", "importtime"))
     assert proc.returncode == 0, proc.stderr
     imported = _imported(proc)
-    assert "transformer_presets.cli_bridges" in imported
+    assert "transformer_presets.cli._bridges" in imported
     assert sorted(m for m in imported if m.split(".")[0] in ("torch", "numpy")) == []

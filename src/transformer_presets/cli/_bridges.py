@@ -1,0 +1,89 @@
+"""The ``schema`` and ``export-hf`` commands: preset files to editors, presets to Hugging Face.
+
+Neither imports torch or numpy: the schema comes from the field table, the
+export from resolved values.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ._output import clean, print_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["cmd_export_hf", "cmd_schema"]
+
+
+def _write_text(target: str, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file, so a reader never sees half."""
+    from pathlib import Path
+
+    path = Path(target)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of preset files, or write it to ``--output``."""
+    from ..json_schema import schema_text
+
+    text = schema_text()
+    if args.output is None:
+        sys.stdout.write(text)  # JSON already, with --json or without
+        return 0
+    _write_text(args.output, text)
+    if args.json:
+        print_json({"output": args.output})
+    else:
+        print(clean(f"wrote {args.output}"))
+    return 0
+
+
+def cmd_export_hf(args: argparse.Namespace) -> int:
+    """Write a preset as ``DIR/config.json`` (or print it, for ``-``)."""
+    import json
+    from pathlib import Path
+
+    from ..errors import PresetError
+    from ..hf_export import to_hf_config
+    from ..registry import PresetRegistry, default_registry
+
+    registry = PresetRegistry(args.preset_path) if args.preset_path else default_registry()
+    name = registry.info(args.name).name
+    try:
+        config = to_hf_config(registry.resolve(name), architecture=args.architecture)
+    except PresetError as exc:
+        raise exc.with_context(preset=name) from None
+    text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+
+    path = None
+    if args.dir != "-":
+        folder = Path(args.dir)
+        target = folder / "config.json"
+        if folder.exists() and not folder.is_dir():
+            raise PresetError("exists and is not a folder", file=folder)
+        if target.exists() and not args.force:
+            raise PresetError("exists; pass --force to overwrite it", file=target)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_text(str(target), text)
+        path = str(target)
+
+    if args.json:
+        print_json(
+            {
+                "name": name,
+                "architecture": config["architectures"][0],
+                "path": path,
+                "config": config,
+            }
+        )
+    elif path is None:
+        sys.stdout.write(text)
+    else:
+        print(clean(f"wrote {path} ({config['architectures'][0]})"))
+    return 0

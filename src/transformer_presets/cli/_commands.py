@@ -1,0 +1,396 @@
+"""The commands beyond ``list``: show, explain, diff, validate, paths, cache, import-hf.
+
+Each takes the parsed arguments and returns the exit status; what they print
+goes through :mod:`._output`. The work itself is the library's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from .. import _env
+from .._plain import same_value
+from .._sources import bundled_dir, user_preset_dir
+from ..cache import cache_info, clear_cache
+from ..errors import PresetError
+from ..hf_import import closest_preset, diff_values, from_hf_config
+from ..preset_keys import FIELDS
+from ..preset_text import preset_toml
+from ..records import PresetInfo
+from ..registry import PresetRegistry
+from ..userpresets import save_user_preset
+from ..validation import validate_files
+from ._output import (
+    BOLD,
+    DIM,
+    EXIT_ERROR,
+    EXIT_OK,
+    YELLOW,
+    Style,
+    clean,
+    emit,
+    format_value,
+    human_count,
+    print_json,
+    table,
+    warn,
+)
+from ._quick import registry_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._quick import Args
+
+__all__ = [
+    "cmd_cache",
+    "cmd_diff",
+    "cmd_explain",
+    "cmd_import_hf",
+    "cmd_paths",
+    "cmd_show",
+    "cmd_validate",
+]
+
+
+def _resolved(reg: PresetRegistry, name: str) -> tuple[PresetInfo, dict[str, Any], dict[str, Any]]:
+    """(info, values set by the presets, derived values) of a loadable preset."""
+    values = reg.resolve(name)  # raises for unknown, abstract and broken presets
+    info = reg.info(name)
+    derived = {
+        field: origin.value
+        for field, origin in reg.explain(name).items()
+        if origin.source == "derived" and field != "device"  # device depends on the machine
+    }
+    return info, values, derived
+
+
+def _checkpoints(reg: PresetRegistry, name: str) -> dict[str, Any] | None:
+    """A preset's training checkpoints as a ``checkpoints`` table, or None."""
+    found = reg.checkpoints(name)
+    return None if found is None else found.to_dict()
+
+
+def cmd_show(args: Args) -> int:
+    reg = registry_for(args)
+    info, values, derived = _resolved(reg, args.name)
+    checkpoints = _checkpoints(reg, info.name)
+    if args.json:
+        print_json(
+            {
+                "name": info.name,
+                "aliases": list(info.aliases),
+                "description": info.description,
+                "source": info.source,
+                "file": info.file,
+                "line": info.line,
+                "extends": list(info.extends),
+                "modified_by": list(info.modified_by),
+                "values": values,
+                "derived": derived,
+                "checkpoints": checkpoints,
+            }
+        )
+        return EXIT_OK
+    if args.toml:
+        table: dict[str, Any] = {}
+        if info.description:
+            table["description"] = info.description
+        if info.aliases:
+            table["aliases"] = list(info.aliases)
+        # TOML has no null: fields set to None go under the reserved "none" key.
+        nulls = [k for k in FIELDS if k in values and values[k] is None]
+        if nulls:
+            table["none"] = nulls
+        table.update((k, values[k]) for k in FIELDS if values.get(k) is not None)
+        if checkpoints:
+            table["checkpoints"] = checkpoints
+        comments = [f"{info.name}, fully resolved from {info.file} (source: {info.source})"]
+        if info.modified_by:
+            comments.append(f"modified by {', '.join(info.modified_by)}")
+        if derived:
+            comments.append("derived when loaded (not settable):")
+            comments += [f"  {k} = {format_value(v)}" for k, v in derived.items()]
+        sys.stdout.write(preset_toml(info.name, table, comments))
+        return EXIT_OK
+
+    style = Style(sys.stdout)
+    lines = [
+        style(clean(info.name), BOLD)
+        + (f" - {clean(info.description)}" if info.description else "")
+    ]
+    if info.aliases:
+        lines.append(clean(f"aliases: {', '.join(info.aliases)}"))
+    lines.append(clean(f"source:  {info.source} ({info.file}:{info.line})"))
+    if info.modified_by:
+        lines.append(style(clean(f"modified by: {', '.join(info.modified_by)}"), YELLOW))
+    if info.extends:
+        lines.append(clean(f"extends: {', '.join(info.extends)}"))
+    if checkpoints:
+        labels = checkpoints["values"]
+        lines.append(
+            f"checkpoints: {len(labels)} ({checkpoints['label_type']}s {labels[0]}..{labels[-1]})"
+        )
+    lines.append("")
+    merged = {**values, **derived}
+    width = max(len(k) for k in merged) if merged else 0
+    for field in FIELDS:  # declaration order groups related fields
+        if field in merged:
+            mark = style("  (derived)", DIM) if field in derived else ""
+            lines.append(f"{field.ljust(width)}  {format_value(merged[field])}{mark}")
+    emit(lines)
+    return EXIT_OK
+
+
+def cmd_explain(args: Args) -> int:
+    reg = registry_for(args)
+    origins = reg.explain(args.name)
+    info = reg.info(args.name)
+    if args.json:
+        print_json(
+            {
+                "name": info.name,
+                "modified_by": list(info.modified_by),
+                "fields": [o.to_dict() for o in origins.values()],
+            }
+        )
+        return EXIT_OK
+    if info.modified_by:
+        warn(f"{info.name}: a bundled preset modified by {', '.join(info.modified_by)}")
+    style = Style(sys.stdout)
+    rows = []
+    for o in origins.values():
+        where = f"{o.preset} ({o.file}:{o.line})" if o.source == "preset" else o.source
+        rows.append([o.field, format_value(o.value), where])
+
+    def colour(row: int, col: int, text: str) -> str | None:
+        return DIM if col == 2 and text in ("default", "derived") else None
+
+    emit(table(["FIELD", "VALUE", "ORIGIN"], rows, style=style, colours=colour))
+    return EXIT_OK
+
+
+def cmd_diff(args: Args) -> int:
+    reg = registry_for(args)
+    a, b = reg.explain(args.a), reg.explain(args.b)
+    name_a, name_b = reg.info(args.a).name, reg.info(args.b).name
+    diffs = [
+        (field, a[field].value, b[field].value)
+        for field in a
+        if field != "device" and not same_value(a[field].value, b[field].value)
+    ]
+    if args.json:
+        print_json(
+            {
+                "a": name_a,
+                "b": name_b,
+                "differences": [{"field": f, "a": va, "b": vb} for f, va, vb in diffs],
+            }
+        )
+        return EXIT_OK
+    if not diffs:
+        print(clean(f"{name_a} and {name_b} do not differ"))
+        return EXIT_OK
+    rows = [[f, format_value(va), format_value(vb)] for f, va, vb in diffs]
+    emit(table(["FIELD", name_a, name_b], rows, style=Style(sys.stdout)))
+    return EXIT_OK
+
+
+# -- validate ---------------------------------------------------------------------------
+
+
+def _place(error: PresetError) -> str:
+    """``path:line:col``, as far as the error knows it (a missing file has no line)."""
+    where = error.file or "<unknown>"
+    if error.line is not None:
+        where += f":{error.line}"
+        if error.col is not None:
+            where += f":{error.col}"
+    return where
+
+
+def _message(error: PresetError) -> str:
+    """The error's text without its file position (shown separately, as linters do)."""
+    return str(PresetError(error.reason, preset=error.preset, key=error.key))
+
+
+def cmd_validate(args: Args) -> int:
+    reports = validate_files(args.files, preset_paths=getattr(args, "preset_path", None) or [])
+    valid = all(report.valid for report in reports)
+    if args.json:
+        print_json(
+            {
+                "valid": valid,
+                "files": [
+                    {
+                        "path": report.path,
+                        "valid": report.valid,
+                        "presets": list(report.presets),
+                        "errors": [
+                            {
+                                "file": e.file or report.path,
+                                "line": e.line,
+                                "col": e.col,
+                                "preset": e.preset,
+                                "key": e.key,
+                                "reason": e.reason,
+                                "message": f"{_place(e)}: {_message(e)}",
+                            }
+                            for e in report.errors
+                        ],
+                    }
+                    for report in reports
+                ],
+            }
+        )
+        return EXIT_OK if valid else EXIT_ERROR
+    # Findings on stdout, one a line, as linters print them; then a summary.
+    style = Style(sys.stdout)
+    lines = []
+    for report in reports:
+        for e in report.errors:
+            lines.append(f"{style(clean(_place(e)) + ':', BOLD)} {clean(_message(e))}")
+    errors = sum(len(report.errors) for report in reports)
+    files = len(reports)
+    if errors:
+        bad = sum(1 for report in reports if report.errors)
+        lines.append(f"{_count(errors, 'error')} in {_count(bad, 'file')}")
+    else:
+        presets = sum(len(report.presets) for report in reports)
+        lines.append(f"no errors in {_count(files, 'file')} ({_count(presets, 'preset')})")
+    emit(lines)
+    return EXIT_OK if valid else EXIT_ERROR
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+# -- paths and cache --------------------------------------------------------------------
+
+
+def cmd_paths(args: Args) -> int:
+    reg = registry_for(args)
+    cache = cache_info().to_dict()
+    data: dict[str, Any] = {
+        "bundled": str(bundled_dir()),
+        "user": str(user_preset_dir()),
+        "cache": cache["location"],
+        "cache_enabled": cache["enabled"],
+        "sources": [
+            {"kind": s.kind, "path": s.path, "exists": os.path.exists(s.path)} for s in reg.sources
+        ],
+        "environment": {name: os.environ.get(name) for name in _env.SHOWN},
+    }
+    if args.json:
+        print_json(data)
+        return EXIT_OK
+    style = Style(sys.stdout)
+    off = "" if cache["enabled"] else style("  (off: TRANSFORMER_PRESETS_NO_CACHE)", DIM)
+    lines = [
+        f"bundled presets  {clean(data['bundled'])}",
+        f"user presets     {clean(data['user'])}",
+        f"cache            {clean(data['cache'])}{off}",
+        "",
+        style("sources, highest precedence first:", BOLD),
+    ]
+    for s in data["sources"]:
+        missing = "" if s["exists"] else style("  (does not exist)", DIM)
+        lines.append(f"  {s['kind']:<8} {clean(s['path'])}{missing}")
+    lines += ["", style("environment:", BOLD)]
+    for name, value in data["environment"].items():
+        lines.append(
+            f"  {name}={clean(value)}" if value is not None else style(f"  {name} (not set)", DIM)
+        )
+    emit(lines)
+    return EXIT_OK
+
+
+def cmd_cache(args: Args) -> int:
+    before = cache_info().to_dict()
+    if args.action == "info":
+        if args.json:
+            print_json(before)
+        else:
+            size = before["size_bytes"]
+            emit(
+                [
+                    f"location  {clean(before['location'])}",
+                    f"size      {human_count(size)}B ({size} bytes)",
+                    f"entries   {before['entries']}",
+                    f"enabled   {'yes' if before['enabled'] else 'no (TRANSFORMER_PRESETS_NO_CACHE)'}",
+                ]
+            )
+        return EXIT_OK
+    clear_cache()
+    after = cache_info().to_dict()
+    removed = before["entries"] - after["entries"]
+    freed = before["size_bytes"] - after["size_bytes"]
+    if args.json:
+        print_json(
+            {
+                "cleared": True,
+                "location": after["location"],
+                "removed_entries": removed,
+                "freed_bytes": freed,
+            }
+        )
+    else:
+        print(clean(f"cleared the cache at {after['location']} ({removed} entries, {freed} bytes)"))
+    return EXIT_OK
+
+
+# -- import-hf --------------------------------------------------------------------------
+
+
+def cmd_import_hf(args: Args) -> int:
+    values = from_hf_config(args.path, name=args.name)
+    name = args.name or values.get("tokenizer_name") or values.get("model_name")
+    if not name:  # pragma: no cover - from_hf_config always names the model
+        raise PresetError("no model name: pass --name", file=args.path)
+
+    reg = registry_for(args)
+    base: str | None = None
+    if args.extends == "auto":
+        candidates = {
+            p.name: reg.resolve(p.name) for p in reg.list(source="bundled") if not p.error
+        }
+        base = closest_preset(values, candidates)
+    elif args.extends:
+        base = reg.info(args.extends).name
+
+    table: dict[str, Any]
+    if base is None:
+        table = dict(values)
+    else:
+        diff = diff_values(values, reg.resolve(base))
+        table = {"extends": base}
+        if "unset" in diff:
+            table["unset"] = diff.pop("unset")
+        table.update(diff)
+    comments = [f"Imported from {args.path} by transformer-presets import-hf"]
+    text = preset_toml(name, table, comments)
+
+    saved = None
+    if args.save:
+        saved = str(
+            save_user_preset(name, table, comments=comments, force=args.force, registry=reg)
+        )
+
+    if args.json:
+        print_json(
+            {
+                "name": name,
+                "extends": base,
+                "table": table,
+                "values": values,
+                "toml": text,
+                "saved": saved,
+            }
+        )
+    elif saved:
+        print(clean(f"saved preset {name!r} to {saved}"))
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

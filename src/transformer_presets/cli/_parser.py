@@ -1,0 +1,213 @@
+"""The argument parser of the whole command line (argparse), with every ``--json`` shape.
+
+Only the commands and the quick ``list`` reader's fallback build it: a plain
+``list`` never imports argparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .._version import __version__
+from ..registry import SOURCE_KINDS
+from ._bridges import cmd_export_hf, cmd_schema
+from ._commands import (
+    cmd_cache,
+    cmd_diff,
+    cmd_explain,
+    cmd_import_hf,
+    cmd_paths,
+    cmd_show,
+    cmd_validate,
+)
+from ._output import PROG
+from ._quick import cmd_list
+
+__all__ = ["JSON_SHAPES", "build_parser", "formatter", "list_parser"]
+
+# The shapes every --json output keeps, shown in --help (one place, so the
+# help and the code are reviewed together).
+JSON_SHAPES = {
+    "list": """\
+list --json: an array with one object per preset, in the table's order:
+  {"name", "aliases": [...], "description", "abstract", "source" (bundled|user|env|path),
+   "file", "line", "family", "extends": [...], "architecture", "n_layers", "d_model",
+   "n_heads", "n_key_value_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "n_params",
+   "dtype", "trust_remote_code", "remote_code_warning", "has_checkpoints", "error"}
+  (sizes are null where unknown; "error" is null or the message)""",
+    "show": """\
+show --json: {"name", "aliases", "description", "source", "file", "line", "extends",
+  "values": {field: value}   (the fields the preset files set, = resolve_preset(name)),
+  "derived": {field: value}  (computed when the config is built: n_heads, d_mlp, n_params...),
+  "checkpoints": {"label_type", "values": [...]} or null}""",
+    "explain": """\
+explain --json: {"name", "fields": [{"field", "value", "source" (preset|default|derived),
+  "preset", "file", "line"}, ...]}  (one object per config field, in declaration order;
+  preset/file/line are null unless source is "preset")""",
+    "diff": """\
+diff --json: {"a": name, "b": name, "differences": [{"field", "a": value, "b": value}, ...]}
+  (every config field, defaults and derived values included, that differs)""",
+    "validate": """\
+validate --json: {"valid": bool, "files": [{"path", "valid", "presets": [names],
+  "errors": [{"file", "line", "col", "preset", "key", "reason", "message"}]}]}""",
+    "paths": """\
+paths --json: {"bundled": path, "user": path, "cache": path, "cache_enabled": bool,
+  "sources": [{"kind", "path", "exists"}] (highest precedence first),
+  "environment": {VARIABLE: value or null}}""",
+    "cache": """\
+cache info --json: {"location", "size_bytes", "entries", "enabled"} (= cache_info().to_dict())
+cache clear --json: {"cleared": true, "location", "removed_entries", "freed_bytes"}""",
+    "import-hf": """\
+import-hf --json: {"name", "extends": name or null, "table": {key: value} (what the TOML
+  says), "values": {field: value} (from_hf_config's answer), "toml": text,
+  "saved": path or null}""",
+    "schema": """\
+schema: the JSON Schema itself (it is JSON, --json or not);
+schema --output FILE --json: {"output": path}""",
+    "export-hf": """\
+export-hf --json: {"name", "architecture", "path": the config.json written (null for DIR -),
+  "config": {key: value} (the config.json's contents, = to_hf_config(name))}""",
+}
+
+
+def formatter(prog: str) -> argparse.HelpFormatter:
+    """Help text as written (the epilogues are laid out by hand)."""
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
+
+
+def _add_list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "patterns",
+        nargs="*",
+        metavar="PATTERN",
+        help="shell-style patterns (gpt2-*, *mistral*) matched against names and aliases, any case",
+    )
+    p.add_argument("--source", choices=SOURCE_KINDS, help="only presets from this kind of source")
+    p.add_argument("--family", help="only presets of this family (the file name without .toml)")
+    p.add_argument(
+        "-a", "--all", action="store_true", help="include abstract presets (bases and overlays)"
+    )
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON (shape below)")
+    common.add_argument(
+        "--preset-path",
+        action="append",
+        metavar="PATH",
+        default=[],
+        help="read presets from this file or folder first (repeatable)",
+    )
+    return common
+
+
+def list_parser(prog: str) -> argparse.ArgumentParser:
+    """The parser of ``list`` on its own (``python -m tools.list_presets``)."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="List presets: name, architecture, sizes, parameters and source.",
+        epilog=JSON_SHAPES["list"],
+        formatter_class=formatter,
+        parents=[_common()],
+    )
+    _add_list_arguments(p)
+    p.set_defaults(func=cmd_list)
+    return p
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The argument parser of the whole command line."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Browse, check and import TransformerLens model presets.",
+        epilog=(
+            "Errors go to stderr; exit status 0 on success, 1 on an error (or an invalid\n"
+            "file for validate), 2 on a usage error. Colour only on a terminal without\n"
+            "NO_COLOR. Every command that prints data takes --json:\n\n"
+            + "\n\n".join(JSON_SHAPES.values())
+        ),
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            epilog=JSON_SHAPES.get(name),
+            formatter_class=formatter,
+            parents=[_common()],
+        )
+
+    p = command("list", "list presets with their main sizes")
+    _add_list_arguments(p)
+    p.set_defaults(func=cmd_list)
+
+    p = command("show", "show a preset's resolved values (no torch needed)")
+    p.add_argument("name", metavar="NAME", help="a preset name or alias, any case")
+    p.add_argument(
+        "--toml", action="store_true", help="print a preset file that loads back the same"
+    )
+    p.set_defaults(func=cmd_show)
+
+    p = command("explain", "show where each field of a preset gets its value")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_explain)
+
+    p = command("diff", "show the fields in which two presets differ")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.set_defaults(func=cmd_diff)
+
+    p = command("validate", "check preset files without installing them")
+    p.add_argument("files", nargs="+", metavar="FILE", help="preset files, or folders of them")
+    p.set_defaults(func=cmd_validate)
+
+    p = command("paths", "show where presets and the cache live, and the environment in effect")
+    p.set_defaults(func=cmd_paths)
+
+    p = command("cache", "show or clear the resolved-preset cache")
+    p.add_argument(
+        "action", choices=("info", "clear"), help="info: what the cache holds; clear: empty it"
+    )
+    p.set_defaults(func=cmd_cache)
+
+    p = command("import-hf", "turn a Hugging Face config.json into a preset (offline)")
+    p.add_argument("path", metavar="PATH", help="a config.json, or a folder holding one")
+    p.add_argument(
+        "--name",
+        help="the model's name on the Hub, also the preset's name (default: the file's _name_or_path)",
+    )
+    p.add_argument(
+        "--extends",
+        metavar="BASE",
+        help="write only the fields that differ from preset BASE ('auto': the closest bundled preset)",
+    )
+    p.add_argument(
+        "--save", action="store_true", help="write the preset into the user preset folder"
+    )
+    p.add_argument("--force", action="store_true", help="with --save: overwrite an existing file")
+    p.set_defaults(func=cmd_import_hf)
+
+    p = command("schema", "print the JSON Schema of preset files (for editors: see the README)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead")
+    p.set_defaults(func=cmd_schema)
+
+    p = command("export-hf", "write a preset as a Hugging Face config.json (offline)")
+    p.add_argument("name", metavar="NAME", help="a preset name or alias, any case")
+    p.add_argument(
+        "dir",
+        metavar="DIR",
+        help="the folder to write config.json into (created if needed); - prints it instead",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing config.json")
+    p.add_argument(
+        "--architecture",
+        metavar="ARCH",
+        help="the Hugging Face architecture (default: the preset's original_architecture)",
+    )
+    p.set_defaults(func=cmd_export_hf)
+    return parser

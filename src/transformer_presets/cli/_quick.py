@@ -1,0 +1,170 @@
+"""The ``list`` command: read its arguments without argparse, and list from the cache.
+
+``list`` is the command people run most, so its start-up is kept close to the
+interpreter's own (see the package docstring): :func:`quick_list_args` reads
+the plain forms of its arguments and hands anything else to argparse, and
+:func:`cmd_list` formats the cache's summary rows without building records.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..registry import SOURCE_KINDS
+from ._output import (
+    DIM,
+    EXIT_OK,
+    PROG,
+    RED,
+    YELLOW,
+    Style,
+    clean,
+    emit,
+    human_count,
+    print_json,
+    table,
+    warn,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    import types
+    from collections.abc import Sequence
+
+    from .._types import SummaryRow
+    from ..registry import PresetRegistry
+
+    # What a command receives: argparse's answer, or the quick reader's.
+    Args = argparse.Namespace | types.SimpleNamespace
+
+__all__ = ["LIST_HEADERS", "cmd_list", "quick_list_args", "registry_for"]
+
+
+def registry_for(args: Args) -> PresetRegistry:
+    """The registry a command reads: ``--preset-path`` files first, else the default one."""
+    from ..registry import PresetRegistry, default_registry
+
+    paths = getattr(args, "preset_path", None) or []
+    return PresetRegistry(paths) if paths else default_registry()
+
+
+def _heads(row: SummaryRow) -> str:
+    heads, kv = row["n_heads"], row["n_key_value_heads"]
+    if heads is None:
+        return "-"
+    if kv is not None and kv != heads:
+        return f"{heads}/{kv}"
+    return str(heads)
+
+
+def _num(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+LIST_HEADERS = ["NAME", "ARCHITECTURE", "LAYERS", "D_MODEL", "HEADS", "D_MLP", "CONTEXT"]
+LIST_HEADERS += ["PARAMS", "SOURCE", "NOTE"]
+NOTE_COLOURS = {"error": RED, "remote code": YELLOW, "modified": YELLOW, "abstract": DIM}
+
+
+def cmd_list(args: Args) -> int:
+    rows = registry_for(args)._rows(
+        args.patterns,
+        include_abstract=args.all,
+        source=args.source,
+        family=args.family,
+    )
+    if args.json:
+        print_json([{k: v for k, v in r.items() if k != "shadowed"} for r in rows])
+        return EXIT_OK
+    if not rows:
+        what = " ".join(repr(p) for p in args.patterns) or "the filters"
+        print(clean(f"{PROG}: no presets match {what}"), file=sys.stderr)
+        return EXIT_OK
+    cells = []
+    for r in rows:
+        note = "error" if r["error"] else ("remote code" if r["remote_code_warning"] else "")
+        if r["modified_by"] and not note:
+            note = "modified"
+        if r["abstract"] and not note:
+            note = "abstract"
+        cells.append(
+            [
+                r["name"],
+                r["architecture"] or "-",
+                _num(r["n_layers"]),
+                _num(r["d_model"]),
+                _heads(r),
+                _num(r["d_mlp"]),
+                _num(r["n_ctx"]),
+                human_count(r["n_params"]),
+                r["source"],
+                note,
+            ]
+        )
+
+    def colour(_row: int, col: int, text: str) -> str | None:
+        return NOTE_COLOURS.get(text) if col == 9 else None
+
+    emit(table(LIST_HEADERS, cells, right=range(2, 8), style=Style(sys.stdout), colours=colour))
+    # The details go to stderr: the table stays one row per preset for grep and cut.
+    for r in rows:
+        if r["error"]:
+            warn(f"{r['name']}: {r['error']}")
+        elif r["remote_code_warning"]:
+            warn(
+                f"{r['name']} ({r['file']}) turns on trust_remote_code: loading it runs code "
+                "from the model's repository"
+                + (f"; modified by {', '.join(r['modified_by'])}" if r["modified_by"] else "")
+            )
+        elif r["modified_by"]:
+            warn(f"{r['name']}: a bundled preset modified by {', '.join(r['modified_by'])}")
+    return EXIT_OK
+
+
+def quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
+    """``list``'s arguments in their plain forms, or None to let argparse read them.
+
+    Reads patterns, ``--json``, ``-a``/``--all``, ``--source KIND``,
+    ``--family NAME`` and ``--preset-path PATH`` (also as ``--opt=value``),
+    with the patterns in one run as argparse requires. Anything else, from
+    ``--help`` to an abbreviation or an error, goes to argparse, so every
+    message and exit status is argparse's.
+    """
+    import types
+
+    args = types.SimpleNamespace(
+        json=False, preset_path=[], patterns=[], source=None, family=None, all=False, func=cmd_list
+    )
+    patterns_ended = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if not arg.startswith("-"):
+            if patterns_ended:
+                return None  # argparse rejects patterns on both sides of an option
+            args.patterns.append(arg)
+            continue
+        patterns_ended = bool(args.patterns)
+        if arg == "--json":
+            args.json = True
+            continue
+        if arg in ("-a", "--all"):
+            args.all = True
+            continue
+        option, equals, value = arg.partition("=")
+        if option not in ("--source", "--family", "--preset-path"):
+            return None
+        if not equals:
+            if i == len(argv) or argv[i].startswith("-"):
+                return None  # argparse's "expected one argument"
+            value = argv[i]
+            i += 1
+        if option == "--source" and value not in SOURCE_KINDS:
+            return None  # argparse's "invalid choice"
+        if option == "--preset-path":
+            args.preset_path.append(value)
+        else:
+            setattr(args, option[2:], value)
+    return args
