@@ -62,7 +62,7 @@ def test_no_modules_import_each_other_in_a_loop(graph: object) -> None:
             if child == PACKAGE:
                 continue
             if state.get(child) == 1:
-                loops.append(path[path.index(child) :] + [child])
+                loops.append([*path[path.index(child) :], child])
             elif child not in state:
                 state[child] = 1
                 path.append(child)

@@ -2,8 +2,7 @@
 
 A cache file is ``MAGIC``, the 16-byte blake2b digest of the payload, and the
 payload: :mod:`marshal` data, which the interpreter decodes in C without
-importing anything (``json`` and the ``re`` it needs cost a warm listing a
-third of its start-up).
+importing anything (see the start-up note in ``cli/__init__.py``).
 
 marshal trusts its input: five bytes that declare a tuple of two billion
 items make it allocate and fill 16 GiB. So before decoding, :func:`problem`

@@ -43,8 +43,8 @@ class Source:
 
     ``required`` sources must exist (a typo in ``TRANSFORMER_PRESETS_PATH``
     should be an error, not silently fewer presets); the user folder need not.
-    ``path`` is kept as a string: every lookup scans the sources, and
-    ``pathlib`` would cost a command-line start-up more than the scan.
+    ``path`` is kept as a string (no pathlib on the listing's path: see the
+    start-up note in ``cli/__init__.py``).
 
     >>> Source(LEVEL_USER, "/p").kind
     'user'

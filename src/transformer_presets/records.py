@@ -1,10 +1,9 @@
-"""The records the library hands back: :class:`PresetInfo`, :class:`FieldOrigin`, :class:`CacheInfo`.
+"""The records the library hands back: :class:`PresetInfo`, :class:`FieldOrigin`,
+:class:`Checkpoints` and :class:`CacheInfo`.
 
-Named tuples, so that they unpack, compare and print like the plain data
-they are, and ``to_dict()`` gives their JSON form. They live apart from the
-modules that make them because ``typing.NamedTuple`` costs a command-line
-start-up more than the listing itself: those modules import this one only
-when they build a record.
+Named tuples, so that they unpack, compare and print like the plain data they
+are, and ``to_dict()`` gives their JSON form. (They are imported only where a
+record is made: see the start-up note in ``cli/__init__.py``.)
 """
 
 from __future__ import annotations

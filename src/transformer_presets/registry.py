@@ -444,9 +444,9 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
     """``fnmatch.fnmatchcase(name, pattern)`` as a function of ``name``.
 
     Patterns of plain characters and ``*`` (``gpt2*``, ``*mistral*``) are
-    matched with string methods: fnmatch compiles a regular expression, and
-    importing ``re`` costs a listing's start-up more than the listing. A
-    pattern with ``?`` or ``[`` goes to fnmatch itself.
+    matched with string methods, without fnmatch and the ``re`` it compiles
+    (see the start-up note in ``cli/__init__.py``). A pattern with ``?`` or
+    ``[`` goes to fnmatch itself.
 
     >>> [_matcher("py*-*m")(n) for n in ("pythia-70m", "pythia-1b", "py-m")]
     [True, False, True]
