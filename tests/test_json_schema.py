@@ -127,9 +127,14 @@ def test_enums_come_from_the_loaders_tables() -> None:
     properties = SCHEMA["$defs"]["preset"]["properties"]
     assert properties["act_fn"]["enum"] == list(ACTIVATION_NAMES)
     assert set(DTYPE_NAMES) <= set(properties["dtype"]["enum"])
-    assert properties["attn_types"]["items"]["enum"] == list(FIELD_CHOICES["attn_types"])
+    # attn_types: a list of one entry per layer, or a { repeat = [...] } pattern.
+    as_list, as_pattern = properties["attn_types"]["anyOf"]
+    assert as_list["items"]["enum"] == list(FIELD_CHOICES["attn_types"])
+    assert as_pattern["properties"]["repeat"]["items"]["enum"] == list(FIELD_CHOICES["attn_types"])
     for name, choices in FIELD_CHOICES.items():
         prop = properties[name]
+        if "anyOf" in prop:
+            prop = prop["anyOf"][0]
         assert (prop.get("items") or prop)["enum"] == list(choices), name
     nullable = [name for name, spec in FIELDS.items() if spec.nullable]
     assert properties["none"]["items"]["enum"] == nullable
@@ -181,6 +186,8 @@ KEY_OR_TYPE_FAULTS = {
     "n_params_written": "n_params may not be set in a file",
     "none_and_value": "a field both listed in none and given a value",
     "none_not_nullable": "none lists a field that cannot be None",
+    "pattern_with_unknown_kind": "a layer kind outside global and local in a pattern",
+    "pattern_without_repeat": "a per-layer pattern table without its repeat key",
     "string_for_number": "a string where a number is needed",
     "unknown_activation": "act_fn outside the supported activations",
     "unknown_dtype": "a dtype name that does not exist",

@@ -26,6 +26,7 @@ from tools.tl39_reference import build
 from transformer_presets import (
     HookedTransformerConfig,
     PresetError,
+    PresetRegistry,
     explain_preset,
     get_preset,
     list_presets,
@@ -251,12 +252,28 @@ def test_no_derived_field_is_written_needlessly(name: str) -> None:
     assert needless == []
 
 
-def test_attention_patterns_are_written_once() -> None:
+def test_attention_patterns_are_written_once_as_repeating_patterns() -> None:
+    # Each family writes its layer pattern once, as { repeat = [...] }: no list of one
+    # entry per layer, and no overlay per depth.
     patterns: defaultdict[tuple[str, ...], list[str]] = defaultdict(list)
-    for name, (_, table) in raw_tables().items():
+    for name, (path, table) in raw_tables().items():
         if "attn_types" in table:
-            patterns[tuple(table["attn_types"])].append(name)
+            value = table["attn_types"]
+            assert isinstance(value, dict), f"{name} ({path.name}) lists attn_types layer by layer"
+            patterns[(path.name, *value["repeat"])].append(name)
     assert {k: v for k, v in patterns.items() if len(v) > 1} == {}
+
+
+def test_a_pattern_follows_a_child_of_another_depth(tmp_path: Path) -> None:
+    # A repeating pattern is laid out over the child's own layers.
+    (tmp_path / "small.toml").write_text(
+        '["small-gemma"]\nextends = "google/gemma-2-2b"\nn_layers = 5\n'
+        '["small-gemma-3"]\nextends = "google/gemma-3-1b-pt"\nn_layers = 8\n'
+    )
+    registry = PresetRegistry(tmp_path / "small.toml", use_cache=False)
+    assert registry.resolve("small-gemma")["attn_types"] == ["local", "global"] * 2 + ["local"]
+    gemma3 = registry.resolve("small-gemma-3")["attn_types"]
+    assert gemma3 == ["local"] * 5 + ["global"] + ["local"] * 2
 
 
 # -- checkpoints ---------------------------------------------------------------------

@@ -129,7 +129,7 @@ def entry_problem(entry: Any) -> str | None:
     (or a code object as a model name) deep inside a lookup.
     """
     from ._sources import KIND_BY_LEVEL
-    from .config import kind_matches
+    from .config import PER_LAYER_FIELDS, kind_matches
     from .preset_keys import FIELDS
 
     if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
@@ -158,6 +158,9 @@ def entry_problem(entry: Any) -> str | None:
             if spec is None:
                 return f"an unknown field {name!r:.40}"
             kinds = spec.kinds
+            if isinstance(value, dict) and name in PER_LAYER_FIELDS:
+                # An abstract preset's { repeat = [...] } pattern, not yet laid out.
+                value = value.get("repeat") if set(value) == {"repeat"} else None
             if not (
                 (value is None and spec.nullable)
                 or any(kind_matches(k, value) for k in kinds if k != "dtype")

@@ -94,6 +94,7 @@ class Resolver:
             if isinstance(merged, PresetError):
                 raise merged
             values, origins, checkpoints, outside = merged
+            values = self._laid_out(d, values, origins)
             entry["values"] = values
             entry["origins"] = origins
             entry["checkpoints"] = checkpoints
@@ -110,6 +111,33 @@ class Resolver:
                 )
             )
         return entry
+
+    def _laid_out(
+        self, d: PresetDef, values: dict[str, Any], origins: dict[str, Origin]
+    ) -> dict[str, Any]:
+        """``values`` with each ``{ repeat = [...] }`` pattern laid out over ``n_layers``.
+
+        Patterns stay patterns in what children inherit, so a child with
+        another depth gets the pattern laid out over its own layers. An abstract
+        preset without ``n_layers`` keeps its patterns as they are.
+        """
+        from .preset_keys import expand_pattern
+
+        patterns = [k for k, v in values.items() if isinstance(v, dict)]
+        if not patterns or "n_layers" not in values:
+            return values
+        laid_out = dict(values)
+        for key in patterns:
+            try:
+                laid_out[key] = expand_pattern(values[key], values["n_layers"])
+            except PresetError as exc:
+                origin = origins.get("n_layers")
+                if origin is None:
+                    raise exc.with_context(preset=d.name, file=d.file, line=d.line) from None
+                raise exc.with_context(
+                    preset=d.name, file=origin["file"], line=origin["line"]
+                ) from None
+        return laid_out
 
     def _derive(
         self, d: PresetDef, values: dict[str, Any], origins: dict[str, Origin]

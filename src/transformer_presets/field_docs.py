@@ -68,7 +68,8 @@ FIELD_DOCS: dict[str, str] = {
     "window_size": "How many tokens back a local-attention layer sees, the current one "
     "included. Needed when use_local_attn.",
     "attn_types": "One entry per layer, 'global' or 'local' (sliding window). "
-    "Needed when use_local_attn.",
+    "Needed when use_local_attn. A preset file may write it as a pattern, "
+    "{ repeat = ['local', 'global'] }, laid out from layer 0 over n_layers.",
     # -- initialisation, normalisation, devices -------------------------------------
     "init_mode": "How fresh weights are drawn: 'gpt2' (a normal of std initializer_range), "
     "'xavier_uniform', 'xavier_normal', 'kaiming_uniform', 'kaiming_normal' or 'muP'. "

@@ -31,7 +31,7 @@ import sys
 from typing import Any
 
 from ._dtypes import DTYPE_NAMES
-from .config import FIELD_BOUNDS, INT_LIMIT, Bound
+from .config import FIELD_BOUNDS, INT_LIMIT, PER_LAYER_FIELDS, Bound
 from .field_docs import FIELD_DOCS
 from .preset_keys import (
     CHECKPOINT_LABEL_TYPES,
@@ -134,6 +134,16 @@ def _value_schemas(spec: FieldSpec) -> list[dict[str, Any]]:
         if spec.name in FIELD_CHOICES:
             item["enum"] = list(FIELD_CHOICES[spec.name])
         out.append({"type": "array", "items": item})
+        if spec.name in PER_LAYER_FIELDS:
+            out.append(
+                {
+                    "type": "object",
+                    "description": "A pattern repeated from layer 0 over n_layers layers.",
+                    "properties": {"repeat": {"type": "array", "items": item, "minItems": 1}},
+                    "required": ["repeat"],
+                    "additionalProperties": False,
+                }
+            )
     return out
 
 

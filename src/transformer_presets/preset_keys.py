@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._plain import is_int
 from .config import (
     FIELD_CHOICES,
     FIELD_DEFAULTS,
     INT_LIMIT,
+    PER_LAYER_FIELDS,
     dtype_name,
     field_kinds,
     kind_matches,
@@ -28,6 +30,7 @@ __all__ = [
     "FIELDS",
     "FIELD_CHOICES",
     "MAX_CHECKPOINTS",
+    "MAX_PATTERN_LAYERS",
     "RESERVED_KEYS",
     "FieldSpec",
     "check_field_value",
@@ -35,6 +38,7 @@ __all__ = [
     "defaults",
     "describe_value",
     "expand_checkpoints",
+    "expand_pattern",
     "unknown_key_error",
 ]
 
@@ -48,6 +52,10 @@ RESERVED_KEYS: tuple[str, ...] = (
     "none",
     "checkpoints",
 )
+
+#: The most layers a ``{ repeat = [...] }`` pattern is laid out over (the deepest real
+#: model has about a hundred).
+MAX_PATTERN_LAYERS = 65_536
 
 #: The most checkpoints one preset may list (Stanford CRFM's GPT-2s have 609).
 MAX_CHECKPOINTS = 10_000
@@ -147,6 +155,8 @@ def check_field_value(name: str, value: Any, *, allow_computed: bool = False) ->
         )
     if not allow_computed and name in COMPUTED_ONLY:
         raise PresetValidationError(COMPUTED_ONLY[name], key=name)
+    if name in PER_LAYER_FIELDS and isinstance(value, dict):
+        return _check_pattern(name, value)
     if name == "dtype" and not isinstance(value, str):
         # A torch.dtype given as a call-time override: keep its name.
         text = str(value)
@@ -162,6 +172,46 @@ def check_field_value(name: str, value: Any, *, allow_computed: bool = False) ->
     if problem is not None:
         raise PresetValidationError(problem, key=name)
     return value
+
+
+def _check_pattern(name: str, value: dict[str, Any]) -> dict[str, list[str]]:
+    """A per-layer field written as ``{ repeat = [...] }``: checked, kept as a pattern."""
+    if set(value) != {"repeat"}:
+        extra = sorted(set(value) - {"repeat"})
+        what = f"unknown key {extra[0]!r}" if extra else "no 'repeat' key"
+        raise PresetValidationError(
+            f"{what}; a per-layer pattern is written {{ repeat = [...] }}", key=name
+        )
+    pattern = value["repeat"]
+    if not isinstance(pattern, list) or not pattern or not all(isinstance(v, str) for v in pattern):
+        raise PresetValidationError(
+            f"repeat must be a non-empty array of strings, got {describe_value(pattern)}", key=name
+        )
+    problem = value_problem(name, pattern)
+    if problem is not None:
+        raise PresetValidationError(problem, key=name)
+    return {"repeat": list(pattern)}
+
+
+def expand_pattern(value: Any, n_layers: Any) -> Any:
+    """A per-layer value with any ``{ repeat = [...] }`` pattern laid out over ``n_layers``.
+
+    The pattern starts at layer 0 and repeats until every layer has an entry
+    (the last repetition cut short). Anything else is returned as it is.
+
+    >>> expand_pattern({"repeat": ["local", "local", "global"]}, 7)
+    ['local', 'local', 'global', 'local', 'local', 'global', 'local']
+    """
+    if not (isinstance(value, dict) and is_int(n_layers) and n_layers >= 0):
+        return value
+    if n_layers > MAX_PATTERN_LAYERS:
+        raise PresetValidationError(
+            f"cannot lay a per-layer pattern out over {n_layers} layers "
+            f"(at most {MAX_PATTERN_LAYERS})",
+            key="n_layers",
+        )
+    pattern = value["repeat"]
+    return [pattern[i % len(pattern)] for i in range(n_layers)]
 
 
 def check_reserved_value(key: str, value: Any) -> Any:
