@@ -870,7 +870,8 @@ def test_quick_list_reader_leaves_the_rest_to_argparse(argv: list[str]) -> None:
 
 
 def _with_defaults(values: dict[str, Any]) -> dict[str, Any]:
-    return {**defaults(), **values}
+    # As the built config holds them: defaults, then the values, then what the class derives.
+    return {**defaults(), **values, **check_and_derive(values)}
 
 
 def _load(text: str, tmp_path: Path, name: str) -> dict[str, Any]:
@@ -1006,3 +1007,35 @@ def test_validate_output_can_be_redirected(home: Path, tmp_path: Path) -> None:
         f"{bad}:3:1: preset 'x', key 'n_layers': expected int, got string ('two')",
         "1 error in 1 file",
     ]
+
+
+def test_import_hf_extends_writes_no_derived_value(home: Path, tmp_path: Path) -> None:
+    # Llama 3.2 1B extending Llama 3.2 3B: n_heads = 32 and d_mlp = 8192 are what the
+    # class derives from what the preset says, so the table leaves them out.
+    source = HF / "meta-llama__Llama-3.2-1B"
+    data = ok_json(
+        "import-hf", str(source), "--name", "me/llama", "--extends", "meta-llama/Llama-3.2-3B"
+    )
+    table = data["table"]
+    loaded = _load(data["toml"], tmp_path, "me/llama")
+    derived = check_and_derive(loaded)
+    for field in ("n_heads", "d_mlp", "attn_scale", "initializer_range", "rotary_dim"):
+        if field in derived:
+            assert field not in table, field
+    assert _with_defaults(loaded) == _with_defaults(data["values"])
+
+
+def test_import_hf_auto_says_which_base_and_how_close(home: Path) -> None:
+    source = HF / "meta-llama__Llama-2-7b-hf"
+    proc = run("import-hf", str(source), "--extends", "auto")
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "extending meta-llama/Llama-2-7b-hf (the closest bundled preset: 0 differing fields)"
+        in proc.stderr
+    )
+    assert 'extends = "meta-llama/Llama-2-7b-hf"' in proc.stdout
+
+
+def test_import_hf_without_any_name_asks_for_name(home: Path) -> None:
+    proc = fails("import-hf", str(HF / "meta-llama__Llama-3.2-1B"))
+    assert "--name" in proc.stderr and "name=" not in proc.stderr

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -31,13 +32,15 @@ from transformer_presets.hf_import import (
     HFConfigError,
     closest_preset,
     diff_values,
+    differing_fields,
     from_hf_config,
 )
 from transformer_presets.preset_keys import FIELDS, defaults
 
 from .conftest import DATA
 
-FIXTURES = sorted(p for p in (DATA / "hf_configs").iterdir() if (p / "config.json").is_file())
+HF = DATA / "hf_configs"
+FIXTURES = sorted(p for p in HF.iterdir() if (p / "config.json").is_file())
 # Fields that depend on the machine or on how weights are loaded, not on the model.
 NOT_COMPARED = {"device", "init_weights"}
 
@@ -186,9 +189,26 @@ def test_explicit_name_wins_over_name_or_path() -> None:
     assert (values["model_name"], values["tokenizer_name"]) == ("my-opt", "me/my-opt")
 
 
-def test_missing_name_is_an_error() -> None:
-    with pytest.raises(HFConfigError, match="no model name"):
-        from_hf_config({"architectures": ["GPT2LMHeadModel"]})
+def test_without_a_name_model_name_keeps_the_class_default() -> None:
+    values = from_hf_config({"architectures": ["GPT2LMHeadModel"], "n_ctx": 1024})
+    assert "model_name" not in values and "tokenizer_name" not in values
+    assert HookedTransformerConfig(**values).model_name == "custom"
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in HF.iterdir()))
+def test_every_fixture_imports_without_a_name(folder: str) -> None:
+    # 28 of the 33 fixtures have no _name_or_path; the name is optional.
+    values = from_hf_config(HF / folder)
+    written = _raw(folder).get("_name_or_path")
+    if written:
+        assert values["tokenizer_name"] == written
+    else:
+        assert "tokenizer_name" not in values and "model_name" not in values
+
+
+def test_a_local_path_in_name_or_path_is_not_a_name() -> None:
+    data = {"architectures": ["GPT2LMHeadModel"], "n_ctx": 1024, "_name_or_path": "/ckpt/final"}
+    assert "model_name" not in from_hf_config(data)
 
 
 def test_rope_key_layouts_agree() -> None:
@@ -393,9 +413,123 @@ def test_json_that_is_not_an_object(tmp_path: Path) -> None:
 
 
 def test_folder_without_config_json(tmp_path: Path) -> None:
-    with pytest.raises(HFConfigError, match="no such file") as info:
+    with pytest.raises(HFConfigError, match=r"holds no config\.json") as info:
         from_hf_config(tmp_path, name="gpt2")
-    assert info.value.file == str(tmp_path / "config.json")
+    assert info.value.file == str(tmp_path)
+
+
+# -- the Hugging Face hub cache --------------------------------------------------------------
+
+
+def hub_repo(hub: Path, repo_id: str, revisions: dict[str, str], main: str | None) -> Path:
+    """A model folder laid out as huggingface_hub writes it: files in blobs/, linked
+    from snapshots/<revision>/, and refs/main naming a revision."""
+    repo = hub / ("models--" + repo_id.replace("/", "--"))
+    (repo / "blobs").mkdir(parents=True)
+    for revision, fixture in revisions.items():
+        blob = repo / "blobs" / f"{revision}-config"
+        blob.write_bytes((HF / fixture / "config.json").read_bytes())
+        snapshot = repo / "snapshots" / revision
+        snapshot.mkdir(parents=True)
+        (snapshot / "config.json").symlink_to(os.path.relpath(blob, snapshot))
+    if main is not None:
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(main)
+    return repo
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "hf"
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HF_HOME", str(home))
+    return home / "hub"
+
+
+def test_a_hub_cache_folder_takes_the_snapshot_refs_main_names(hub: Path) -> None:
+    repo = hub_repo(
+        hub, "meta-llama/Llama-3.2-1B", {"aaa": "gpt2", "bbb": "meta-llama__Llama-3.2-1B"}, "bbb"
+    )
+    values = from_hf_config(repo)
+    assert values["tokenizer_name"] == "meta-llama/Llama-3.2-1B"
+    assert values == from_hf_config(HF / "meta-llama__Llama-3.2-1B", name="meta-llama/Llama-3.2-1B")
+
+
+def test_a_hub_cache_folder_with_one_snapshot_and_no_ref(hub: Path) -> None:
+    repo = hub_repo(hub, "openai-community/gpt2", {"only": "gpt2"}, None)
+    assert from_hf_config(repo)["tokenizer_name"] == "openai-community/gpt2"
+
+
+def test_several_snapshots_and_no_ref_is_an_error_listing_them(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2", "r2": "gpt2"}, None)
+    with pytest.raises(HFConfigError, match=r"2 snapshots.*r1, r2") as info:
+        from_hf_config(repo)
+    assert info.value.file == str(repo)
+
+
+def test_a_ref_to_a_missing_snapshot_is_an_error(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, "r9")
+    with pytest.raises(HFConfigError, match="refs/main names revision 'r9'"):
+        from_hf_config(repo)
+
+
+def test_a_snapshot_folder_and_its_file_are_named_from_the_cache(hub: Path) -> None:
+    repo = hub_repo(hub, "org/tiny", {"r1": "gpt2"}, "r1")
+    snapshot = repo / "snapshots" / "r1"
+    assert from_hf_config(snapshot)["tokenizer_name"] == "org/tiny"
+    assert from_hf_config(snapshot / "config.json")["tokenizer_name"] == "org/tiny"
+    # An explicit name wins; so does the file's own _name_or_path.
+    assert from_hf_config(snapshot, name="me/x")["tokenizer_name"] == "me/x"
+
+
+def test_a_bare_repo_id_is_looked_up_in_the_cache(hub: Path) -> None:
+    hub_repo(hub, "meta-llama/Llama-3.2-1B", {"r1": "meta-llama__Llama-3.2-1B"}, "r1")
+    values = from_hf_config("meta-llama/Llama-3.2-1B")
+    assert values["n_layers"] == 16 and values["tokenizer_name"] == "meta-llama/Llama-3.2-1B"
+
+
+def test_a_repo_id_not_in_the_cache_says_where_it_looked(hub: Path) -> None:
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config("nobody/nothing")
+    message = str(info.value)
+    assert str(hub / "models--nobody--nothing") in message and "offline" in message
+
+
+def test_the_hub_cache_follows_the_variables_huggingface_hub_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformer_presets._hub_cache import hub_cache_dir
+
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert hub_cache_dir() == str(tmp_path / ".cache" / "huggingface" / "hub")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert hub_cache_dir() == str(tmp_path / "xdg" / "huggingface" / "hub")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert hub_cache_dir() == str(tmp_path / "hf" / "hub")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hubcache"))
+    assert hub_cache_dir() == str(tmp_path / "hubcache")
+    # huggingface_hub itself agrees, where it is installed (in a fresh process: it reads
+    # the variables once, at import).
+    for unset in ("HF_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"):
+        expected = hub_cache_dir()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from huggingface_hub import constants as c; print(c.HF_HUB_CACHE)",
+            ],
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if proc.returncode != 0:
+            pytest.skip("huggingface_hub is not installed")
+        assert proc.stdout.strip() == expected, unset
+        monkeypatch.delenv(unset)
 
 
 def test_gpt_neo_layer_list_of_wrong_length() -> None:
@@ -507,18 +641,69 @@ def test_diff_values_applied_to_base_gives_values() -> None:
     assert {k: v for k, v in merged.items() if not _same(specs.get(k), v)} == values
 
 
-def test_closest_preset_prefers_same_architecture_then_fewest_differences() -> None:
+def test_closest_preset_prefers_its_own_name_then_fewest_differences() -> None:
     pythia = _import("EleutherAI__pythia-70m")
     candidates = {
         "pythia-160m": _import("EleutherAI__pythia-160m"),
         "gpt2": _import("gpt2"),
         "gpt-neo": _import("EleutherAI__gpt-neo-125M"),
-        # Identical apart from the architecture name: still loses.
+        # One field from pythia-70m, and another architecture.
         "impostor": pythia | {"original_architecture": "GPT2LMHeadModel"},
     }
-    assert closest_preset(pythia, candidates) == "pythia-160m"
-    del candidates["pythia-160m"]
+    # Fewest differing fields first: the impostor differs in one field only.
     assert closest_preset(pythia, candidates) == "impostor"
+    # A candidate named as the model itself (or by an alias) wins outright.
+    named = {**candidates, "EleutherAI/pythia-70m-deduped": candidates["gpt2"]}
+    assert closest_preset(pythia, named, aliases={}) == "impostor"
+    aliases = {"EleutherAI/pythia-70m-deduped": ["EleutherAI/pythia-70m"]}
+    assert closest_preset(pythia, named, aliases=aliases) == "EleutherAI/pythia-70m-deduped"
+
+
+def test_closest_preset_breaks_ties_by_architecture_then_base_over_tuned() -> None:
+    llama = _import("meta-llama__Llama-2-7b-hf")
+    twin = dict(llama)
+    candidates = {
+        "a-llama-chat": twin,
+        "z-llama": twin,
+        "b-other-arch": twin | {"original_architecture": "MistralForCausalLM"},
+    }
+    anonymous = {k: v for k, v in llama.items() if k not in ("tokenizer_name", "model_name")}
+    assert closest_preset(anonymous, candidates) == "z-llama"
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "anonymous_pick"),
+    [
+        ("meta-llama__Llama-2-7b-hf", "meta-llama/Llama-2-7b-hf", None),
+        ("mistralai__Mistral-7B-v0.1", "mistralai/Mistral-7B-v0.1", None),
+        ("mistralai__Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-v0.1", None),
+        ("google__gemma-3-1b-pt", "google/gemma-3-1b-pt", None),
+        # The Think model's shape is the base model's: without a name, the base wins.
+        ("allenai__Olmo-3-7B-Think", "allenai/Olmo-3-7B-Think", "allenai/Olmo-3-1025-7B"),
+        ("Qwen__Qwen2.5-0.5B", "Qwen/Qwen2.5-0.5B", None),
+    ],
+)
+def test_extends_auto_picks_the_model_itself(
+    folder: str, name: str, anonymous_pick: str | None
+) -> None:
+    # With its name, the model itself; without one, the same shape, a base model first
+    # (not a chat or instruct sibling).
+    from transformer_presets import list_presets, resolve_preset
+
+    presets = [p for p in list_presets() if not p.error]
+    candidates = {p.name: resolve_preset(p.name) for p in presets}
+    aliases = {p.name: p.aliases for p in presets}
+    assert closest_preset(_import(folder), candidates, aliases=aliases) == name
+    anonymous = from_hf_config(HF / folder)
+    anonymous.pop("tokenizer_name", None)
+    assert closest_preset(anonymous, candidates, aliases=aliases) == (anonymous_pick or name)
+
+
+def test_differing_fields_compare_derived_values() -> None:
+    from transformer_presets import resolve_preset
+
+    values = _import("meta-llama__Llama-2-7b-hf")
+    assert differing_fields(values, resolve_preset("meta-llama/Llama-2-7b-hf")) == []
 
 
 def test_closest_preset_needs_candidates() -> None:

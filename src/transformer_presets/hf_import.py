@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from ._hub_cache import locate_config
 from ._plain import is_int, same_value
 from .errors import PresetError
 from .preset_keys import FIELDS, defaults
@@ -39,7 +41,10 @@ __all__ = [
     "HFConfigError",
     "closest_preset",
     "diff_values",
+    "differing_fields",
+    "extends_table",
     "from_hf_config",
+    "is_tuned",
 ]
 
 
@@ -134,18 +139,20 @@ def _read_text(path: Path) -> tuple[str, str]:
 
 def _load(
     source: str | PathLike[str] | Mapping[str, Any],
-) -> tuple[Mapping[str, Any], str | None]:
+) -> tuple[Mapping[str, Any], str | None, str | None]:
+    """The config's data, its file (None for a mapping) and the name its place implies."""
     if isinstance(source, Mapping):
         _check_tree(source, None)
-        return source, None
+        return source, None, None
     if not isinstance(source, str | PathLike):
         raise HFConfigError(
             f"expected a path or a mapping, got {type(source).__name__}", key="source"
         )
     try:
-        path = Path(source)
-        if path.is_dir():
-            path = path / "config.json"
+        found, place_name = locate_config(os.fspath(source))
+        path = Path(found)
+    except PresetError as exc:
+        raise HFConfigError(exc.reason, file=exc.file) from None
     except (OSError, ValueError) as exc:  # e.g. a NUL byte in the path
         raise HFConfigError(f"not a usable path: {exc}", file=str(source)) from None
     text, file = _read_text(path)
@@ -162,7 +169,7 @@ def _load(
     if not isinstance(data, dict):
         raise HFConfigError(f"expected a JSON object, got {type(data).__name__}", file=file)
     _check_tree(data, file)
-    return data, file
+    return data, file, place_name
 
 
 def _path_text(path: tuple[Any, ...]) -> str:
@@ -387,6 +394,20 @@ def _rope_dict(r: _Reader, key: str) -> Mapping[str, Any] | None:
             kind = value.get(name)
             if kind is not None and not isinstance(kind, str):
                 raise r.error(f"{key}.{name}", f"expected a string, got {_shown(kind)}")
+    return value
+
+
+def _as_written(value: Any, kind: type) -> Any:
+    """A number as TransformerLens's hand-written table for a family writes it.
+
+    For the families it knows by name (Llama, Gemma, OLMo 1 and 2) TransformerLens
+    does not read the file but a table of its own, where a RoPE base is an int for
+    some families and a float for others; 10000 and 10000.0 differ in a preset.
+    """
+    if kind is float and _is_number(value):
+        return float(value)
+    if kind is int and _is_number(value) and float(value).is_integer():
+        return int(value)
     return value
 
 
@@ -761,6 +782,9 @@ def _llama(r: _Reader, name: str) -> dict[str, Any]:
         # the files.
         if any(v in name for v in ("Llama-3.1", "Llama-3.2", "Llama-3.3")):
             cfg["n_ctx"] = min(n_ctx, _LONG_CONTEXT_CAP)
+        # Llama 3's table writes its base as a float; Llama 1 and 2 and Code Llama, as an int.
+        llama_3 = "llama-3" in name.lower()
+        cfg["rotary_base"] = _as_written(cfg["rotary_base"], float if llama_3 else int)
         if name.startswith("codellama"):
             # Code Llama's file says 16384; TransformerLens keeps Llama 2's 4096.
             cfg["n_ctx"] = min(n_ctx, _CODE_LLAMA_CONTEXT)
@@ -1160,7 +1184,7 @@ def _gemma(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": r.get_str("hidden_act", "gelu_pytorch_tanh"),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "RMS",
-        "rotary_base": _flat_rope(r, 10000.0)["rope_theta"],
+        "rotary_base": _as_written(_flat_rope(r, 10000.0)["rope_theta"], int),
         "positional_embedding_type": "rotary",
         "n_key_value_heads": _kv_heads(r, 16, n_heads),
         "gated_mlp": True,
@@ -1255,8 +1279,8 @@ def _gemma3(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": _gemma_activation(r),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "RMS",
-        "rotary_base": full["rope_theta"],
-        "rotary_base_local": sliding["rope_theta"],
+        "rotary_base": _as_written(full["rope_theta"], int),
+        "rotary_base_local": _as_written(sliding["rope_theta"], int),
         "rotary_scaling_factor": factor,
         "positional_embedding_type": "rotary",
         "n_key_value_heads": _kv_heads(r, 4, n_heads),
@@ -1297,7 +1321,7 @@ def _olmo(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": r.get_str("hidden_act", "silu"),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "LN",
-        "rotary_base": _flat_rope(r, 10000.0)["rope_theta"],
+        "rotary_base": _as_written(_flat_rope(r, 10000.0)["rope_theta"], float),
         "attn_types": ["global"] * n_layers,
         "positional_embedding_type": "rotary",
         "gated_mlp": True,
@@ -1321,7 +1345,7 @@ def _olmo2(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": r.get_str("hidden_act", "silu"),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "RMS",
-        "rotary_base": _flat_rope(r, 10000.0)["rope_theta"],
+        "rotary_base": _as_written(_flat_rope(r, 10000.0)["rope_theta"], float),
         "attn_types": ["global"] * n_layers,
         "positional_embedding_type": "rotary",
         "gated_mlp": True,
@@ -1563,12 +1587,17 @@ def from_hf_config(
 ) -> dict[str, Any]:
     """Preset values for a Hugging Face model, from its ``config.json`` alone.
 
-    ``source`` is the path of a ``config.json``, a folder holding one, or the
-    already-parsed mapping. ``name`` is the official model name (as on the
-    Hub); without it the file's ``_name_or_path`` is used. The name matters:
-    ``model_name`` is its last ``/`` part, ``tokenizer_name`` is the whole
-    name, and TransformerLens applies some rules by name (context caps,
-    ``trust_remote_code``).
+    ``source`` is the path of a ``config.json``, a folder holding one, a model
+    folder of the Hugging Face hub cache (``models--ORG--NAME``: the snapshot
+    ``refs/main`` names, or the only one), a bare ``ORG/NAME`` to look up in
+    that cache (offline), or the already-parsed mapping.
+
+    ``name`` is the official model name (as on the Hub). Without it, the
+    file's ``_name_or_path`` is used, else the ``ORG/NAME`` of a hub cache
+    folder, else there is none and ``model_name`` keeps the class default. The
+    name matters: ``model_name`` is its last ``/`` part, ``tokenizer_name`` is
+    the whole name, and TransformerLens applies some rules by name (context
+    caps, ``trust_remote_code``).
 
     The values are what TransformerLens 3.9 builds for the model; a key the
     file leaves out takes the default of the ``transformers`` config class. The
@@ -1586,28 +1615,31 @@ def from_hf_config(
     file, invalid JSON, an unsupported architecture, or a missing, mistyped or
     non-finite value; nothing else escapes for any input data.
     """
-    data, file = _load(source)
+    data, file, place_name = _load(source)
     reader = _Reader(data, file)
     arch = _architecture(reader)
     reader.architecture = arch
     if name is None:
-        name = reader.get_str("_name_or_path", None)
+        written = reader.get_str("_name_or_path", None)
+        # A saved checkpoint may record the local folder it came from: not a model's name.
+        if written and not written.startswith(("/", ".", "~")) and "\\" not in written:
+            name = written
+        else:
+            name = place_name
     elif not isinstance(name, str):
         raise HFConfigError(f"expected a name, got {type(name).__name__}", file=file, key="name")
-    if not name:
-        raise HFConfigError(
-            "no model name: pass name= (the config has no _name_or_path)", file=file
-        )
     # Checkpoint dtypes are read only to catch a malformed file early.
     for key in ("torch_dtype", "dtype"):
         reader.get_str(key, None, nullable=True)
 
+    name = name or ""
     cfg = _CONVERTERS[arch](reader, name)
     cfg["original_architecture"] = arch
     if _reads_the_file(name):
         cfg["quantization_method"] = _quantization(reader)
-    cfg["tokenizer_name"] = name
-    cfg["model_name"] = name.split("/")[-1]
+    if name:
+        cfg["tokenizer_name"] = name
+        cfg["model_name"] = name.split("/")[-1]
     if name.startswith(_REMOTE_CODE_PREFIXES):
         cfg["trust_remote_code"] = True
     if name.startswith("roneneldan/TinyStories"):
@@ -1666,33 +1698,122 @@ def diff_values(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str,
     return out
 
 
-def closest_preset(values: Mapping[str, Any], candidates: Mapping[str, Mapping[str, Any]]) -> str:
-    """The name of the candidate preset that differs from ``values`` in fewest fields.
+def extends_table(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """The table of a preset that ``extends`` ``base`` and resolves to ``values``, minimal.
 
-    ``candidates`` maps preset names to resolved values. A candidate with the
-    same ``original_architecture`` always beats one without; ties go to the
-    alphabetically first name. Naming fields (``model_name``,
-    ``tokenizer_name``) are not counted, since they differ for every model.
+    :func:`diff_values`, less every field whose value the base plus the class's
+    own derivations already give (``n_heads = d_model // d_head``, ``d_mlp =
+    4 * d_model``, ...): such a line would only repeat what ``show`` marks as
+    derived. Reserved keys (``unset``, ``none``) come first.
+
+    >>> extends_table({"n_layers": 2, "d_model": 512, "d_head": 64, "n_heads": 8,
+    ...                "n_ctx": 64, "act_fn": "relu"},
+    ...               {"n_layers": 12, "d_model": 512, "d_head": 64, "n_ctx": 64, "act_fn": "relu"})
+    {'n_layers': 2}
+    """
+    from .config import DERIVED_FIELDS, check_and_derive
+
+    diff = diff_values(values, base)
+    table: dict[str, Any] = {k: diff.pop(k) for k in ("unset", "none") if k in diff}
+    table.update(diff)
+
+    def merged(without: str) -> dict[str, Any]:
+        out = {k: v for k, v in base.items() if k not in table.get("unset", ())}
+        out.update(dict.fromkeys(table.get("none", ())))
+        out.update((k, v) for k, v in table.items() if k in FIELDS)
+        out.pop(without, None)
+        return out
+
+    for field in DERIVED_FIELDS:
+        if field not in table or field in base:
+            continue
+        try:
+            derived = check_and_derive(merged(field)).get(field)
+        except PresetError:
+            continue  # needed after all
+        value = table[field]
+        if type(derived) is type(value) and derived == value:
+            del table[field]
+    return table
+
+
+#: Words in a model's name that mark a tuned checkpoint rather than a base model.
+_TUNED_WORDS = ("chat", "instruct", "-it", "tuned", "sft", "dpo", "rlhf", "think", "code")
+
+
+def is_tuned(name: str) -> bool:
+    """Whether a model's name marks it as tuned (chat, instruct, ...) rather than a base model.
+
+    >>> is_tuned("meta-llama/Llama-2-7b-chat-hf"), is_tuned("meta-llama/Llama-2-7b-hf")
+    (True, False)
+    """
+    lowered = name.lower().rsplit("/", 1)[-1]
+    return any(word in lowered for word in _TUNED_WORDS)
+
+
+def differing_fields(values: Mapping[str, Any], candidate: Mapping[str, Any]) -> list[str]:
+    """The fields (names aside) in which a preset's resolved values differ from ``values``.
+
+    Both are compared as the built config would hold them: a field either
+    leaves out counts as its default, or as what the class derives
+    (``n_heads = d_model // d_head`` written out equals ``n_heads`` left out).
+
+    >>> differing_fields({"n_layers": 2, "d_model": 64, "d_head": 16, "n_ctx": 8,
+    ...                   "n_heads": 4, "act_fn": "relu"},
+    ...                  {"n_layers": 3, "d_model": 64, "d_head": 16, "n_ctx": 8, "act_fn": "relu"})
+    ['n_layers']
+    """
+    specs = defaults()
+    ignored = {"model_name", "tokenizer_name", "n_params", "device", "init_weights"}
+
+    def built(v: Mapping[str, Any]) -> dict[str, Any]:
+        from .config import check_and_derive
+
+        full = {**specs, **v}
+        try:
+            full.update(check_and_derive(v))
+        except PresetError:
+            pass  # compared as written
+        return full
+
+    a, b = built(values), built(candidate)
+    keys = (set(values) | set(candidate) | set(a)) & set(FIELDS)
+    return sorted(k for k in keys - ignored if not _same(a.get(k), b.get(k)))
+
+
+def closest_preset(
+    values: Mapping[str, Any],
+    candidates: Mapping[str, Mapping[str, Any]],
+    *,
+    aliases: Mapping[str, Iterable[str]] | None = None,
+) -> str:
+    """The candidate a preset made from ``values`` is best written as extending.
+
+    A candidate named as the model itself (its ``tokenizer_name``, by name or by
+    one of its ``aliases``, any case) wins. Otherwise the fewest differing fields
+    (:func:`differing_fields`) win, ties going to the same
+    ``original_architecture``, then to a base model over a tuned one
+    (:func:`is_tuned`), then to the alphabetically first name.
 
     >>> closest_preset({"n_layers": 12, "d_model": 768},
     ...                {"a": {"n_layers": 24, "d_model": 1024},
     ...                 "b": {"n_layers": 12, "d_model": 1024}})
     'b'
+    >>> closest_preset({"n_layers": 2}, {"m-chat": {"n_layers": 2}, "m": {"n_layers": 2}})
+    'm'
     """
     if not candidates:
         raise HFConfigError("no presets to compare with")
-    specs = defaults()
-    ignored = {"model_name", "tokenizer_name", "n_params", "device", "init_weights"}
+    own = str(values.get("tokenizer_name") or "").casefold()
+    if own:
+        for cand_name in sorted(candidates):
+            names = [cand_name, *(aliases or {}).get(cand_name, ())]
+            if own in (n.casefold() for n in names):
+                return cand_name
 
-    def score(item: tuple[str, Mapping[str, Any]]) -> tuple[bool, int, str]:
+    def score(item: tuple[str, Mapping[str, Any]]) -> tuple[int, bool, bool, str]:
         cand_name, cand = item
-        keys = (set(values) | set(cand)) & set(FIELDS)
-        differing = sum(
-            1
-            for k in keys - ignored
-            if not _same(values.get(k, specs.get(k)), cand.get(k, specs.get(k)))
-        )
         other_arch = cand.get("original_architecture") != values.get("original_architecture")
-        return other_arch, differing, cand_name
+        return len(differing_fields(values, cand)), other_arch, is_tuned(cand_name), cand_name
 
     return min(candidates.items(), key=score)[0]

@@ -15,7 +15,7 @@ from .._plain import same_value
 from .._sources import bundled_dir, user_preset_dir
 from ..cache import cache_info, clear_cache
 from ..errors import PresetError
-from ..hf_import import closest_preset, diff_values, from_hf_config
+from ..hf_import import closest_preset, differing_fields, extends_table, from_hf_config
 from ..preset_keys import FIELDS
 from ..preset_text import preset_toml
 from ..records import PresetInfo
@@ -346,17 +346,26 @@ def cmd_cache(args: Args) -> int:
 
 def cmd_import_hf(args: Args) -> int:
     values = from_hf_config(args.path, name=args.name)
-    name = args.name or values.get("tokenizer_name") or values.get("model_name")
-    if not name:  # pragma: no cover - from_hf_config always names the model
-        raise PresetError("no model name: pass --name", file=args.path)
+    name = args.name or values.get("tokenizer_name")
+    if not name:
+        raise PresetError(
+            "the config names no model (no _name_or_path, not in a hub cache folder): "
+            "pass --name NAME, the preset's name",
+            file=args.path,
+        )
 
     reg = registry_for(args)
     base: str | None = None
     if args.extends == "auto":
-        candidates = {
-            p.name: reg.resolve(p.name) for p in reg.list(source="bundled") if not p.error
-        }
-        base = closest_preset(values, candidates)
+        presets = [p for p in reg.list(source="bundled") if not p.error]
+        candidates = {p.name: reg.resolve(p.name) for p in presets}
+        wanted = {**values, "tokenizer_name": name}
+        base = closest_preset(wanted, candidates, aliases={p.name: p.aliases for p in presets})
+        differing = differing_fields(values, candidates[base])
+        warn(
+            f"extending {base} (the closest bundled preset: "
+            f"{len(differing)} differing field{'' if len(differing) == 1 else 's'})"
+        )
     elif args.extends:
         base = reg.info(args.extends).name
 
@@ -364,11 +373,7 @@ def cmd_import_hf(args: Args) -> int:
     if base is None:
         table = dict(values)
     else:
-        diff = diff_values(values, reg.resolve(base))
-        table = {"extends": base}
-        if "unset" in diff:
-            table["unset"] = diff.pop("unset")
-        table.update(diff)
+        table = {"extends": base, **extends_table(values, reg.resolve(base))}
     comments = [f"Imported from {args.path} by transformer-presets import-hf"]
     text = preset_toml(name, table, comments)
 

@@ -1,0 +1,129 @@
+"""Finding a model's ``config.json`` in the Hugging Face hub cache, offline.
+
+The hub (``huggingface_hub``, and so ``transformers``) keeps each downloaded
+model under ``<hub cache>/models--ORG--NAME/``: ``snapshots/<revision>/``
+holds the files (links into ``blobs/``), and ``refs/main`` names the revision
+that ``main`` pointed to. The hub cache is ``$HF_HUB_CACHE``, else
+``$HF_HOME/hub``, else ``$XDG_CACHE_HOME/huggingface/hub``, else
+``~/.cache/huggingface/hub``, as ``huggingface_hub`` decides it.
+
+Nothing here goes to the network: a model that is not in the cache is an
+error that says where it looked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from . import _env
+from .errors import PresetError
+
+__all__ = ["hub_cache_dir", "locate_config", "name_from_cache_path"]
+
+# A repository id as the hub writes it: NAME or ORG/NAME.
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+
+
+def hub_cache_dir() -> str:
+    """The Hugging Face hub cache folder, as ``huggingface_hub`` finds it.
+
+    >>> hub_cache_dir().endswith("hub")
+    True
+    """
+
+    def expand(path: str) -> str:
+        return os.path.expandvars(os.path.expanduser(path))
+
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        value = os.environ.get(variable)
+        if value:
+            return expand(value)
+    home = os.environ.get(_env.HF_HOME)
+    if not home:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        home = os.path.join(cache, "huggingface")
+    return os.path.join(expand(home), "hub")
+
+
+def name_from_cache_path(path: str) -> str | None:
+    """``ORG/NAME`` when ``path`` lies in a hub cache folder ``models--ORG--NAME``, else None.
+
+    >>> name_from_cache_path("/c/hub/models--meta-llama--Llama-2-7b-hf/snapshots/abc/config.json")
+    'meta-llama/Llama-2-7b-hf'
+    >>> name_from_cache_path("/c/hub/models--gpt2") , name_from_cache_path("/tmp/x")
+    ('gpt2', None)
+    """
+    for part in reversed(os.path.abspath(path).split(os.sep)):
+        if part.startswith("models--") and len(part) > len("models--"):
+            # The hub joins ORG and NAME with "--", which a repository name may not hold.
+            return "/".join(part.removeprefix("models--").split("--", 1))
+    return None
+
+
+def locate_config(source: str) -> tuple[str, str | None]:
+    """The ``config.json`` that ``source`` names, and the model name its place implies.
+
+    ``source`` is a ``config.json``, a folder holding one, a hub cache folder
+    ``models--ORG--NAME`` (the revision ``refs/main`` names, or the only one),
+    or a bare ``ORG/NAME`` that is looked up in the hub cache.
+
+    Raises :class:`PresetError` naming what was looked for and where.
+    """
+    if os.path.isdir(source):
+        direct = os.path.join(source, "config.json")
+        if os.path.lexists(direct):
+            return direct, name_from_cache_path(source)
+        if os.path.basename(os.path.normpath(source)).startswith("models--"):
+            return _snapshot_config(source), name_from_cache_path(source)
+        raise PresetError(
+            "holds no config.json (nor is it a hub cache folder models--ORG--NAME)", file=source
+        )
+    if os.path.lexists(source):
+        return source, name_from_cache_path(source)
+    if _REPO_ID.fullmatch(source) and not source.endswith(".json"):
+        folder = os.path.join(hub_cache_dir(), "models--" + source.replace("/", "--"))
+        if os.path.isdir(folder):
+            return _snapshot_config(folder), source
+        raise PresetError(
+            f"is neither a file nor a folder, and no model {source!r} is in the Hugging Face "
+            f"hub cache (looked for {folder}; this works offline: download the model first)",
+            file=source,
+        )
+    raise PresetError("no such file or folder", file=source)
+
+
+def _snapshot_config(repo: str) -> str:
+    snapshots = os.path.join(repo, "snapshots")
+    try:
+        revisions = sorted(os.listdir(snapshots))
+    except OSError:
+        revisions = []
+    ref = os.path.join(repo, "refs", "main")
+    try:
+        with open(ref, encoding="utf-8") as f:
+            main = f.read(200).strip()
+    except OSError:
+        main = ""
+    if main:
+        if main not in revisions:
+            raise PresetError(
+                f"refs/main names revision {main!r}, which is not among its snapshots "
+                f"({', '.join(revisions) or 'none'})",
+                file=repo,
+            )
+        revision = main
+    elif len(revisions) == 1:
+        revision = revisions[0]
+    elif not revisions:
+        raise PresetError("is a hub cache folder with no snapshot in it", file=repo)
+    else:
+        raise PresetError(
+            f"has {len(revisions)} snapshots and no refs/main to choose between them: "
+            f"{', '.join(revisions)}; pass the snapshot folder you mean",
+            file=repo,
+        )
+    config = os.path.join(snapshots, revision, "config.json")
+    if not os.path.lexists(config):
+        raise PresetError(f"snapshot {revision} holds no config.json", file=repo)
+    return config
