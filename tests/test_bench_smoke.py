@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 
 from tools import bench
-from tools.bench import cli, procs, report, stats
+from tools.bench import cli, measure, procs, report, stats
 from tools.bench.procs import Case, Sample
 from tools.bench.stats import Ratio, Stat
-from tools.bench.targets import Target
+from tools.bench.targets import Target, build_targets
 
 from .conftest import REPO
 
 #: The harness's modules whose docstrings carry examples.
-WITH_EXAMPLES = ["stats", "procs", "report", "gitexport", "machine", "cli"]
+WITH_EXAMPLES = ["stats", "procs", "measure", "report", "gitexport", "machine", "cli"]
 
 
 @pytest.mark.parametrize("name", WITH_EXAMPLES)
@@ -143,7 +143,7 @@ def test_tiny_run_prints_a_report_and_writes_nothing(tmp_path: Path) -> None:
             "-m",
             "tools.bench",
             "--only",
-            "1",
+            "1,7",
             "--repeat",
             "1",
             "--no-write",
@@ -157,7 +157,11 @@ def test_tiny_run_prints_a_report_and_writes_nothing(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "| 1 | `python -m tools.list_presets`, warm cache / `python -c pass` |" in out.stdout
-    assert "python -m tools.bench --only 1 --repeat 1 --no-write" in out.stdout
+    assert "python -m tools.bench --only 1,7 --repeat 1 --no-write" in out.stdout
+    # Target 7 is measured where the planner's commands exist, else said to be left out.
+    measured = "| 7a | `python -m transformer_presets size gpt2-small`, warm cache" in out.stdout
+    left_out = "- 7: `size` and `hooks` are not measured" in out.stdout
+    assert measured != left_out
     assert list(tmp_path.iterdir()) == []  # the temporary homes are gone
     after = (REPO / "BENCHMARKS.md").read_bytes() if (REPO / "BENCHMARKS.md").exists() else None
     assert after == before
@@ -182,3 +186,83 @@ def test_close_call_is_flagged() -> None:
     text = report.render_report([close, clear], [], {}, "cmd", 1.0)
     assert "| **PASS** (close) |" in text
     assert "Target 3: PASS at 1.47x, but the paired runs range 1.38x-2.23x" in text
+
+
+# A stand-in for the package under measurement: it answers bench_cache's lookup child
+# as a warm cache would, logs every command line it runs, and has `size` or not.
+FAKE_MAIN = """
+import pathlib, sys
+log = pathlib.Path(__file__).with_name("calls.log")
+with log.open("a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+sys.exit(2 if sys.argv[1] == "size" and not {has_size} else 0)
+"""
+
+
+def fake_tree(root: Path, *, has_size: bool) -> Path:
+    package = root / "src" / "transformer_presets"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("def resolve_preset(name):\n    return {'n_layers': 1}\n")
+    (package / "cache.py").write_text(
+        "STATS = {'hits': 1, 'builds': 0, 'stores': 0, 'fallbacks': 0}\n"
+    )
+    (package / "__main__.py").write_text(FAKE_MAIN.format(has_size=has_size))
+    return root
+
+
+def calls(tree: Path) -> list[str]:
+    log = tree / "src" / "transformer_presets" / "calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def settings(tree: Path) -> measure.Settings:
+    return measure.Settings(
+        repeat=2, heavy_repeat=1, warmup=1, heavy_warmup=0, sizes=(), peer_pythons=[], tree=tree
+    )
+
+
+def test_planner_is_left_out_with_a_note_without_size(tmp_path: Path) -> None:
+    tree = fake_tree(tmp_path / "tree", has_size=False)
+    s = settings(tree)
+    result = measure.measure_planner(tmp_path / "homes", s)
+    assert calls(tree) == ["size --help"]  # asked once, then nothing run
+    targets, details, notes = build_targets({"planner": result}, s)
+    assert targets == [] and details == []
+    text = report.render_report(targets, details, {}, "cmd", 1.0, notes=notes)
+    assert (
+        "- 7: `size` and `hooks` are not measured: `python -m transformer_presets size --help` "
+        "fails on the measured code: it has no `size` command." in text
+    )
+
+
+def test_planner_rows_are_reported_without_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(procs, "RACY_WAIT", 0.0)  # the fake's cache has no racy window
+    tree = fake_tree(tmp_path / "tree", has_size=True)
+    s = settings(tree)
+    result = measure.measure_planner(tmp_path / "homes", s)
+    ran = calls(tree)
+    assert ran.count("size --help") == 1
+    # One discarded warm-up and two measured runs each, interleaved with `python -c pass`.
+    assert ran.count("size gpt2-small") == ran.count("hooks pythia-70m blocks.0.*") == 3
+    assert ran.count("list") == 3
+    assert {k: len(v) for k, v in result["samples"].items()} == {
+        "pass": 2,
+        "list": 2,
+        "size": 2,
+        "hooks": 2,
+    }
+    targets, details, notes = build_targets({"planner": result}, s)
+    assert notes == []
+    assert [(t.number, t.bound, t.result) for t in targets] == [
+        ("7a", None, "reported"),
+        ("7b", None, "reported"),
+    ]
+    text = report.render_report(targets, details, {}, "cmd", 1.0, notes=notes)
+    assert (
+        "| 7b | `python -m transformer_presets hooks pythia-70m 'blocks.0.*'`, warm cache / `python -c pass` |"
+        in text
+    )
+    assert "### 7. The planner's commands" in text
+    assert "Every measured target passes" not in text

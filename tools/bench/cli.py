@@ -26,6 +26,7 @@ from .measure import (
     measure_inproc,
     measure_listing,
     measure_peers,
+    measure_planner,
     measure_scale,
 )
 from .plot import plot_scale
@@ -39,15 +40,15 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 PLOT = ROOT / "benchmarks" / "scale.png"
 
-ALL_TARGETS = ("1", "2", "3", "4", "5", "6")
+ALL_TARGETS = ("1", "2", "3", "4", "5", "6", "7")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The options; ``--only`` becomes a set of targets and ``--sizes`` a sorted tuple.
 
-    >>> args = parse_args(["--only", "6,1", "--sizes", "30,10"])
+    >>> args = parse_args(["--only", "7,1", "--sizes", "30,10"])
     >>> sorted(args.only), args.sizes
-    (['1', '6'], (10, 30))
+    (['1', '7'], (10, 30))
     """
     parser = argparse.ArgumentParser(
         prog="python -m tools.bench", description=(__doc__ or "").splitlines()[0]
@@ -143,12 +144,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if "6" in args.only:
             results["peers"] = _step("6 peers", lambda: measure_peers(root, s))
+        if "7" in args.only:
+            results["planner"] = _step("7 size and hooks", lambda: measure_planner(root, s))
     if "scale" in results and not args.no_write and plot_scale(results["scale"], PLOT):
         results["scale"]["plot"] = PLOT.relative_to(ROOT).as_posix()
     info["Load average (1/5/15 min) before / after"] = f"{load_before}; {load_average()}"
     info["Date"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    targets, details = build_targets(results, s)
-    report = render_report(targets, details, info, command, time.perf_counter() - started)
+    targets, details, notes = build_targets(results, s)
+    report = render_report(
+        targets, details, info, command, time.perf_counter() - started, notes=notes
+    )
     print(report)
     if not args.no_write:
         BENCHMARKS_MD.write_text(report, encoding="utf-8")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from .procs import (
 __all__ = [
     "MAX_DEPTH",
     "PEERS",
+    "PLANNER",
+    "PLANNER_PROBE",
     "PRESETS_PER_FILE",
     "PY",
     "SCALE_SIZES",
@@ -33,7 +37,9 @@ __all__ = [
     "measure_inproc",
     "measure_listing",
     "measure_peers",
+    "measure_planner",
     "measure_scale",
+    "planner_command",
 ]
 
 PY = sys.executable
@@ -261,3 +267,45 @@ def measure_peers(root: Path, s: Settings) -> dict[str, Any]:
             "what": what,
         }
     return out
+
+
+#: The memory and compute planner's commands (issue 15), keyed as in the results:
+#: arguments after ``python -m transformer_presets``.
+PLANNER: dict[str, tuple[str, ...]] = {
+    "size": ("size", "gpt2-small"),
+    "hooks": ("hooks", "pythia-70m", "blocks.0.*"),
+}
+#: Exits 0 only where the planner's commands exist.
+PLANNER_PROBE = ("size", "--help")
+
+
+def planner_command(args: Sequence[str]) -> str:
+    """The command line ``python -m transformer_presets ARGS``, as a user would type it.
+
+    >>> planner_command(PLANNER["hooks"])
+    "python -m transformer_presets hooks pythia-70m 'blocks.0.*'"
+    """
+    return shlex.join(["python", "-m", "transformer_presets", *args])
+
+
+def measure_planner(root: Path, s: Settings) -> dict[str, Any]:
+    """Target 7: ``size`` and ``hooks`` with a warm cache against ``python -c pass``.
+
+    The commands are newer than the other targets: when the measured code has
+    no ``size`` command (asked once, by ``size --help``), nothing is measured
+    and the result says why.
+    """
+    box = Sandbox(root, "t7", s.tree)
+    cli = [PY, "-m", "transformer_presets"]
+    if not exits_zero([*cli, *PLANNER_PROBE], env=box.env(), cwd=s.tree):
+        probe = planner_command(PLANNER_PROBE)
+        return {"skipped": f"`{probe}` fails on the measured code: it has no `size` command"}
+    warm_up([(box, "gpt2-small")])
+    cases = {
+        "pass": process_case([PY, "-c", "pass"], box),
+        # The listing through the same entry point, for comparison.
+        "list": process_case([*cli, "list"], box),
+        **{key: process_case([*cli, *args], box) for key, args in PLANNER.items()},
+    }
+    res = interleave(cases, s.repeat, s.warmup)
+    return {"samples": res, "stayed_warm": check_warm(box, "gpt2-small")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .stats import markdown_table
 from .targets import TARGET_HEADER, Target
 
@@ -14,8 +16,10 @@ def render_report(
     info: dict[str, str],
     command: str,
     duration: float,
+    *,
+    notes: Sequence[str] = (),
 ) -> str:
-    """The whole of ``BENCHMARKS.md``.
+    """The whole of ``BENCHMARKS.md``; ``notes`` are said below the table, after the targets' own.
 
     >>> text = render_report([], ["### 1. Details"], {"Cores": "2"}, "python -m tools.bench", 3.0)
     >>> "- Cores: 2" in text and "- Whole run: 3 s" in text and text.endswith("### 1. Details\\n")
@@ -56,9 +60,9 @@ def render_report(
         markdown_table(TARGET_HEADER, [t.row() for t in targets]),
         "",
     ]
-    notes = [f"- {t.number}: {t.note}" for t in targets if t.note]
-    if notes:
-        lines += ["Notes:", "", *notes, ""]
+    said = [f"- {t.number}: {t.note}" for t in targets if t.note] + [f"- {n}" for n in notes]
+    if said:
+        lines += ["Notes:", "", *said, ""]
     if misses:
         lines += ["**Missed targets.**", "", *(f"- {m}" for m in misses), ""]
     elif any(t.result == "PASS" for t in targets):

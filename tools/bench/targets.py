@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import statistics
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .measure import MAX_DEPTH, PRESETS_PER_FILE, PY, Settings
+from .measure import MAX_DEPTH, PLANNER, PRESETS_PER_FILE, PY, Settings, planner_command
 from .procs import Sample, cpus, walls
 from .stats import (
     Ratio,
@@ -155,10 +156,13 @@ def process_rows(
     ]
 
 
-def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], list[str]]:
-    """The rows of the main table, and the detail sections below it."""
+def build_targets(
+    results: dict[str, Any], s: Settings
+) -> tuple[list[Target], list[str], list[str]]:
+    """The rows of the main table, the detail sections below it, and notes on targets left out."""
     targets: list[Target] = []
     details: list[str] = []
+    notes: list[str] = []
 
     if "listing" in results:
         res = results["listing"]["samples"]
@@ -268,7 +272,15 @@ def build_targets(results: dict[str, Any], s: Settings) -> tuple[list[Target], l
                 )
             )
 
-    return targets, details
+    if "planner" in results:
+        data = results["planner"]
+        if "skipped" in data:
+            notes.append(f"7: `size` and `hooks` are not measured: {data['skipped']}.")
+        else:
+            targets_planner, detail = _planner_section(data, s)
+            targets += targets_planner
+            details.append(detail)
+    return targets, details, notes
 
 
 def _scale_section(data: dict[str, Any], s: Settings) -> tuple[list[Target], str]:
@@ -428,3 +440,35 @@ def _peer_section(peers: dict[str, Any], s: Settings) -> str:
     if notes:
         text += "\n\n" + "\n".join(notes)
     return text
+
+
+def _planner_section(data: dict[str, Any], s: Settings) -> tuple[list[Target], str]:
+    res = data["samples"]
+    # Reported, not bounded: issue 15 asks that they stay as fast as `list`, shown beside them.
+    targets = [
+        process_target(
+            f"7{letter}",
+            f"`{planner_command(PLANNER[key])}`, warm cache / `python -c pass`",
+            res[key],
+            res["pass"],
+            None,
+        )
+        for letter, key in zip(string.ascii_lowercase, PLANNER, strict=False)
+    ]
+    rows = process_rows(
+        res,
+        "pass",
+        [
+            ("pass", "`python -c pass`"),
+            ("list", "`python -m transformer_presets list`"),
+            *((key, f"`{planner_command(args)}`") for key, args in PLANNER.items()),
+        ],
+    )
+    detail = (
+        "### 7. The planner's commands\n\n"
+        f"Fresh processes, {s.repeat} interleaved runs each, warm cache; `list` through the "
+        "same entry point for comparison.\n\n"
+        + markdown_table(["Command", "Wall clock", "CPU time", "/ `python -c pass`"], rows)
+        + ("" if data["stayed_warm"] else REBUILT_NOTE)
+    )
+    return targets, detail
