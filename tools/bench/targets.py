@@ -1,4 +1,4 @@
-"""The targets: what each compares, its bound and verdict, from the measurements to the report's rows."""
+"""The targets: each one's bound and verdict, and the report's rows and detail sections."""
 
 from __future__ import annotations
 
