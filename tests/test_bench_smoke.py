@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark harness ``tools/bench.py``: its pure functions and one tiny run.
+"""Smoke test of the benchmark harness ``tools/bench/``: its pure functions and one tiny run.
 
 Nothing here asserts anything about time (STYLE.md rule 11): the numbers are
 the harness's business. The tiny run measures target 1 once (about ten short
@@ -8,6 +8,8 @@ a few seconds; the subprocess timeout only guards against a hang.
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -15,19 +17,53 @@ from pathlib import Path
 import pytest
 
 from tools import bench
-from tools.bench import Case, Ratio, Sample, Stat, Target
+from tools.bench import cli, measure, procs, report, stats
+from tools.bench.procs import Case, Sample
+from tools.bench.stats import Ratio, Stat
+from tools.bench.targets import Target, build_targets
 
 from .conftest import REPO
 
+#: The harness's modules whose docstrings carry examples.
+WITH_EXAMPLES = ["stats", "procs", "measure", "report", "gitexport", "machine", "cli"]
+
+
+@pytest.mark.parametrize("name", WITH_EXAMPLES)
+def test_docstring_examples_hold(name: str) -> None:
+    module = importlib.import_module(f"tools.bench.{name}")
+    failed, attempted = doctest.testmod(module)
+    assert attempted > 0
+    assert failed == 0
+
+
+def test_package_face_keeps_the_names_it_had() -> None:
+    old = {"Ratio", "Sandbox", "Stat", "Target", "format_ratio", "format_seconds"}
+    old |= {"format_stat", "interleave", "main", "markdown_table", "ratio", "render_report"}
+    old |= {"stat", "verdict"}
+    assert old <= set(bench.__all__)
+    assert bench.main is cli.main and bench.Sandbox is procs.Sandbox and bench.stat is stats.stat
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--only", "1,9"], ["--repeat", "0"], ["--sizes", "0"]],
+    ids=["unknown-target", "no-repeat", "empty-size"],
+)
+def test_bad_options_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.parse_args(argv)
+    assert exc.value.code == 2
+    assert "python -m tools.bench: error:" in capsys.readouterr().err
+
 
 def test_stat_is_median_and_range() -> None:
-    assert bench.stat([5.0, 1.0, 3.0, 2.0]) == Stat(2.5, 1.0, 5.0, 4)
+    assert stats.stat([5.0, 1.0, 3.0, 2.0]) == Stat(2.5, 1.0, 5.0, 4)
     with pytest.raises(ValueError):
-        bench.stat([])
+        stats.stat([])
 
 
 def test_ratio_is_ratio_of_medians_with_paired_range() -> None:
-    r = bench.ratio([2.0, 6.0, 3.0], [1.0, 2.0, 2.0])
+    r = stats.ratio([2.0, 6.0, 3.0], [1.0, 2.0, 2.0])
     assert r.value == pytest.approx(1.5)
     assert (r.lo, r.hi) == (1.5, 3.0)
 
@@ -38,7 +74,7 @@ def test_ratio_is_ratio_of_medians_with_paired_range() -> None:
     ids=["under", "equal", "over"],
 )
 def test_verdict(value: float, bound: float, expected: str) -> None:
-    assert bench.verdict(value, bound) == expected
+    assert stats.verdict(value, bound) == expected
 
 
 @pytest.mark.parametrize(
@@ -47,11 +83,11 @@ def test_verdict(value: float, bound: float, expected: str) -> None:
     ids=["s", "ms", "ms-3-digits", "us", "zero"],
 )
 def test_format_seconds(seconds: float, text: str) -> None:
-    assert bench.format_seconds(seconds) == text
+    assert stats.format_seconds(seconds) == text
 
 
 def test_markdown_table_escapes_pipes() -> None:
-    table = bench.markdown_table(["a", "b"], [["x|y", "2"]])
+    table = stats.markdown_table(["a", "b"], [["x|y", "2"]])
     assert table.splitlines() == ["| a | b |", "| --- | --- |", "| x\\|y | 2 |"]
 
 
@@ -63,7 +99,7 @@ def test_interleave_alternates_order_after_warmup() -> None:
             lambda: calls.append(name) or Sample(1.0, 1.0), prepare=lambda: calls.append("p")
         )
 
-    out = bench.interleave({"a": case("a"), "b": case("b")}, repeat=2, warmup=1)
+    out = procs.interleave({"a": case("a"), "b": case("b")}, repeat=2, warmup=1)
     assert [c for c in calls if c != "p"] == ["a", "b", "a", "b", "b", "a"]
     assert calls.count("p") == 6  # prepare runs before every run, warm-ups included
     assert [len(v) for v in out.values()] == [2, 2]
@@ -75,7 +111,7 @@ def test_report_says_by_how_much_a_target_is_missed() -> None:
         Target("2", "get", "1.3 s", "1.0 s", Ratio(1.32, 1.2, 1.4), 1.10),
         Target("4", "cold", "1 ms per entry", "0.4 s"),
     ]
-    text = bench.render_report(
+    text = report.render_report(
         targets, ["### detail"], {"CPU": "test"}, "python -m tools.bench", 1.0
     )
     assert "| 1 | listing |" in text and "**PASS**" in text
@@ -86,10 +122,11 @@ def test_report_says_by_how_much_a_target_is_missed() -> None:
 
 
 def test_sandbox_env_is_private(tmp_path: Path) -> None:
-    box = bench.Sandbox(tmp_path, "x")
+    box = procs.Sandbox(tmp_path / "homes", "x", tmp_path / "tree")
     env = box.env(TRANSFORMER_PRESETS_NO_CACHE="1")
     for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "TRANSFORMER_PRESETS_CACHE_DIR"):
-        assert Path(env[key]).is_relative_to(tmp_path)
+        assert Path(env[key]).is_relative_to(tmp_path / "homes")
+    assert env["PYTHONPATH"] == str(tmp_path / "tree" / "src")  # the measured code
     assert env["TRANSFORMER_PRESETS_NO_CACHE"] == "1"
     assert "PYTHONDONTWRITEBYTECODE" not in env
     (box.cache / "v1").mkdir()
@@ -106,7 +143,7 @@ def test_tiny_run_prints_a_report_and_writes_nothing(tmp_path: Path) -> None:
             "-m",
             "tools.bench",
             "--only",
-            "1",
+            "1,7",
             "--repeat",
             "1",
             "--no-write",
@@ -120,7 +157,11 @@ def test_tiny_run_prints_a_report_and_writes_nothing(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "| 1 | `python -m tools.list_presets`, warm cache / `python -c pass` |" in out.stdout
-    assert "python -m tools.bench --only 1 --repeat 1 --no-write" in out.stdout
+    assert "python -m tools.bench --only 1,7 --repeat 1 --no-write" in out.stdout
+    # Target 7 is measured where the planner's commands exist, else said to be left out.
+    measured = "| 7a | `python -m transformer_presets size gpt2-small`, warm cache" in out.stdout
+    left_out = "- 7: `size` and `hooks` are not measured" in out.stdout
+    assert measured != left_out
     assert list(tmp_path.iterdir()) == []  # the temporary homes are gone
     after = (REPO / "BENCHMARKS.md").read_bytes() if (REPO / "BENCHMARKS.md").exists() else None
     assert after == before
@@ -131,10 +172,10 @@ def test_report_with_a_miss_does_not_say_every_target_passes() -> None:
         Target("1", "a", "-", "-", Ratio(1.0, 1.0, 1.0), 3.0, Ratio(1.0, 1.0, 1.0)),
         Target("3", "b", "-", "-", Ratio(2.0, 2.0, 2.0), 1.5, Ratio(1.2, 1.2, 1.2)),
     ]
-    text = bench.render_report(targets, [], {}, "cmd", 1.0)
+    text = report.render_report(targets, [], {}, "cmd", 1.0)
     assert "Every measured target passes" not in text
     assert "by CPU time the ratio is 1.20x, a PASS" in text
-    only_pass = bench.render_report(targets[:1], [], {}, "cmd", 1.0)
+    only_pass = report.render_report(targets[:1], [], {}, "cmd", 1.0)
     assert "Every measured target passes" in only_pass
 
 
@@ -142,6 +183,86 @@ def test_close_call_is_flagged() -> None:
     close = Target("3", "b", "-", "-", Ratio(1.47, 1.38, 2.23), 1.5)
     clear = Target("5b", "c", "-", "-", Ratio(0.74, 0.48, 0.81), 1.5)
     assert close.close_call and not clear.close_call
-    text = bench.render_report([close, clear], [], {}, "cmd", 1.0)
+    text = report.render_report([close, clear], [], {}, "cmd", 1.0)
     assert "| **PASS** (close) |" in text
     assert "Target 3: PASS at 1.47x, but the paired runs range 1.38x-2.23x" in text
+
+
+# A stand-in for the package under measurement: it answers bench_cache's lookup child
+# as a warm cache would, logs every command line it runs, and has `size` or not.
+FAKE_MAIN = """
+import pathlib, sys
+log = pathlib.Path(__file__).with_name("calls.log")
+with log.open("a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+sys.exit(2 if sys.argv[1] == "size" and not {has_size} else 0)
+"""
+
+
+def fake_tree(root: Path, *, has_size: bool) -> Path:
+    package = root / "src" / "transformer_presets"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("def resolve_preset(name):\n    return {'n_layers': 1}\n")
+    (package / "cache.py").write_text(
+        "STATS = {'hits': 1, 'builds': 0, 'stores': 0, 'fallbacks': 0}\n"
+    )
+    (package / "__main__.py").write_text(FAKE_MAIN.format(has_size=has_size))
+    return root
+
+
+def calls(tree: Path) -> list[str]:
+    log = tree / "src" / "transformer_presets" / "calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def settings(tree: Path) -> measure.Settings:
+    return measure.Settings(
+        repeat=2, heavy_repeat=1, warmup=1, heavy_warmup=0, sizes=(), peer_pythons=[], tree=tree
+    )
+
+
+def test_planner_is_left_out_with_a_note_without_size(tmp_path: Path) -> None:
+    tree = fake_tree(tmp_path / "tree", has_size=False)
+    s = settings(tree)
+    result = measure.measure_planner(tmp_path / "homes", s)
+    assert calls(tree) == ["size --help"]  # asked once, then nothing run
+    targets, details, notes = build_targets({"planner": result}, s)
+    assert targets == [] and details == []
+    text = report.render_report(targets, details, {}, "cmd", 1.0, notes=notes)
+    assert (
+        "- 7: `size` and `hooks` are not measured: `python -m transformer_presets size --help` "
+        "fails on the measured code: it has no `size` command." in text
+    )
+
+
+def test_planner_rows_are_reported_without_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(procs, "RACY_WAIT", 0.0)  # the fake's cache has no racy window
+    tree = fake_tree(tmp_path / "tree", has_size=True)
+    s = settings(tree)
+    result = measure.measure_planner(tmp_path / "homes", s)
+    ran = calls(tree)
+    assert ran.count("size --help") == 1
+    # One discarded warm-up and two measured runs each, interleaved with `python -c pass`.
+    assert ran.count("size gpt2-small") == ran.count("hooks pythia-70m blocks.0.*") == 3
+    assert ran.count("list") == 3
+    assert {k: len(v) for k, v in result["samples"].items()} == {
+        "pass": 2,
+        "list": 2,
+        "size": 2,
+        "hooks": 2,
+    }
+    targets, details, notes = build_targets({"planner": result}, s)
+    assert notes == []
+    assert [(t.number, t.bound, t.result) for t in targets] == [
+        ("7a", None, "reported"),
+        ("7b", None, "reported"),
+    ]
+    text = report.render_report(targets, details, {}, "cmd", 1.0, notes=notes)
+    assert (
+        "| 7b | `python -m transformer_presets hooks pythia-70m 'blocks.0.*'`, warm cache / `python -c pass` |"
+        in text
+    )
+    assert "### 7. The planner's commands" in text
+    assert "Every measured target passes" not in text

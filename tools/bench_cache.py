@@ -49,10 +49,13 @@ print(json.dumps({{"import": t1 - t0, "lookup": t2 - t1, "stats": cache.STATS,
 COLUMNS = ("lookup", "import+lookup", "process")
 
 
-def run_child(env: dict[str, str], name: str) -> dict[str, float | dict[str, int] | bool]:
+def run_child(
+    env: dict[str, str], name: str, *, src: Path = SRC
+) -> dict[str, float | dict[str, int] | bool]:
+    """A fresh process resolving ``name`` with the package in ``src``: its times and counters."""
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", CHILD.format(src=str(SRC), name=name)],
+        [sys.executable, "-c", CHILD.format(src=str(src), name=name)],
         env=env,
         capture_output=True,
         text=True,
