@@ -594,6 +594,9 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
 
     kinds = field_kinds()
     for name, value in values.items():
+        default = _PLAIN_DEFAULTS.get(name, _NO_DEFAULT)
+        if value is default or (type(value) is type(default) and value == default):
+            continue  # a class default is a valid value (most fields of a built config)
         if name not in kinds:
             raise PresetValidationError(f"unknown field{did_you_mean(str(name), kinds)}", key=name)
         if name == "dtype" or (name == "d_mlp" and get("attn_only") and is_int(value)):
@@ -733,6 +736,8 @@ def _pick_device() -> str:
     return "cpu"
 
 
+_NO_DEFAULT = object()
+
 #: Every optional field's default as plain data (``dtype`` by name).
 FIELD_DEFAULTS: dict[str, Any] = {
     f.name: f.default
@@ -740,3 +745,5 @@ FIELD_DEFAULTS: dict[str, Any] = {
     if f.default is not MISSING and f.name != "dtype"
 }
 FIELD_DEFAULTS["dtype"] = "float32"
+# The defaults a built config holds as they are (dtype is a torch.dtype there).
+_PLAIN_DEFAULTS = {k: v for k, v in FIELD_DEFAULTS.items() if k != "dtype"}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
@@ -397,6 +398,12 @@ def _rope_dict(r: _Reader, key: str) -> Mapping[str, Any] | None:
     return value
 
 
+def _written_by_hand(name: str) -> bool:
+    """Whether ``name`` is one of the official models whose config TransformerLens
+    writes out by hand (Meta's Llama family, Google's Gemma, AI2's OLMo 1 and 2)."""
+    return name.startswith(("meta-llama/", "llama-", "codellama/", "google/gemma", "allenai/OLMo"))
+
+
 def _as_written(value: Any, kind: type) -> Any:
     """A number as TransformerLens's hand-written table for a family writes it.
 
@@ -409,6 +416,11 @@ def _as_written(value: Any, kind: type) -> Any:
     if kind is int and _is_number(value) and float(value).is_integer():
         return int(value)
     return value
+
+
+def _hand_written(name: str, value: Any, kind: type) -> Any:
+    """``value`` as TransformerLens's own table writes it, for a model it writes by hand."""
+    return _as_written(value, kind) if _written_by_hand(name) else value
 
 
 def _flat_rope(
@@ -782,9 +794,11 @@ def _llama(r: _Reader, name: str) -> dict[str, Any]:
         # the files.
         if any(v in name for v in ("Llama-3.1", "Llama-3.2", "Llama-3.3")):
             cfg["n_ctx"] = min(n_ctx, _LONG_CONTEXT_CAP)
-        # Llama 3's table writes its base as a float; Llama 1 and 2 and Code Llama, as an int.
-        llama_3 = "llama-3" in name.lower()
-        cfg["rotary_base"] = _as_written(cfg["rotary_base"], float if llama_3 else int)
+        if _written_by_hand(name):
+            # Llama 3's table writes its base as a float; Llama 1 and 2 and Code Llama,
+            # as an int.
+            llama_3 = re.search(r"llama-3(?![0-9])", name.lower()) is not None  # not llama-30b
+            cfg["rotary_base"] = _as_written(cfg["rotary_base"], float if llama_3 else int)
         if name.startswith("codellama"):
             # Code Llama's file says 16384; TransformerLens keeps Llama 2's 4096.
             cfg["n_ctx"] = min(n_ctx, _CODE_LLAMA_CONTEXT)
@@ -1184,7 +1198,7 @@ def _gemma(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": r.get_str("hidden_act", "gelu_pytorch_tanh"),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "RMS",
-        "rotary_base": _as_written(_flat_rope(r, 10000.0)["rope_theta"], int),
+        "rotary_base": _hand_written(name, _flat_rope(r, 10000.0)["rope_theta"], int),
         "positional_embedding_type": "rotary",
         "n_key_value_heads": _kv_heads(r, 16, n_heads),
         "gated_mlp": True,
@@ -1279,8 +1293,8 @@ def _gemma3(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": _gemma_activation(r),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "RMS",
-        "rotary_base": _as_written(full["rope_theta"], int),
-        "rotary_base_local": _as_written(sliding["rope_theta"], int),
+        "rotary_base": _hand_written(name, full["rope_theta"], int),
+        "rotary_base_local": _hand_written(name, sliding["rope_theta"], int),
         "rotary_scaling_factor": factor,
         "positional_embedding_type": "rotary",
         "n_key_value_heads": _kv_heads(r, 4, n_heads),
@@ -1321,7 +1335,7 @@ def _olmo(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": r.get_str("hidden_act", "silu"),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "LN",
-        "rotary_base": _as_written(_flat_rope(r, 10000.0)["rope_theta"], float),
+        "rotary_base": _hand_written(name, _flat_rope(r, 10000.0)["rope_theta"], float),
         "attn_types": ["global"] * n_layers,
         "positional_embedding_type": "rotary",
         "gated_mlp": True,
@@ -1345,7 +1359,7 @@ def _olmo2(r: _Reader, name: str) -> dict[str, Any]:
         "act_fn": r.get_str("hidden_act", "silu"),
         "initializer_range": r.get_num("initializer_range", 0.02),
         "normalization_type": "RMS",
-        "rotary_base": _as_written(_flat_rope(r, 10000.0)["rope_theta"], float),
+        "rotary_base": _hand_written(name, _flat_rope(r, 10000.0)["rope_theta"], float),
         "attn_types": ["global"] * n_layers,
         "positional_embedding_type": "rotary",
         "gated_mlp": True,
