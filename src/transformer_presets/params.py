@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .config import DTYPE_NAMES, dtype_name
 from .errors import PresetValidationError
 
 __all__ = ["model_class", "total_params", "weight_bytes"]
@@ -178,6 +177,10 @@ def weight_bytes(cfg: Any) -> int:
 
 def _dtype_size(dtype: Any) -> int:
     if isinstance(dtype, str):
+        # Imported here: config costs a command's start-up more than the rest of
+        # this module, and the planner reads sizes from presets without it.
+        from .config import DTYPE_NAMES, dtype_name
+
         return DTYPE_NAMES[dtype_name(dtype)][1]
     # A torch.dtype knows its own size; reading it keeps torch out of this module.
     itemsize = getattr(dtype, "itemsize", None)
