@@ -300,6 +300,42 @@ class HookedTransformerConfig:
 
         return weight_bytes(self)
 
+    # Memory and compute (transformer_presets.planner; ``dtype`` defaults to this config's).
+
+    def hook_shapes(self, batch: int, seq: int, *, dtype: Any = None) -> dict[str, tuple[int, ...]]:
+        """Hook name -> shape of every activation ``run_with_cache`` stores, in its order."""
+        from .planner import hook_shapes
+
+        return hook_shapes(self, batch, seq, dtype)
+
+    def activation_cache_bytes(
+        self, batch: int, seq: int, names: Any = None, *, dtype: Any = None
+    ) -> int:
+        """The bytes ``run_with_cache`` holds, for every hook or those matching ``names``."""
+        from .planner import activation_cache_bytes
+
+        return activation_cache_bytes(self, batch, seq, names, dtype)
+
+    def kv_cache_bytes(
+        self, batch: int, seq: int, *, dtype: Any = None, include_mask: bool = False
+    ) -> int:
+        """The keys and values TransformerLens's KV cache holds after ``seq`` tokens."""
+        from .planner import kv_cache_bytes
+
+        return kv_cache_bytes(self, batch, seq, dtype, include_mask=include_mask)
+
+    def forward_flops(self, batch: int, seq: int, *, dtype: Any = None) -> int:
+        """The FLOPs of one forward pass, as ``FlopCounterMode`` counts them."""
+        from .planner import forward_flops
+
+        return forward_flops(self, batch, seq, dtype)
+
+    def training_state_bytes(self, optimizer: str = "adamw", *, dtype: Any = None) -> int:
+        """Weights, gradients and optimizer state after one step of ``optimizer``."""
+        from .planner import training_state_bytes
+
+        return training_state_bytes(self, optimizer, dtype)
+
 
 def copy_config(cfg: HookedTransformerConfig) -> HookedTransformerConfig:
     """A copy of ``cfg`` as if built again from the same values.
