@@ -84,6 +84,16 @@ cache clear --json: {"cleared": true, "location", "removed_entries", "freed_byte
 import-hf --json: {"name", "extends": name or null, "table": {key: value} (what the TOML
   says), "values": {field: value} (from_hf_config's answer), "toml": text,
   "saved": path or null}""",
+    "size": """\
+size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hooks": glob
+  or null, "parameters", "weight_bytes", "buffer_bytes", "kv_cache_bytes",
+  "kv_cache_mask_bytes", "activation_bytes", "activation_hooks", "forward_flops",
+  "flops_per_token", "training_state": {"weights", "gradients", "optimizer", "total"},
+  "needed_bytes" (weights + buffers + activations), "memory": [{"size_bytes", "fits"}]}""",
+    "hooks": """\
+hooks --json: {"name", "batch", "seq", "dtype", "pattern": glob or null, "hooks":
+  [{"name", "shape": [...], "dtype", "bytes", "same_as": an earlier hook holding the
+  same tensor, or null}], "total_bytes" (a tensor under two names counted once)}""",
 }
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -876,6 +886,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="with --save: overwrite an existing file")
     p.set_defaults(func=cmd_import_hf)
+
+    from .cli_plan import add_commands
+
+    add_commands(command)  # size, hooks
     return parser
 
 

@@ -1,0 +1,442 @@
+"""The ``size`` and ``hooks`` commands: will a preset's model fit, and what does it cache?
+
+``size NAME`` reports parameters, weights, buffers, the KV cache, ``run_with_cache``'s
+activations, forward FLOPs and the training state, and which memory sizes hold the
+weights, buffers and activations; ``hooks NAME [GLOB]`` lists every hook with its shape
+and bytes. Both read the preset's resolved values from the registry (as ``list`` does)
+and work them out with :mod:`.planner`: no torch, numpy or config class is imported.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from .cli import Args
+    from .planner import ModelPlan
+
+__all__ = [
+    "DEFAULT_MEMORY",
+    "add_commands",
+    "cmd_hooks",
+    "cmd_size",
+    "format_bytes",
+    "format_flops",
+    "parse_memory",
+]
+
+GiB = 2**30
+#: The memory sizes ``size`` checks by default: common accelerators (8 to 80 GiB).
+DEFAULT_MEMORY = (8 * GiB, 16 * GiB, 24 * GiB, 40 * GiB, 80 * GiB)
+
+# Suffix -> bytes. Single letters are binary, as GPU tools and `ls -h` show sizes.
+_UNITS = {
+    "": 1,
+    "b": 1,
+    **{f"{p}b": 1000**i for i, p in enumerate("kmgtp", 1)},
+    **{f"{p}ib": 1024**i for i, p in enumerate("kmgtp", 1)},
+    **{p: 1024**i for i, p in enumerate("kmgtp", 1)},
+}
+_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+_DECIMAL = ("", "k", "M", "G", "T", "P", "E", "Z")
+PLOT_POINTS = 64
+
+
+def format_bytes(n: int) -> str:
+    """Bytes in binary units with one decimal: ``1395864371`` -> ``"1.3 GiB"``.
+
+    >>> format_bytes(48), format_bytes(1536), format_bytes(1395864371)
+    ('48 B', '1.5 KiB', '1.3 GiB')
+    """
+    value, unit = float(n), 0
+    while abs(value) >= 1024 and unit < len(_BINARY) - 1:
+        value /= 1024
+        unit += 1
+    return f"{n} B" if unit == 0 else f"{value:.1f} {_BINARY[unit]}"
+
+
+def format_flops(n: float) -> str:
+    """FLOPs in decimal units with one decimal: ``4.2e12`` -> ``"4.2 TFLOP"``.
+
+    >>> format_flops(4.2e12), format_flops(512), format_flops(284812800.0)
+    ('4.2 TFLOP', '512 FLOP', '284.8 MFLOP')
+    """
+    value, unit = float(n), 0
+    while abs(value) >= 1000 and unit < len(_DECIMAL) - 1:
+        value /= 1000
+        unit += 1
+    text = f"{value:.0f}" if unit == 0 else f"{value:.1f}"
+    return f"{text} {_DECIMAL[unit]}FLOP"
+
+
+def parse_memory(text: str) -> int:
+    """A memory size in bytes: ``"24GiB"``, ``"24 GB"`` (10**9), ``"24G"`` (binary), ``"512"``.
+
+    Raises ``ValueError`` for anything else (argparse turns it into a usage error).
+
+    >>> parse_memory("24GiB"), parse_memory("1.5 GB"), parse_memory("16g")
+    (25769803776, 1500000000, 17179869184)
+    """
+    stripped = text.strip()
+    digits = stripped.rstrip("BbIiKkMmGgTtPp ")
+    unit = stripped[len(digits) :].strip().lower()
+    try:
+        number = float(digits)
+    except ValueError:
+        number = -1.0
+    if unit not in _UNITS or not number > 0 or number == float("inf"):
+        raise ValueError(f"cannot read {text!r} as a memory size (examples: 24GiB, 80GB, 16G)")
+    return int(number * _UNITS[unit])
+
+
+# -- arguments --------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _dtype(text: str) -> str:
+    import argparse
+
+    from .errors import PresetError
+    from .planner import _dtype_key
+
+    try:
+        return _dtype_key(text)
+    except PresetError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def _memory(text: str) -> int:
+    import argparse
+
+    try:
+        return parse_memory(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Register ``size`` and ``hooks``; ``command(name, help)`` makes a subcommand's parser."""
+    from .planner import OPTIMIZERS
+
+    def sizes(p: argparse.ArgumentParser) -> None:
+        p.add_argument("name", metavar="NAME", help="a preset name or alias, any case")
+        p.add_argument(
+            "--batch", type=_positive, default=1, metavar="B", help="batch size (default 1)"
+        )
+        p.add_argument(
+            "--seq",
+            type=_positive,
+            metavar="S",
+            help="tokens per sequence (default: the model's context, n_ctx)",
+        )
+        p.add_argument(
+            "--dtype",
+            type=_dtype,
+            metavar="D",
+            help="float32, bfloat16, ... (default: the preset's)",
+        )
+
+    p = command("size", "memory and compute of a preset's model: will it fit?")
+    sizes(p)
+    p.add_argument(
+        "--hooks", metavar="GLOB", help="count only the activations of hooks matching GLOB"
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="adamw",
+        help="optimizer state in the training state (default adamw)",
+    )
+    p.add_argument(
+        "--memory",
+        type=_memory,
+        nargs="+",
+        action="extend",
+        metavar="SIZE",
+        help="memory sizes to check (24GiB, 80GB, ...; default 8, 16, 24, 40 and 80 GiB)",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="plot memory against sequence length (needs the 'plot' extra: matplotlib)",
+    )
+    p.set_defaults(func=cmd_size, parser=p)
+
+    p = command("hooks", "every hook run_with_cache fills, with its shape and bytes")
+    sizes(p)
+    p.add_argument(
+        "glob", nargs="?", metavar="GLOB", help="only hooks matching this shell-style glob"
+    )
+    p.set_defaults(func=cmd_hooks, parser=p)
+
+
+# -- shared -------------------------------------------------------------------------------
+
+
+def _plan(args: Args) -> tuple[dict[str, Any], ModelPlan, int, int, str]:
+    """(the preset's entry, its plan, batch, seq, dtype) for the command's arguments."""
+    from .cli import _registry
+    from .errors import PresetError
+    from .planner import ModelPlan
+
+    entry = _registry(args)._loadable(args.name)
+    try:
+        plan = ModelPlan.from_resolved(entry["values"], entry["derived"])
+    except PresetError as exc:
+        raise exc.with_context(preset=entry["name"]) from None
+    seq = plan.n_ctx if args.seq is None else args.seq
+    if seq > plan.n_ctx:
+        args.parser.error(
+            f"argument --seq: {seq} is beyond {entry['name']}'s context (n_ctx = {plan.n_ctx})"
+        )
+    return entry, plan, args.batch, seq, args.dtype or plan.dtype
+
+
+def _glob_note(glob: str | None, count: int) -> None:
+    if glob is not None and count == 0:
+        from .cli import PROG
+
+        sys.stderr.write(f"{PROG}: no hooks match {glob!r}\n")
+
+
+# -- size -----------------------------------------------------------------------------------
+
+
+def cmd_size(args: Args) -> int:
+    from .cli import EXIT_OK, _print_json
+    from .params import total_params
+
+    entry, plan, batch, seq, dtype = _plan(args)
+    glob = args.hooks
+    specs = plan.hook_specs(batch, seq, dtype)
+    if glob is not None:
+        import fnmatch
+
+        specs = [s for s in specs if fnmatch.fnmatchcase(s.name, glob)]
+    from .planner import _held_bytes
+
+    activations = _held_bytes(specs)
+    parameters = total_params({**entry["values"], **entry["derived"]})
+    training = plan.training_state(args.optimizer, dtype)
+    weights = plan.weight_bytes(dtype)
+    buffers = plan.buffer_bytes(seq, dtype)
+    keys_values = plan.kv_cache_bytes(batch, seq, dtype)
+    mask = plan.kv_cache_bytes(batch, seq, dtype, include_mask=True) - keys_values
+    flops = plan.forward_flops(batch, seq)
+    needed = weights + buffers + activations
+    memory = args.memory or list(DEFAULT_MEMORY)
+    fits = [{"size_bytes": size, "fits": needed <= size} for size in memory]
+
+    if args.plot:
+        _plot(args.plot, entry["name"], plan, batch, dtype, glob, memory)
+    if args.json:
+        _print_json(
+            {
+                "name": entry["name"],
+                "architecture": entry["values"].get("original_architecture"),
+                "batch": batch,
+                "seq": seq,
+                "dtype": dtype,
+                "optimizer": args.optimizer,
+                "hooks": glob,
+                "parameters": parameters,
+                "weight_bytes": weights,
+                "buffer_bytes": buffers,
+                "kv_cache_bytes": keys_values,
+                "kv_cache_mask_bytes": mask,
+                "activation_bytes": activations,
+                "activation_hooks": len(specs),
+                "forward_flops": flops,
+                "flops_per_token": flops / (batch * seq),
+                "training_state": training.to_dict(),
+                "needed_bytes": needed,
+                "memory": fits,
+            }
+        )
+        return EXIT_OK
+
+    from .cli import BOLD, DIM, _emit, _Style
+
+    style = _Style(sys.stdout)
+    which = "hooks (all)" if glob is None else f"hooks matching {glob!r}"
+    per_token = flops / (batch * seq)
+    rows = [
+        ("parameters", f"{parameters:,}", ""),
+        ("weights", format_bytes(weights), ""),
+        ("buffers", format_bytes(buffers), "rotary tables, ALiBi bias and scalars"),
+        (
+            "KV cache",
+            format_bytes(keys_values),
+            f"keys and values after {seq} tokens (its {format_bytes(mask)} mask not counted)",
+        ),
+        ("activations", format_bytes(activations), f"run_with_cache, {len(specs)} {which}"),
+        ("forward", format_flops(flops), f"per pass; {format_flops(per_token)} per token"),
+        (
+            "training state",
+            format_bytes(training.total),
+            f"{args.optimizer}: weights + gradients {format_bytes(training.gradients)}"
+            f" + optimizer state {format_bytes(training.optimizer)}",
+        ),
+    ]
+    architecture = entry["values"].get("original_architecture") or "custom"
+    lines = [
+        style(entry["name"], BOLD) + f" ({architecture}): batch {batch} x seq {seq}, {dtype}",
+        "",
+    ]
+    width = max(len(r[1]) for r in rows)
+    lines += [f"{k:<16}{v:>{width}}  {style(note, DIM)}".rstrip() for k, v, note in rows]
+    lines += ["", f"weights + buffers + activations = {format_bytes(needed)}:"]
+    for item in fits:
+        size = item["size_bytes"]
+        verdict = "fits" if item["fits"] else "does not fit"
+        lines.append(f"  {format_bytes(size):>10}  {verdict} ({100 * needed / size:.0f}%)")
+    lines += [
+        "",
+        style(
+            "Not counted: the CUDA context, the allocator's caching and fragmentation, and the\n"
+            "temporary tensors of the forward pass (intermediates that no hook caches).",
+            DIM,
+        ),
+    ]
+    _emit(lines)
+    _glob_note(glob, len(specs))
+    return EXIT_OK
+
+
+def _plot(
+    path: str,
+    name: str,
+    plan: ModelPlan,
+    batch: int,
+    dtype: str,
+    glob: str | None,
+    memory: Sequence[int],
+) -> None:
+    """Memory components against sequence length, up to the context, as an image."""
+    from .errors import PresetError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise PresetError(
+            "--plot needs matplotlib: pip install 'transformer-presets[plot]'"
+        ) from None
+    n_ctx = plan.n_ctx
+    seqs = sorted({max(1, round(n_ctx * i / PLOT_POINTS)) for i in range(PLOT_POINTS + 1)})
+    weights = plan.weight_bytes(dtype)
+    series: dict[str, list[float]] = {
+        "weights": [],
+        "buffers": [],
+        "KV cache": [],
+        "activations": [],
+        "weights + buffers + activations": [],
+    }
+    for seq in seqs:
+        buffers = plan.buffer_bytes(seq, dtype)
+        activations = plan.activation_cache_bytes(batch, seq, glob, dtype)
+        point = (
+            weights,
+            buffers,
+            plan.kv_cache_bytes(batch, seq, dtype),
+            activations,
+            weights + buffers + activations,
+        )
+        for key, value in zip(series, point, strict=True):
+            series[key].append(value / GiB)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for key, values in series.items():
+        ax.plot(seqs, values, label=key, linewidth=2.5 if key.startswith("weights +") else 1.5)
+    top = max(series["weights + buffers + activations"])
+    for size in memory:
+        if size / GiB <= top * 1.05:
+            ax.axhline(size / GiB, color="grey", linestyle=":", linewidth=1)
+            ax.annotate(format_bytes(size), (seqs[0], size / GiB), fontsize=8, color="grey")
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length (tokens)")
+    ax.set_ylabel("GiB")
+    which = "" if glob is None else f", hooks {glob}"
+    ax.set_title(f"{name}: batch {batch}, {dtype}{which}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    sys.stderr.write(f"wrote {path}\n")
+
+
+# -- hooks ----------------------------------------------------------------------------------
+
+
+def cmd_hooks(args: Args) -> int:
+    from .cli import EXIT_OK, _print_json
+    from .planner import _held_bytes
+
+    entry, plan, batch, seq, dtype = _plan(args)
+    specs = plan.hook_specs(batch, seq, dtype)
+    if args.glob is not None:
+        import fnmatch
+
+        specs = [s for s in specs if fnmatch.fnmatchcase(s.name, args.glob)]
+    total = _held_bytes(specs)
+    if args.json:
+        _print_json(
+            {
+                "name": entry["name"],
+                "batch": batch,
+                "seq": seq,
+                "dtype": dtype,
+                "pattern": args.glob,
+                "hooks": [s.to_dict() for s in specs],
+                "total_bytes": total,
+            }
+        )
+        return EXIT_OK
+    from .cli import DIM, _emit, _Style, _table
+
+    style = _Style(sys.stdout)
+    selected = {s.name for s in specs}
+    rows = []
+    for s in specs:
+        shared = s.same_as is not None and s.same_as in selected
+        rows.append(
+            [
+                s.name,
+                "[" + ", ".join(map(str, s.shape)) + "]",
+                s.dtype,
+                format_bytes(s.nbytes),
+                f"same tensor as {s.same_as}" if shared else "",
+            ]
+        )
+
+    def colour(_row: int, col: int, text: str) -> str | None:
+        return DIM if col == 4 and text else None
+
+    lines = _table(
+        ["HOOK", "SHAPE", "DTYPE", "BYTES", "NOTE"], rows, right=(3,), style=style, colours=colour
+    )
+    lines.append(
+        f"{len(specs)} hooks, {format_bytes(total)} ({total:,} bytes; "
+        f"batch {batch} x seq {seq}, a tensor under two names counted once)"
+    )
+    _emit(lines)
+    _glob_note(args.glob, len(specs))
+    return EXIT_OK
