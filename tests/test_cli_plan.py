@@ -252,3 +252,17 @@ def test_units_read_naturally() -> None:
         "5.0 TiB",
     ]
     assert [format_flops(n) for n in (999, 1000, 2.5e15)] == ["999 FLOP", "1.0 kFLOP", "2.5 PFLOP"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["size gpt2-small", "hooks pythia-70m 'blocks.0.*' --seq 128"],
+    ids=["size", "hooks"],
+)
+def test_the_readme_shows_what_the_commands_print(home: Path, command: str) -> None:
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    prompt = f"$ transformer-presets {command}\n"
+    shown = readme[readme.index(prompt) + len(prompt) :].split("\n```", 1)[0]
+    assert ok(*shlex.split(command)) == shown + "\n"

@@ -414,3 +414,17 @@ def test_the_planner_imports_no_torch_numpy_or_config() -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_readme_example_runs() -> None:
+    pytest.importorskip("torch")
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```py\n(.*?)```", readme, re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    held = namespace["cfg"].activation_cache_bytes(
+        1, 2048, "blocks.*.hook_resid_post", dtype="bfloat16"
+    )
+    assert held == 32 * 2048 * 4096 * 2  # 32 layers of [1, 2048, d_model 4096] in bfloat16

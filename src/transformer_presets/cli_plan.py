@@ -279,7 +279,7 @@ def cmd_size(args: Args) -> int:
     rows = [
         ("parameters", f"{parameters:,}", ""),
         ("weights", format_bytes(weights), ""),
-        ("buffers", format_bytes(buffers), "rotary tables, ALiBi bias and scalars"),
+        ("buffers", format_bytes(buffers), _buffer_note(plan)),
         (
             "KV cache",
             format_bytes(keys_values),
@@ -317,6 +317,14 @@ def cmd_size(args: Args) -> int:
     _emit(lines)
     _glob_note(glob, len(specs))
     return EXIT_OK
+
+
+def _buffer_note(plan: ModelPlan) -> str:
+    if plan.pos == "rotary":
+        return "rotary sine and cosine tables"
+    if plan.pos == "alibi":
+        return "the ALiBi bias each layer keeps after a forward pass"
+    return "scalars only"
 
 
 def _plot(
