@@ -45,6 +45,7 @@ def test_size_json_is_the_library_answer(home: Path) -> None:
         "flops_per_token": planner.forward_flops(values, 2, 100) / 200,
         "training_state": training.to_dict(),
         "needed_bytes": needed,
+        "converted": False,
         "memory": [{"size_bytes": size, "fits": True} for size in DEFAULT_MEMORY],
     }
 
@@ -58,6 +59,15 @@ def test_size_defaults_to_the_context_and_the_preset_dtype(home: Path) -> None:
     assert half["activation_bytes"] == planner.activation_cache_bytes(
         values, 1, 2048, dtype="bfloat16"
     )
+
+
+def test_size_says_when_it_describes_the_converted_model(home: Path) -> None:
+    assert not ok_json("size", "mixtral", "--seq", "8")["converted"]
+    assert ok_json("size", "mixtral", "--seq", "8", "--dtype", "bfloat16")["converted"]
+    assert not ok_json("size", "gpt-oss-20b", "--seq", "8", "--dtype", "bfloat16")["converted"]
+    text = ok("size", "mixtral", "--seq", "8", "--dtype", "bfloat16")
+    assert "numbers of the model after model.to(bfloat16)" in text
+    assert "Expert hooks: an even split" in text
 
 
 def test_size_counts_only_the_hooks_asked_for(home: Path) -> None:

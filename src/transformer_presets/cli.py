@@ -89,7 +89,9 @@ size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hoo
   or null, "parameters", "weight_bytes", "buffer_bytes", "kv_cache_bytes",
   "kv_cache_mask_bytes", "activation_bytes", "activation_hooks", "forward_flops",
   "flops_per_token", "training_state": {"weights", "gradients", "optimizer", "total"},
-  "needed_bytes" (weights + buffers + activations), "memory": [{"size_bytes", "fits"}]}""",
+  "needed_bytes" (weights + buffers + activations), "converted" (true: the numbers are
+  for model.to(dtype), a mixture of experts TransformerLens builds in float32),
+  "memory": [{"size_bytes", "fits"}]}""",
     "hooks": """\
 hooks --json: {"name", "batch", "seq", "dtype", "pattern": glob or null, "hooks":
   [{"name", "shape": [...], "dtype", "bytes", "same_as": an earlier hook holding the

@@ -266,6 +266,7 @@ def cmd_size(args: Args) -> int:
                 "flops_per_token": flops / (batch * seq),
                 "training_state": training.to_dict(),
                 "needed_bytes": needed,
+                "converted": plan._converted(dtype),
                 "memory": fits,
             }
         )
@@ -314,9 +315,26 @@ def cmd_size(args: Args) -> int:
             DIM,
         ),
     ]
+    lines += [style(note, DIM) for note in _notes(plan, dtype)]
     _emit(lines)
     _glob_note(glob, len(specs))
     return EXIT_OK
+
+
+def _notes(plan: ModelPlan, dtype: str) -> list[str]:
+    """What the reader of a mixture of experts' numbers should know."""
+    notes = []
+    if plan.experts:
+        notes.append(
+            "Expert hooks: an even split of the routed tokens (the router decides the real one;\n"
+            "the totals are the same)."
+        )
+    if plan._converted(dtype):
+        notes.append(
+            f"TransformerLens 3.9 keeps this model's experts and router in float32 and cannot run\n"
+            f"it so in {dtype}: these are the numbers of the model after model.to({dtype})."
+        )
+    return notes
 
 
 def _buffer_note(plan: ModelPlan) -> str:
@@ -445,6 +463,7 @@ def cmd_hooks(args: Args) -> int:
         f"{len(specs)} hooks, {format_bytes(total)} ({total:,} bytes; "
         f"batch {batch} x seq {seq}, a tensor under two names counted once)"
     )
+    lines += [style(note, DIM) for note in _notes(plan, dtype)]
     _emit(lines)
     _glob_note(args.glob, len(specs))
     return EXIT_OK
