@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from transformer_presets import planner, resolve_preset
+from transformer_presets import cli, cli_plan, planner, resolve_preset
 from transformer_presets.cli_plan import DEFAULT_MEMORY, format_bytes, format_flops, parse_memory
 from transformer_presets.params import total_params
 
@@ -214,7 +216,7 @@ def _imported(stderr: str) -> set[str]:
     ],
     ids=["size", "size-json", "hooks"],
 )
-def test_size_and_hooks_stay_off_torch_numpy_and_the_config_class(
+def test_size_and_hooks_stay_off_torch_numpy_and_slow_imports(
     home: Path, args: list[str]
 ) -> None:
     ok(*args)  # warms the cache, as a user's second run finds it
@@ -222,10 +224,12 @@ def test_size_and_hooks_stay_off_torch_numpy_and_the_config_class(
     assert proc.returncode == 0, proc.stderr
     imported = _imported(proc.stderr)
     assert "transformer_presets.planner" in imported
+    # Not torch or numpy (no command may), and for speed (as fast as `list`) neither the
+    # config class nor argparse and typing, which the quick reader and params avoid.
     heavy = sorted(
         m
         for m in imported
-        if m.split(".")[0] in ("torch", "numpy")
+        if m.split(".")[0] in ("torch", "numpy", "argparse", "typing", "dataclasses")
         or m in ("transformer_presets.config", "transformer_presets.schema")
     )
     assert heavy == []
@@ -276,3 +280,42 @@ def test_the_readme_shows_what_the_commands_print(home: Path, command: str) -> N
     prompt = f"$ transformer-presets {command}\n"
     shown = readme[readme.index(prompt) + len(prompt) :].split("\n```", 1)[0]
     assert ok(*shlex.split(command)) == shown + "\n"
+
+
+PLAN_TOKENS = [
+    *("gpt2", "x", "blocks.*", "--batch", "2", "0", "-1", "--seq", "8", "--dtype", "bf16"),
+    *("float32", "fp8", "--memory", "1GiB", "24G", "lots", "--optimizer", "sgd", "adam"),
+    *("--hooks", "--plot", "f.png", "--json", "--preset-path", "/tmp/p", "--batch=3"),
+    *("--memory=2G", "--seq=", "-h", "--", "--bat", "--js", "--hooks=x", "-"),
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    command=st.sampled_from(["size", "hooks"]),
+    rest=st.lists(st.sampled_from(PLAN_TOKENS), max_size=7),
+)
+def test_quick_reader_agrees_with_argparse(command: str, rest: list[str]) -> None:
+    argv = [command, *rest]
+    quick = cli_plan._quick_args(argv, "p")
+    if quick is None:
+        return  # argparse reads it (and reports any mistake)
+    got = {k: v for k, v in vars(quick).items() if k != "prog"}
+    for parser in (cli.build_parser("p"), cli_plan._parsers("p")[0]):
+        expected = vars(parser.parse_args(argv))  # SystemExit: the quick reader was wrong
+        expected.pop("prog", None)
+        assert got == expected
+
+
+def test_the_quick_reader_reads_the_plain_forms() -> None:
+    argv = ["size", "gpt2", "--batch", "4", "--seq=16", "--memory", "1G", "2GB", "--json"]
+    args = cli_plan._quick_args(argv, "p")
+    assert args is not None
+    assert (args.name, args.batch, args.seq, args.memory, args.json) == (
+        "gpt2",
+        4,
+        16,
+        [2**30, 2 * 10**9],
+        True,
+    )
+    assert cli_plan._quick_args(["size", "gpt2", "--help"], "p") is None

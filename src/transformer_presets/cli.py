@@ -1016,6 +1016,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
             if quick is not None:
                 quick.command = "list"
                 return quick
+        if argv[:1] in (["size"], ["hooks"]):  # their own parser: the full one costs more
+            from .cli_plan import parse_args
+
+            return parse_args(argv, prog)
         return build_parser(prog).parse_args(argv)
 
     return _guarded(parse)

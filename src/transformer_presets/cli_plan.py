@@ -14,6 +14,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    import types
     from collections.abc import Callable, Sequence
     from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "cmd_size",
     "format_bytes",
     "format_flops",
+    "parse_args",
     "parse_memory",
 ]
 
@@ -97,37 +99,49 @@ def parse_memory(text: str) -> int:
 # -- arguments --------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    import argparse
+# Readers of option values: ValueError with the message for a bad one. The quick reader
+# calls them directly; argparse through _for_argparse, so that it shows the message.
 
+
+def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+        raise ValueError(f"must be a positive integer, got {text!r}")
     return value
 
 
 def _dtype(text: str) -> str:
-    import argparse
-
     from .errors import PresetError
     from .planner import _dtype_key
 
     try:
         return _dtype_key(text)
     except PresetError as exc:
-        raise argparse.ArgumentTypeError(exc.reason) from None
+        raise ValueError(exc.reason) from None
 
 
-def _memory(text: str) -> int:
-    import argparse
+def _optimizer(text: str) -> str:
+    from .planner import OPTIMIZERS
 
-    try:
-        return parse_memory(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    if text not in OPTIMIZERS:
+        raise ValueError(text)
+    return text
+
+
+def _for_argparse(reader: Callable[[str], Any]) -> Callable[[str], Any]:
+    def read(text: str) -> Any:
+        import argparse
+
+        try:
+            return reader(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    read.__name__ = reader.__name__
+    return read
 
 
 def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -137,17 +151,21 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     def sizes(p: argparse.ArgumentParser) -> None:
         p.add_argument("name", metavar="NAME", help="a preset name or alias, any case")
         p.add_argument(
-            "--batch", type=_positive, default=1, metavar="B", help="batch size (default 1)"
+            "--batch",
+            type=_for_argparse(_positive),
+            default=1,
+            metavar="B",
+            help="batch size (default 1)",
         )
         p.add_argument(
             "--seq",
-            type=_positive,
+            type=_for_argparse(_positive),
             metavar="S",
             help="tokens per sequence (default: the model's context, n_ctx)",
         )
         p.add_argument(
             "--dtype",
-            type=_dtype,
+            type=_for_argparse(_dtype),
             metavar="D",
             help="float32, bfloat16, ... (default: the preset's)",
         )
@@ -165,7 +183,7 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
     )
     p.add_argument(
         "--memory",
-        type=_memory,
+        type=_for_argparse(parse_memory),
         nargs="+",
         action="extend",
         metavar="SIZE",
@@ -176,14 +194,131 @@ def add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None
         metavar="FILE.png",
         help="plot memory against sequence length (needs the 'plot' extra: matplotlib)",
     )
-    p.set_defaults(func=cmd_size, parser=p)
+    p.set_defaults(func=cmd_size)
 
     p = command("hooks", "every hook run_with_cache fills, with its shape and bytes")
     sizes(p)
     p.add_argument(
         "glob", nargs="?", metavar="GLOB", help="only hooks matching this shell-style glob"
     )
-    p.set_defaults(func=cmd_hooks, parser=p)
+    p.set_defaults(func=cmd_hooks)
+
+
+def parse_args(argv: Sequence[str], prog: str) -> Args:
+    """The arguments of ``size`` or ``hooks`` (``argv[0]``), read without defining every command.
+
+    Their plain forms are read by :func:`_quick_args`; anything else (``--help``, an
+    abbreviation, a mistake) goes to :func:`_parser`, which defines these two commands
+    as ``cli.build_parser`` does, so every message is argparse's. Building the whole
+    parser would cost these commands more than all their own work;
+    ``tests/test_cli_plan.py`` checks that the three read the same.
+    """
+    quick = _quick_args(argv, prog)
+    if quick is not None:
+        return quick
+    return _parsers(prog)[0].parse_args(argv)
+
+
+def _parsers(prog: str) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line's parser with these two commands alone, and their own parsers."""
+    import argparse
+
+    from .cli import JSON_SHAPES, _common, _formatter
+
+    parser = argparse.ArgumentParser(prog=prog, formatter_class=_formatter)
+    parser.set_defaults(prog=prog)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    made: dict[str, argparse.ArgumentParser] = {}
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        made[name] = sub.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            epilog=JSON_SHAPES.get(name),
+            formatter_class=_formatter,
+            parents=[_common()],
+        )
+        return made[name]
+
+    add_commands(command)
+    return parser, made
+
+
+def _quick_args(argv: Sequence[str], prog: str) -> types.SimpleNamespace | None:
+    """``size``/``hooks`` arguments in their plain forms, or None to let argparse read them."""
+    import types
+
+    command = argv[0]
+    args = types.SimpleNamespace(
+        command=command, json=False, preset_path=[], batch=1, seq=None, dtype=None, prog=prog
+    )
+    if command == "size":
+        args.__dict__.update(hooks=None, optimizer="adamw", memory=None, plot=None, func=cmd_size)
+        options: tuple[str, ...] = ("--batch", "--seq", "--dtype", "--hooks", "--optimizer")
+        options += ("--plot", "--memory")
+        most_positionals = 1
+    else:
+        args.__dict__.update(glob=None, func=cmd_hooks)
+        options = ("--batch", "--seq", "--dtype")
+        most_positionals = 2
+    readers: dict[str, Callable[[str], Any]] = {
+        "--batch": _positive,
+        "--seq": _positive,
+        "--dtype": _dtype,
+        "--optimizer": _optimizer,
+    }
+    positionals: list[str] = []
+    positionals_ended = False
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if not arg.startswith("-"):
+            if positionals_ended or len(positionals) == most_positionals:
+                return None  # argparse reads positionals in one run
+            positionals.append(arg)
+            continue
+        positionals_ended = bool(positionals)
+        if arg == "--json":
+            args.json = True
+            continue
+        option, equals, value = arg.partition("=")
+        if option not in (*options, "--preset-path"):
+            return None
+        if option == "--memory":
+            # One or more sizes, up to the next option, added to any given before.
+            sizes = [value] if equals else []
+            while not equals and i < len(argv) and not argv[i].startswith("-"):
+                sizes.append(argv[i])
+                i += 1
+            if not sizes:
+                return None
+            try:
+                args.memory = (args.memory or []) + [parse_memory(v) for v in sizes]
+            except ValueError:
+                return None
+            continue
+        if not equals:
+            if i == len(argv) or argv[i].startswith("-"):
+                return None  # argparse's "expected one argument"
+            value = argv[i]
+            i += 1
+        if option == "--preset-path":
+            args.preset_path.append(value)
+            continue
+        try:
+            read = readers.get(option, str)(value)
+        except ValueError:  # argparse words the complaint
+            return None
+        setattr(args, option[2:], read)
+    if not positionals:
+        return None  # argparse's "the following arguments are required"
+    args.name = positionals[0]
+    if len(positionals) == 2:
+        args.glob = positionals[1]
+    return args
 
 
 # -- shared -------------------------------------------------------------------------------
@@ -202,7 +337,10 @@ def _plan(args: Args) -> tuple[dict[str, Any], ModelPlan, int, int, str]:
         raise exc.with_context(preset=entry["name"]) from None
     seq = plan.n_ctx if args.seq is None else args.seq
     if seq > plan.n_ctx:
-        args.parser.error(
+        # A usage error, worded and exiting (status 2) as argparse's own.
+        from .cli import PROG
+
+        _parsers(getattr(args, "prog", PROG))[1][args.command].error(
             f"argument --seq: {seq} is beyond {entry['name']}'s context (n_ctx = {plan.n_ctx})"
         )
     return entry, plan, args.batch, seq, args.dtype or plan.dtype
