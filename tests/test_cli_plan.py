@@ -216,9 +216,7 @@ def _imported(stderr: str) -> set[str]:
     ],
     ids=["size", "size-json", "hooks"],
 )
-def test_size_and_hooks_stay_off_torch_numpy_and_slow_imports(
-    home: Path, args: list[str]
-) -> None:
+def test_size_and_hooks_stay_off_torch_numpy_and_slow_imports(home: Path, args: list[str]) -> None:
     ok(*args)  # warms the cache, as a user's second run finds it
     proc = run(*args, python_flags=("-X", "importtime"))
     assert proc.returncode == 0, proc.stderr
