@@ -21,6 +21,13 @@ fields; a mapping may leave fields out (they take the class defaults) and derive
 are derived as the class does. ``tests/test_planner_tl.py`` checks every number against
 the models TransformerLens builds, for every decoder preset of the zoo.
 
+The model is the one ``HookedTransformer(cfg)`` builds, in training mode as it is left
+(``run_with_cache`` never calls ``eval()``). One exception: TransformerLens 3.9 creates
+the experts and router of a mixture of experts (but GPT-OSS's) in float32 whatever
+``dtype`` says, and such a model's forward pass then fails in any other dtype; every
+number for such a model in another dtype is for the model converted with
+``model.to(dtype)``, which runs.
+
 Pure Python: nothing here imports torch or numpy, and the command line reaches it from
 the registry's resolved values without importing the config class either.
 """
@@ -281,7 +288,8 @@ def buffer_bytes(cfg: Any, seq: int | None = None, dtype: Any = None) -> int:
     the context if shorter, and more once a longer input has been seen), a few scalars
     (``IGNORE``, xIELU's constants), and the ALiBi bias ``[n_heads, seq, seq]`` in
     float32 that each ALiBi attention layer creates on its first forward pass and keeps.
-    ``seq=None`` is the model as built, before any forward pass.
+    ``seq=None`` is the model as built, before any forward pass. (After ``model.eval()``,
+    Qwen-1's dynamic NTK scaling rebuilds the rotary tables at other sizes; not counted.)
 
     >>> bloom = {"n_layers": 24, "d_model": 1024, "n_ctx": 2048, "d_head": 64,
     ...          "d_vocab": 250880, "act_fn": "gelu_fast", "positional_embedding_type": "alibi"}
@@ -301,10 +309,8 @@ def training_state(cfg: Any, optimizer: str = "adamw", dtype: Any = None) -> Tra
     (one ``momentum_buffer``), or nothing (``"none"``). Weights keep the dtypes
     TransformerLens gives them: xIELU's two scalars stay float32 in any ``dtype``.
 
-    TransformerLens 3.9 creates the experts and router of a mixture of experts (but
-    GPT-OSS's) in float32 whatever ``dtype`` says, and such a model's forward pass then
-    fails in any other dtype; every number here for such a model in another dtype is
-    for the model converted with ``model.to(dtype)``, which runs.
+    A mixture of experts in a dtype other than float32 is the converted model (see the
+    module's documentation).
 
     >>> training_state({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...                 "d_vocab": 50257, "act_fn": "gelu_new"})
