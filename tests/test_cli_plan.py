@@ -14,7 +14,7 @@ from transformer_presets import cli, cli_plan, planner, resolve_preset
 from transformer_presets.cli_plan import DEFAULT_MEMORY, format_bytes, format_flops, parse_memory
 from transformer_presets.params import total_params
 
-from .test_cli import fails, home, ok, ok_json, run
+from .test_cli import TINY, fails, home, ok, ok_json, run
 
 __all__ = ["home"]  # test_cli's fixture: temporary folders and a cache of the test's own
 
@@ -317,3 +317,20 @@ def test_the_quick_reader_reads_the_plain_forms() -> None:
         True,
     )
     assert cli_plan._quick_args(["size", "gpt2", "--help"], "p") is None
+
+
+def test_a_user_preset_the_kv_cache_cannot_hold(home: Path, user_presets: Path) -> None:
+    # Ungrouped grouped-query attention computes keys TransformerLens's cache cannot take.
+    text = TINY.format(name="ungrouped") + (
+        "n_key_value_heads = 2\nungroup_grouped_query_attention = true\n"
+    )
+    (user_presets / "mine.toml").write_text(text)
+    got = ok_json("size", "ungrouped", "--seq", "8")
+    assert got["kv_cache_bytes"] is None and got["kv_cache_mask_bytes"] is None
+    values = resolve_preset("ungrouped")
+    assert got["activation_bytes"] == planner.activation_cache_bytes(values, 1, 8)
+    assert re.search(
+        r"^KV cache +- +TransformerLens's key-value cache cannot hold",
+        ok("size", "ungrouped", "--seq", "8"),
+        re.M,
+    )

@@ -86,8 +86,9 @@ import-hf --json: {"name", "extends": name or null, "table": {key: value} (what 
   "saved": path or null}""",
     "size": """\
 size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hooks": glob
-  or null, "parameters", "weight_bytes", "buffer_bytes", "kv_cache_bytes",
-  "kv_cache_mask_bytes", "activation_bytes", "activation_hooks", "forward_flops",
+  or null, "parameters", "weight_bytes", "buffer_bytes", "kv_cache_bytes" and
+  "kv_cache_mask_bytes" (null for a model TransformerLens's KV cache cannot hold),
+  "activation_bytes", "activation_hooks", "forward_flops",
   "flops_per_token", "training_state": {"weights", "gradients", "optimizer", "total"},
   "needed_bytes" (weights + buffers + activations), "converted" (true: the numbers are
   for model.to(dtype), a mixture of experts TransformerLens builds in float32),

@@ -374,8 +374,16 @@ def cmd_size(args: Args) -> int:
     training = plan.training_state(args.optimizer, dtype)
     weights = plan.weight_bytes(dtype)
     buffers = plan.buffer_bytes(seq, dtype)
-    keys_values = plan.kv_cache_bytes(batch, seq, dtype)
-    mask = plan.kv_cache_bytes(batch, seq, dtype, include_mask=True) - keys_values
+    from .errors import PresetError
+
+    keys_values: int | None = None
+    mask: int | None = None
+    kv_error = ""
+    try:
+        keys_values = plan.kv_cache_bytes(batch, seq, dtype)
+        mask = plan.kv_cache_bytes(batch, seq, dtype, include_mask=True) - keys_values
+    except PresetError as exc:  # a model TransformerLens's KV cache cannot hold
+        kv_error = exc.reason
     flops = plan.forward_flops(batch, seq)
     needed = weights + buffers + activations
     memory = args.memory or list(DEFAULT_MEMORY)
@@ -420,9 +428,13 @@ def cmd_size(args: Args) -> int:
         ("weights", format_bytes(weights), ""),
         ("buffers", format_bytes(buffers), _buffer_note(plan)),
         (
-            "KV cache",
-            format_bytes(keys_values),
-            f"keys and values after {seq} tokens (its {format_bytes(mask)} mask not counted)",
+            ("KV cache", "-", kv_error)
+            if keys_values is None or mask is None
+            else (
+                "KV cache",
+                format_bytes(keys_values),
+                f"keys and values after {seq} tokens (its {format_bytes(mask)} mask not counted)",
+            )
         ),
         ("activations", format_bytes(activations), f"run_with_cache, {len(specs)} {which}"),
         ("forward", format_flops(flops), f"per pass; {format_flops(per_token)} per token"),
