@@ -547,6 +547,7 @@ def _plot(
             ax.axhline(size / GiB, color="grey", linestyle=":", linewidth=1)
             ax.annotate(format_bytes(size), (seqs[0], size / GiB), fontsize=8, color="grey")
     ax.set_yscale("log")
+    ax.set_ylim(bottom=top / 1e4)  # below that, tiny buffers would squash the rest
     ax.set_xlabel("sequence length (tokens)")
     ax.set_ylabel("GiB")
     which = "" if glob is None else f", hooks {glob}"
