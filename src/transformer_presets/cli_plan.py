@@ -553,7 +553,7 @@ def _plot(
     which = "" if glob is None else f", hooks {glob}"
     ax.set_title(f"{name}: batch {batch}, {dtype}{which}")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
