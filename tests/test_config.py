@@ -334,3 +334,20 @@ def test_supported_activations_are_working_torch_functions() -> None:
     torch.testing.assert_close(xielu(torch.tensor([2.0])), torch.tensor([0.8 * 4 + 0.5 * 2]))
     neg = torch.tensor([-50.0])
     torch.testing.assert_close(xielu(neg), 0.8 * (torch.expm1(neg) - neg) + 0.5 * neg)
+
+
+def test_the_generated_field_table_is_the_class_s() -> None:
+    # The rules, the cache and the planner read _fieldtable.py instead of importing the
+    # class; if this fails, run: python -m tools.gen_schema
+    from transformer_presets import _fieldtable
+    from transformer_presets.config import field_table
+
+    kinds, defaults = field_table()
+    assert kinds == _fieldtable.FIELD_KINDS
+    assert list(_fieldtable.FIELD_KINDS) == [
+        f.name for f in dataclasses.fields(HookedTransformerConfig)
+    ]
+    assert defaults == _fieldtable.FIELD_DEFAULTS
+    assert {k: type(v) for k, v in _fieldtable.FIELD_DEFAULTS.items()} == {
+        k: type(v) for k, v in defaults.items()
+    }

@@ -1,9 +1,13 @@
-"""``python -m tools.gen_schema``: rewrite the JSON Schema of preset files shipped in the package.
+"""``python -m tools.gen_schema``: rewrite the files generated from the config class.
 
-The schema is generated from the loader's field table
-(``transformer_presets.json_schema``); this writes it to
-``src/transformer_presets/preset.schema.json``. ``--check`` writes nothing and
-exits 1 if the file is out of date (``tests/test_json_schema.py`` checks the same).
+- ``src/transformer_presets/preset.schema.json``: the JSON Schema of preset files,
+  from the loader's field table (``transformer_presets.json_schema``);
+- ``src/transformer_presets/_fieldtable.py``: each field's kinds of value and
+  default as plain data, so that the rules (``field_rules``), the cache and the
+  planner can check values without importing the class.
+
+``--check`` writes nothing and exits 1 if a file is out of date
+(``tests/test_json_schema.py`` and ``tests/test_config.py`` check the same).
 """
 
 from __future__ import annotations
@@ -12,26 +16,73 @@ import argparse
 import sys
 from pathlib import Path
 
+from transformer_presets.config import field_table
 from transformer_presets.json_schema import schema_text
 
-TARGET = Path(__file__).resolve().parents[1] / "src" / "transformer_presets" / "preset.schema.json"
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "transformer_presets"
+TARGET = PACKAGE / "preset.schema.json"
+TABLE = PACKAGE / "_fieldtable.py"
+
+_TABLE_HEAD = '''"""``HookedTransformerConfig``'s fields as plain data (generated: do not edit).
+
+Written by ``python -m tools.gen_schema`` from the class's annotations and
+defaults (``config.field_table()``), so that the rules, the cache and the planner
+can read them without importing the class; ``tests/test_config.py`` holds the
+two equal.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+'''
+
+
+def field_table_text() -> str:
+    """The text of ``_fieldtable.py`` for the class as it is."""
+    kinds, defaults = field_table()
+
+    def quoted(value: object) -> str:
+        return repr(value).replace("'", '"')
+
+    lines = [
+        "#: Each field, in declaration order, with its kinds of value.",
+        "FIELD_KINDS: dict[str, tuple[str, ...]] = {",
+        *(f'    "{name}": {quoted(k)},' for name, k in kinds.items()),
+        "}",
+        "",
+        "#: Every optional field's default (``dtype`` by name).",
+        "FIELD_DEFAULTS: dict[str, Any] = {",
+        *(f'    "{name}": {quoted(v)},' for name, v in defaults.items()),
+        "}",
+        "",
+    ]
+    return _TABLE_HEAD + "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.gen_schema", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="only check that the file is current")
+    parser.add_argument(
+        "--check", action="store_true", help="only check that the files are current"
+    )
     args = parser.parse_args(argv)
-    text = schema_text()
-    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{TARGET} is out of date: run python -m tools.gen_schema", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        TARGET.write_text(text, encoding="utf-8")
-        print(f"wrote {TARGET}")
-    return 0
+    stale = []
+    # The table first: the schema is generated through the rules that read it.
+    for target, text in ((TABLE, field_table_text), (TARGET, schema_text)):
+        wanted = text()
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if current == wanted:
+            continue
+        if args.check:
+            stale.append(target)
+            continue
+        target.write_text(wanted, encoding="utf-8")
+        print(f"wrote {target}")
+    for target in stale:
+        print(f"{target} is out of date: run python -m tools.gen_schema", file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

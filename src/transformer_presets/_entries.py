@@ -10,6 +10,8 @@ needs) and checks entries read back from the cache.
 
 from __future__ import annotations
 
+from ._fieldtable import FIELD_KINDS
+from ._sources import KIND_BY_LEVEL
 from .errors import (
     PresetArgumentError,
     PresetCycleError,
@@ -18,9 +20,11 @@ from .errors import (
     PresetSyntaxError,
     PresetValidationError,
 )
+from .field_rules import PER_LAYER_FIELDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from ._types import Entry, ErrorData, SummaryRow
@@ -128,10 +132,6 @@ def entry_problem(entry: Any) -> str | None:
     entry's readers rely on, so that damage is noticed, never a ``KeyError``
     (or a code object as a model name) deep inside a lookup.
     """
-    from ._sources import KIND_BY_LEVEL
-    from .config import PER_LAYER_FIELDS, kind_matches
-    from .preset_keys import FIELDS
-
     if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
         return "not an entry"
     for key in ("name", "kind", "file", "family"):
@@ -154,18 +154,13 @@ def entry_problem(entry: Any) -> str | None:
         if not isinstance(values, dict) or not isinstance(origins, dict):
             return "its values or origins are not tables"
         for name, value in values.items():
-            spec = FIELDS.get(name) if isinstance(name, str) else None
-            if spec is None:
+            kinds = FIELD_KINDS.get(name) if isinstance(name, str) else None
+            if kinds is None:
                 return f"an unknown field {name!r:.40}"
-            kinds = spec.kinds
             if isinstance(value, dict) and name in PER_LAYER_FIELDS:
                 # An abstract preset's { repeat = [...] } pattern, not yet laid out.
-                value = value.get("repeat") if set(value) == {"repeat"} else None
-            if not (
-                (value is None and spec.nullable)
-                or any(kind_matches(k, value) for k in kinds if k != "dtype")
-                or ("dtype" in kinds and isinstance(value, str))
-            ):
+                value = value.get("repeat") if set(value) == {"repeat"} else 0
+            if not any(_PLAIN_KINDS[k](value) for k in kinds):
                 return f"field {name!r} holds a {type(value).__name__}"
             origin = origins.get(name)
             if not (
@@ -179,7 +174,7 @@ def entry_problem(entry: Any) -> str | None:
     derived = entry["derived"]
     if derived is not None and not (
         isinstance(derived, dict)
-        and all(isinstance(k, str) and k in FIELDS for k in derived)
+        and all(isinstance(k, str) and k in FIELD_KINDS for k in derived)
         and all(v is None or type(v) in (int, float, bool, str) for v in derived.values())
     ):
         return "its derived values are not plain fields"
@@ -208,6 +203,18 @@ def entry_problem(entry: Any) -> str | None:
 
 def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# Each kind of value as the cache holds it: plain data only (a dtype by its name).
+_PLAIN_KINDS: dict[str, Callable[[Any], bool]] = {
+    "int": lambda v: type(v) is int,
+    "float": lambda v: type(v) in (int, float),
+    "bool": lambda v: type(v) is bool,
+    "str": lambda v: type(v) is str,
+    "dtype": lambda v: type(v) is str,
+    "list[str]": _strings,
+    "None": lambda v: v is None,
+}
 
 
 ENTRY_KEYS = frozenset(

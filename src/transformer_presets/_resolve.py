@@ -142,7 +142,7 @@ class Resolver:
     def _derive(
         self, d: PresetDef, values: dict[str, Any], origins: dict[str, Origin]
     ) -> dict[str, Any]:
-        from .config import check_and_derive
+        from .field_rules import check_and_derive
 
         try:
             return check_and_derive(values)

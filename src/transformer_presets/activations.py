@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .config import ACTIVATION_NAMES
+from .field_rules import ACTIVATION_NAMES
 
 __all__ = ["SUPPORTED_ACTIVATIONS", "gelu_fast", "gelu_new", "relu2", "solu", "xielu"]
 

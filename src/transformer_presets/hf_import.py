@@ -1725,7 +1725,7 @@ def extends_table(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[st
     ...               {"n_layers": 12, "d_model": 512, "d_head": 64, "n_ctx": 64, "act_fn": "relu"})
     {'n_layers': 2}
     """
-    from .config import DERIVED_FIELDS, check_and_derive
+    from .field_rules import DERIVED_FIELDS, check_and_derive
 
     diff = diff_values(values, base)
     table: dict[str, Any] = {k: diff.pop(k) for k in ("unset", "none") if k in diff}
@@ -1781,7 +1781,7 @@ def differing_fields(values: Mapping[str, Any], candidate: Mapping[str, Any]) ->
     ignored = {"model_name", "tokenizer_name", "n_params", "device", "init_weights"}
 
     def built(v: Mapping[str, Any]) -> dict[str, Any]:
-        from .config import check_and_derive
+        from .field_rules import check_and_derive
 
         full = {**specs, **v}
         try:

@@ -31,8 +31,8 @@ import sys
 from typing import Any
 
 from ._dtypes import DTYPE_NAMES
-from .config import FIELD_BOUNDS, INT_LIMIT, PER_LAYER_FIELDS, Bound
 from .field_docs import FIELD_DOCS
+from .field_rules import FIELD_BOUNDS, INT_LIMIT, PER_LAYER_FIELDS, Bound
 from .preset_keys import (
     CHECKPOINT_LABEL_TYPES,
     COMPUTED_ONLY,

@@ -12,11 +12,14 @@ Pure Python: importing this module or calling it never imports torch or numpy.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ._dtypes import dtype_size
 from ._plain import is_int
 from .errors import PresetValidationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the planner's commands a noticeable share of their start-up
+    from typing import Any
 
 __all__ = ["model_class", "total_params", "weight_bytes"]
 

@@ -12,18 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._dtypes import dtype_name
 from ._plain import is_int
-from .config import (
+from .errors import PresetValidationError, did_you_mean
+from .field_rules import (
     FIELD_CHOICES,
     FIELD_DEFAULTS,
     INT_LIMIT,
     PER_LAYER_FIELDS,
-    dtype_name,
     field_kinds,
     kind_matches,
     value_problem,
 )
-from .errors import PresetValidationError, did_you_mean
 
 __all__ = [
     "CHECKPOINT_LABEL_TYPES",

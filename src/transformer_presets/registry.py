@@ -311,6 +311,25 @@ class PresetRegistry:
                 out[field_name] = FieldOrigin(field_name, spec.default, "default")
         return out
 
+    def name(self, name: str) -> str:
+        """The official name of the preset that ``name`` (a name or alias, any case) finds.
+
+        >>> PresetRegistry().name("GPT2-small")
+        'gpt2'
+        """
+        return self._find(name)["name"]
+
+    def derived(self, name: str) -> dict[str, Any]:
+        """What the class derives from a preset's values when it builds the config
+        (``n_heads``, ``d_mlp``, ``n_params``, ...), as plain data: no torch needed.
+
+        ``device`` is left out: the machine decides it.
+
+        >>> PresetRegistry().derived("gpt2")["n_params"]
+        84934656
+        """
+        return dict(self._loadable(name).derived)
+
     def checkpoints(self, name: str) -> Checkpoints | None:
         """A preset's training checkpoints (how they are labelled, and the labels in
         order), or None for a model that publishes none.

@@ -7,6 +7,7 @@ numpy. The package is split along its jobs:
 
 - ``_quick``: the ``list`` command and the reader of its plain arguments;
 - ``_parser``: the argparse parser of every command, and each ``--json`` shape;
+- ``_plan``: ``size`` and ``hooks`` (will it fit?), with their own quick reader;
 - ``_commands`` and ``_bridges``: the other commands;
 - ``_output``: tables, values, JSON, colour and the escaping of unprintable text.
 
@@ -155,6 +156,15 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
             if quick is not None:
                 quick.command = "list"
                 return quick
+        if argv[:1] in (["size"], ["hooks"]):  # their own parser: the full one costs more
+            from ._plan import quick_plan_args
+
+            plan = quick_plan_args(argv, prog)
+            if plan is not None:
+                return plan
+            from ._parser import plan_parser
+
+            return plan_parser(prog).parse_args(argv)
         return build_parser(prog).parse_args(argv)
 
     return _guarded(parse)

@@ -7,8 +7,10 @@ Only the commands and the quick ``list`` reader's fallback build it: a plain
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from .._version import __version__
+from ..planner import OPTIMIZERS
 from ..registry import SOURCE_KINDS
 from ._bridges import cmd_export_hf, cmd_schema
 from ._commands import (
@@ -21,9 +23,24 @@ from ._commands import (
     cmd_validate,
 )
 from ._output import PROG
+from ._plan import (
+    cmd_hooks,
+    cmd_size,
+    dtype_option,
+    for_argparse,
+    parse_memory,
+    positive,
+)
 from ._quick import cmd_list
 
-__all__ = ["JSON_SHAPES", "build_parser", "formatter", "list_parser"]
+__all__ = [
+    "JSON_SHAPES",
+    "add_plan_commands",
+    "build_parser",
+    "formatter",
+    "list_parser",
+    "plan_parser",
+]
 
 # The shapes every --json output keeps, shown in --help (one place, so the
 # help and the code are reviewed together).
@@ -67,6 +84,19 @@ schema --output FILE --json: {"output": path}""",
     "export-hf": """\
 export-hf --json: {"name", "architecture", "path": the config.json written (null for DIR -),
   "config": {key: value} (the config.json's contents, = to_hf_config(name))}""",
+    "size": """\
+size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hooks": glob
+  or null, "parameters", "weight_bytes", "buffer_bytes", "kv_cache_bytes" and
+  "kv_cache_mask_bytes" (null for a model TransformerLens's KV cache cannot hold),
+  "activation_bytes", "activation_hooks", "forward_flops",
+  "flops_per_token", "training_state": {"weights", "gradients", "optimizer", "total"},
+  "needed_bytes" (weights + buffers + activations), "converted" (true: the numbers are
+  for model.to(dtype), a mixture of experts TransformerLens builds in float32),
+  "memory": [{"size_bytes", "fits"}]}""",
+    "hooks": """\
+hooks --json: {"name", "batch", "seq", "dtype", "pattern": glob or null, "hooks":
+  [{"name", "shape": [...], "dtype", "bytes", "same_as": an earlier hook holding the
+  same tensor, or null}], "total_bytes" (a tensor under two names counted once)}""",
 }
 
 
@@ -210,4 +240,91 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="the Hugging Face architecture (default: the preset's original_architecture)",
     )
     p.set_defaults(func=cmd_export_hf)
+
+    add_plan_commands(command)
+    return parser
+
+
+def add_plan_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Register ``size`` and ``hooks``; ``command(name, help)`` makes a subcommand's parser."""
+
+    def sizes(p: argparse.ArgumentParser) -> None:
+        p.add_argument("name", metavar="NAME", help="a preset name or alias, any case")
+        p.add_argument(
+            "--batch",
+            type=for_argparse(positive),
+            default=1,
+            metavar="B",
+            help="batch size (default 1)",
+        )
+        p.add_argument(
+            "--seq",
+            type=for_argparse(positive),
+            metavar="S",
+            help="tokens per sequence (default: the model's context, n_ctx)",
+        )
+        p.add_argument(
+            "--dtype",
+            type=for_argparse(dtype_option),
+            metavar="D",
+            help="float32, bfloat16, ... (default: the preset's)",
+        )
+
+    p = command("size", "memory and compute of a preset's model: will it fit?")
+    sizes(p)
+    p.add_argument(
+        "--hooks", metavar="GLOB", help="count only the activations of hooks matching GLOB"
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="adamw",
+        help="optimizer state in the training state (default adamw)",
+    )
+    p.add_argument(
+        "--memory",
+        type=for_argparse(parse_memory),
+        nargs="+",
+        action="extend",
+        metavar="SIZE",
+        help="memory sizes to check (24GiB, 80GB, ...; default 8, 16, 24, 40 and 80 GiB)",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="plot memory against sequence length (needs the 'plot' extra: matplotlib)",
+    )
+    p.set_defaults(func=cmd_size)
+
+    p = command("hooks", "every hook run_with_cache fills, with its shape and bytes")
+    sizes(p)
+    p.add_argument(
+        "glob", nargs="?", metavar="GLOB", help="only hooks matching this shell-style glob"
+    )
+    p.set_defaults(func=cmd_hooks)
+
+
+def plan_parser(prog: str) -> argparse.ArgumentParser:
+    """The command line's parser with ``size`` and ``hooks`` alone.
+
+    What their arguments fall back to when the quick reader (``_plan``) leaves
+    them: building every command's parser would cost these commands more than
+    all their own work, and these two are defined exactly as :func:`build_parser`
+    defines them, so every message is argparse's.
+    """
+    parser = argparse.ArgumentParser(prog=prog, formatter_class=formatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        made: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            epilog=JSON_SHAPES.get(name),
+            formatter_class=formatter,
+            parents=[_common()],
+        )
+        return made
+
+    add_plan_commands(command)
     return parser

@@ -1,0 +1,340 @@
+"""The ``size`` and ``hooks`` commands, run as a user runs them, against the library's answers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transformer_presets import cli, planner, resolve_preset
+from transformer_presets.cli import _plan as cli_plan
+from transformer_presets.cli._parser import plan_parser
+from transformer_presets.cli._plan import DEFAULT_MEMORY, format_bytes, format_flops, parse_memory
+from transformer_presets.params import total_params
+
+from .test_cli import TINY, fails, home, ok, ok_json, run
+
+__all__ = ["home"]  # test_cli's fixture: temporary folders and a cache of the test's own
+
+
+def test_size_json_is_the_library_answer(home: Path) -> None:
+    got = ok_json("size", "gpt2-small", "--batch", "2", "--seq", "100", "--optimizer", "sgd")
+    values = resolve_preset("gpt2-small")
+    training = planner.training_state(values, "sgd")
+    needed = (
+        training.weights
+        + planner.buffer_bytes(values, 100)
+        + planner.activation_cache_bytes(values, 2, 100)
+    )
+    assert got == {
+        "name": "gpt2",
+        "architecture": "GPT2LMHeadModel",
+        "batch": 2,
+        "seq": 100,
+        "dtype": "float32",
+        "optimizer": "sgd",
+        "hooks": None,
+        "parameters": total_params(values),
+        "weight_bytes": training.weights,
+        "buffer_bytes": planner.buffer_bytes(values, 100),
+        "kv_cache_bytes": planner.kv_cache_bytes(values, 2, 100),
+        "kv_cache_mask_bytes": 2 * 100 * 8,
+        "activation_bytes": planner.activation_cache_bytes(values, 2, 100),
+        "activation_hooks": len(planner.hook_specs(values, 2, 100)),
+        "forward_flops": planner.forward_flops(values, 2, 100),
+        "flops_per_token": planner.forward_flops(values, 2, 100) / 200,
+        "training_state": training.to_dict(),
+        "needed_bytes": needed,
+        "converted": False,
+        "memory": [{"size_bytes": size, "fits": True} for size in DEFAULT_MEMORY],
+    }
+
+
+def test_size_defaults_to_the_context_and_the_preset_dtype(home: Path) -> None:
+    got = ok_json("size", "pythia-70m")
+    assert (got["batch"], got["seq"], got["dtype"]) == (1, 2048, "float32")
+    half = ok_json("size", "pythia-70m", "--dtype", "bf16")
+    assert half["dtype"] == "bfloat16"
+    values = resolve_preset("pythia-70m")
+    assert half["activation_bytes"] == planner.activation_cache_bytes(
+        values, 1, 2048, dtype="bfloat16"
+    )
+
+
+def test_size_says_when_it_describes_the_converted_model(home: Path) -> None:
+    assert not ok_json("size", "mixtral", "--seq", "8")["converted"]
+    assert ok_json("size", "mixtral", "--seq", "8", "--dtype", "bfloat16")["converted"]
+    assert not ok_json("size", "gpt-oss-20b", "--seq", "8", "--dtype", "bfloat16")["converted"]
+    text = ok("size", "mixtral", "--seq", "8", "--dtype", "bfloat16")
+    assert "numbers of the model after model.to(bfloat16)" in text
+    assert "Expert hooks: an even split" in text
+
+
+def test_size_counts_only_the_hooks_asked_for(home: Path) -> None:
+    glob = "blocks.*.hook_resid_post"
+    got = ok_json("size", "gpt2-small", "--seq", "64", "--hooks", glob)
+    values = resolve_preset("gpt2-small")
+    assert got["hooks"] == glob
+    assert got["activation_bytes"] == planner.activation_cache_bytes(values, 1, 64, glob)
+    assert got["activation_hooks"] == 12
+
+
+def test_size_checks_the_memory_sizes_given(home: Path) -> None:
+    got = ok_json("size", "gpt2-small", "--memory", "1GiB", "4GB", "--memory", "512M")
+    sizes = [m["size_bytes"] for m in got["memory"]]
+    assert sizes == [2**30, 4 * 10**9, 512 * 2**20]
+    assert [m["fits"] for m in got["memory"]] == [s >= got["needed_bytes"] for s in sizes]
+    assert got["memory"][1]["fits"] and not got["memory"][2]["fits"]
+
+
+def test_size_text_shows_readable_units(home: Path) -> None:
+    text = ok("size", "gpt2-small", "--memory", "1GiB", "24GiB")
+    values = resolve_preset("gpt2-small")
+    weights = planner.training_state(values).weights
+    flops = planner.forward_flops(values, 1, 1024)
+    assert text.startswith("gpt2 (GPT2LMHeadModel): batch 1 x seq 1024, float32\n")
+    assert re.search(rf"^weights +{re.escape(format_bytes(weights))}$", text, re.M)
+    assert re.search(rf"^forward +{re.escape(format_flops(flops))}  per pass", text, re.M)
+    assert re.search(r"^ +1\.0 GiB  does not fit \(\d+%\)$", text, re.M)
+    assert re.search(r"^ +24\.0 GiB  fits \(\d+%\)$", text, re.M)
+    assert "Not counted: the CUDA context" in text
+
+
+def test_hooks_json_is_the_library_answer(home: Path) -> None:
+    got = ok_json("hooks", "pythia-70m", "blocks.0.*", "--batch", "3", "--seq", "16")
+    specs = [
+        s.to_dict()
+        for s in planner.hook_specs(resolve_preset("pythia-70m"), 3, 16)
+        if s.name.startswith("blocks.0.")
+    ]
+    assert got["hooks"] == specs
+    assert got["total_bytes"] == sum(s["bytes"] for s in specs)
+    assert (got["name"], got["batch"], got["seq"], got["pattern"]) == (
+        "EleutherAI/pythia-70m",
+        3,
+        16,
+        "blocks.0.*",
+    )
+
+
+def test_hooks_table_lists_every_hook_and_the_total(home: Path) -> None:
+    text = ok("hooks", "gpt2-small", "--seq", "8", "--dtype", "bfloat16")
+    values = resolve_preset("gpt2-small")
+    specs = planner.hook_specs(values, 1, 8, "bfloat16")
+    lines = text.splitlines()
+    assert lines[0].split() == ["HOOK", "SHAPE", "DTYPE", "BYTES", "NOTE"]
+    body = lines[1:-1]
+    assert [line.split()[0] for line in body] == [s.name for s in specs]
+    resid = next(line for line in body if line.startswith("blocks.1.hook_resid_pre "))
+    assert resid.endswith("same tensor as blocks.0.hook_resid_post")
+    scale = next(line for line in body if line.startswith("blocks.0.ln1.hook_scale "))
+    assert scale.split()[1:5] == ["[1,", "8,", "1]", "float32"]
+    total = planner.activation_cache_bytes(values, 1, 8, dtype="bfloat16")
+    assert lines[-1].startswith(f"{len(specs)} hooks, {format_bytes(total)} ({total:,} bytes;")
+
+
+def test_no_matching_hook_is_said(home: Path) -> None:
+    proc = run("hooks", "gpt2-small", "nothing.*", "--seq", "4")
+    assert proc.returncode == 0
+    assert "no hooks match 'nothing.*'" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["size", "gpt2-small", "--batch", "-1"], "argument --batch: must be a positive integer"),
+        (["size", "gpt2-small", "--batch", "0"], "argument --batch: must be a positive integer"),
+        (["hooks", "gpt2-small", "--seq", "x"], "argument --seq: must be a positive integer"),
+        (["size", "gpt2-small", "--seq", "2048"], "2048 is beyond gpt2's context (n_ctx = 1024)"),
+        (["hooks", "gpt2-small", "--seq", "1025"], "beyond gpt2's context (n_ctx = 1024)"),
+        (["size", "gpt2-small", "--dtype", "fp8"], "'fp8' is not a known dtype"),
+        (["size", "gpt2-small", "--optimizer", "adam"], "invalid choice: 'adam'"),
+        (["size", "gpt2-small", "--memory", "lots"], "cannot read 'lots' as a memory size"),
+        (["size", "gpt2-small", "--memory", "0GiB"], "cannot read '0GiB' as a memory size"),
+        (["size", "gpt2-small", "--memory", "4XB"], "cannot read '4XB' as a memory size"),
+    ],
+)
+def test_bad_input_is_a_usage_error(home: Path, args: list[str], message: str) -> None:
+    proc = fails(*args, code=2)
+    assert message in proc.stderr
+    # argparse's usage line, or (a check that needs the preset) the command line's own.
+    assert proc.stderr.startswith(("usage: ", "transformer-presets: error: argument --seq"))
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_and_uncovered_presets_are_errors(home: Path) -> None:
+    proc = fails("size", "gpt2-smal")
+    assert "did you mean" in proc.stderr
+    proc = fails("hooks", "bert-base-cased")
+    assert "preset 'google-bert/bert-base-cased'" in proc.stderr
+    assert "HookedEncoder, which the planner does not cover" in proc.stderr
+
+
+def test_plot_draws_the_memory_against_sequence_length(home: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "gpt2.png"
+    proc = run("size", "gpt2-small", "--plot", str(target), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["name"] == "gpt2"  # the report still goes to stdout
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {target}" in proc.stderr
+
+
+def test_plot_without_matplotlib_names_the_extra(home: Path, tmp_path: Path) -> None:
+    # A matplotlib that cannot be imported, ahead of any installed one.
+    fake = tmp_path / "fake" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
+    src = Path(__file__).resolve().parents[1] / "src"
+    proc = run(
+        "size",
+        "gpt2-small",
+        "--plot",
+        str(tmp_path / "x.png"),
+        env={"PYTHONPATH": f"{tmp_path / 'fake'}:{src}"},
+    )
+    assert proc.returncode == 1
+    assert "pip install 'transformer-presets[plot]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def _imported(stderr: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["size", "gpt2-small"],
+        ["size", "mixtral", "--json", "--hooks", "blocks.0.*"],
+        ["hooks", "pythia-70m", "blocks.0.*"],
+    ],
+    ids=["size", "size-json", "hooks"],
+)
+def test_size_and_hooks_stay_off_torch_numpy_and_slow_imports(home: Path, args: list[str]) -> None:
+    ok(*args)  # warms the cache, as a user's second run finds it
+    proc = run(*args, python_flags=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr
+    imported = _imported(proc.stderr)
+    assert "transformer_presets.planner" in imported
+    # Not torch or numpy (no command may), and for speed (as fast as `list`) neither the
+    # config class nor argparse and typing, which the quick reader and params avoid.
+    heavy = sorted(
+        m
+        for m in imported
+        if m.split(".")[0] in ("torch", "numpy", "argparse", "typing", "dataclasses")
+        or m in ("transformer_presets.config", "transformer_presets.schema")
+    )
+    assert heavy == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("512", 512),
+        ("24GiB", 24 * 2**30),
+        ("24 gib", 24 * 2**30),
+        ("24GB", 24 * 10**9),
+        ("1.5T", int(1.5 * 2**40)),
+        ("80g", 80 * 2**30),
+        ("100kB", 100_000),
+        ("3MiB", 3 * 2**20),
+    ],
+)
+def test_memory_sizes_are_read(text: str, expected: int) -> None:
+    assert parse_memory(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "GiB", "0", "-1G", "1e400", "nan", "inf", "4 X", "4GiBs"])
+def test_bad_memory_sizes_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="as a memory size"):
+        parse_memory(text)
+
+
+def test_units_read_naturally() -> None:
+    assert [format_bytes(n) for n in (0, 1023, 1024, 5 * 2**40)] == [
+        "0 B",
+        "1023 B",
+        "1.0 KiB",
+        "5.0 TiB",
+    ]
+    assert [format_flops(n) for n in (999, 1000, 2.5e15)] == ["999 FLOP", "1.0 kFLOP", "2.5 PFLOP"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["size gpt2-small", "hooks pythia-70m 'blocks.0.*' --seq 128"],
+    ids=["size", "hooks"],
+)
+def test_the_readme_shows_what_the_commands_print(home: Path, command: str) -> None:
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    prompt = f"$ transformer-presets {command}\n"
+    shown = readme[readme.index(prompt) + len(prompt) :].split("\n```", 1)[0]
+    assert ok(*shlex.split(command)) == shown + "\n"
+
+
+PLAN_TOKENS = [
+    *("gpt2", "x", "blocks.*", "--batch", "2", "0", "-1", "--seq", "8", "--dtype", "bf16"),
+    *("float32", "fp8", "--memory", "1GiB", "24G", "lots", "--optimizer", "sgd", "adam"),
+    *("--hooks", "--plot", "f.png", "--json", "--preset-path", "/tmp/p", "--batch=3"),
+    *("--memory=2G", "--seq=", "-h", "--", "--bat", "--js", "--hooks=x", "-"),
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    command=st.sampled_from(["size", "hooks"]),
+    rest=st.lists(st.sampled_from(PLAN_TOKENS), max_size=7),
+)
+def test_quick_reader_agrees_with_argparse(command: str, rest: list[str]) -> None:
+    argv = [command, *rest]
+    quick = cli_plan.quick_plan_args(argv, "p")
+    if quick is None:
+        return  # argparse reads it (and reports any mistake)
+    got = {k: v for k, v in vars(quick).items() if k != "prog"}
+    for parser in (cli.build_parser("p"), plan_parser("p")):
+        expected = vars(parser.parse_args(argv))  # SystemExit: the quick reader was wrong
+        expected.pop("prog", None)
+        assert got == expected
+
+
+def test_the_quick_reader_reads_the_plain_forms() -> None:
+    argv = ["size", "gpt2", "--batch", "4", "--seq=16", "--memory", "1G", "2GB", "--json"]
+    args = cli_plan.quick_plan_args(argv, "p")
+    assert args is not None
+    assert (args.name, args.batch, args.seq, args.memory, args.json) == (
+        "gpt2",
+        4,
+        16,
+        [2**30, 2 * 10**9],
+        True,
+    )
+    assert cli_plan.quick_plan_args(["size", "gpt2", "--help"], "p") is None
+
+
+def test_a_user_preset_the_kv_cache_cannot_hold(home: Path, user_presets: Path) -> None:
+    # Ungrouped grouped-query attention computes keys TransformerLens's cache cannot take.
+    text = TINY.format(name="ungrouped") + (
+        "n_key_value_heads = 2\nungroup_grouped_query_attention = true\n"
+    )
+    (user_presets / "mine.toml").write_text(text)
+    got = ok_json("size", "ungrouped", "--seq", "8")
+    assert got["kv_cache_bytes"] is None and got["kv_cache_mask_bytes"] is None
+    values = resolve_preset("ungrouped")
+    assert got["activation_bytes"] == planner.activation_cache_bytes(values, 1, 8)
+    assert re.search(
+        r"^KV cache +- +TransformerLens's key-value cache cannot hold",
+        ok("size", "ungrouped", "--seq", "8"),
+        re.M,
+    )
