@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transformer_presets import (
+    PresetArgumentError,
     PresetInfo,
     PresetRegistry,
     cache_info,
@@ -103,6 +104,11 @@ def ok(*args: str, **kwargs: Any) -> str:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     return proc.stdout
+
+
+def without_match(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``list --json`` rows as PresetInfo's records (without the alias a pattern matched)."""
+    return [{k: v for k, v in row.items() if k != "matched_alias"} for row in rows]
 
 
 def ok_json(*args: str, **kwargs: Any) -> Any:
@@ -207,9 +213,10 @@ def test_list_json_is_the_library_answer(
     (user_dir / "mine.toml").write_text(TINY.format(name="tiny-user"))
     expected = [p.to_dict() for p in list_presets(**kwargs)]
     got = ok_json("list", *args)
-    assert got == expected
-    # The shape is stable down to the order of the keys: PresetInfo's fields.
-    assert all(list(row) == list(PresetInfo._fields) for row in got)
+    assert without_match(got) == expected
+    # The shape is stable down to the order of the keys: PresetInfo's fields, and the
+    # alias a pattern matched.
+    assert all(list(row) == [*PresetInfo._fields, "matched_alias"] for row in got)
     if args == ["--source", "user"]:
         assert [p["name"] for p in expected] == ["tiny-user"]
 
@@ -277,7 +284,7 @@ def test_sources_user_env_and_path(
         "from-env": "env",
         "from-path": "path",
     }
-    assert rows == [p.to_dict() for p in PresetRegistry([extra]).list("from-*")]
+    assert without_match(rows) == [p.to_dict() for p in PresetRegistry([extra]).list("from-*")]
     table = {
         r[0]: r for r in table_rows(ok("list", "from-*", "--preset-path", str(extra), env=env))
     }
@@ -341,7 +348,7 @@ def test_tools_list_presets_runs_without_installing(home: Path) -> None:
     env = {**os.environ, "PYTHONPATH": deps}
     assert subprocess.run(check, cwd=REPO, env=env, capture_output=True).returncode != 0
     out = ok("--json", "gpt2", module="tools.list_presets", env=env, python_flags=("-S",))
-    assert json.loads(out) == [p.to_dict() for p in list_presets("gpt2")]
+    assert without_match(json.loads(out)) == [p.to_dict() for p in list_presets("gpt2")]
     assert ok("gpt2", module="tools.list_presets", pythonpath=False).startswith("NAME")
 
 
@@ -351,7 +358,7 @@ def test_installed_console_script(home: Path) -> None:
         pytest.skip("the package is not installed (pip install -e .)")
     proc = subprocess.run([script, "list", "gpt2", "--json"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == [p.to_dict() for p in list_presets("gpt2")]
+    assert without_match(json.loads(proc.stdout)) == [p.to_dict() for p in list_presets("gpt2")]
 
 
 # -- show, explain, diff ----------------------------------------------------------------
@@ -1039,3 +1046,98 @@ def test_import_hf_auto_says_which_base_and_how_close(home: Path) -> None:
 def test_import_hf_without_any_name_asks_for_name(home: Path) -> None:
     proc = fails("import-hf", str(HF / "meta-llama__Llama-3.2-1B"))
     assert "--name" in proc.stderr and "name=" not in proc.stderr
+
+
+# -- list: aliases and orders; explain: device and long values ---------------------------
+
+
+def test_a_row_found_through_an_alias_shows_the_alias(home: Path) -> None:
+    out = ok("list", "gpt2*")
+    header, *rows = out.splitlines()
+    assert header.split()[:3] == ["NAME", "MATCHED", "ALIAS"]
+    cells = {row.split()[0]: row.split()[1] for row in rows}
+    assert cells["gpt2"] == "-"  # matched by its own name
+    assert cells["distilgpt2"] == "gpt2-xs"
+    data = ok_json("list", "gpt2*")
+    by_name = {row["name"]: row["matched_alias"] for row in data}
+    assert by_name["gpt2"] is None and by_name["distilgpt2"] == "gpt2-xs"
+    # No alias column when every row matched by name.
+    assert "MATCHED" not in ok("list", "gpt2-medium")
+
+
+@pytest.mark.parametrize(
+    ("key", "column"),
+    [("params", "n_params"), ("layers", "n_layers"), ("d_model", "d_model"), ("context", "n_ctx")],
+)
+def test_list_sorts_by_a_size(home: Path, key: str, column: str) -> None:
+    names = [row["name"] for row in ok_json("list", "pythia-*", "--sort", key)]
+    presets = list_presets("pythia-*", sort=key)
+    assert names == [p.name for p in presets]
+    sizes = [getattr(p, column) for p in presets]
+    assert sizes == sorted(sizes)
+    natural = [p.name for p in list_presets("pythia-*")]
+    # Among equal sizes, natural order.
+    for size in set(sizes):
+        same = [p.name for p in presets if getattr(p, column) == size]
+        assert same == [n for n in natural if n in same]
+
+
+def test_an_unknown_sort_is_a_usage_error(home: Path) -> None:
+    proc = run("list", "--sort", "speed")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+    with pytest.raises(PresetArgumentError, match="sort must be one of"):
+        list_presets(sort="speed")
+
+
+def test_explain_shows_the_device_the_config_will_hold(home: Path) -> None:
+    from transformer_presets import get_preset
+
+    data = ok_json("explain", "gpt2-small")
+    [device] = [f for f in data["fields"] if f["field"] == "device"]
+    assert device["value"] == get_preset("gpt2-small").device
+    assert device["source"] == "derived" and device["note"]
+    row = [line for line in ok("explain", "gpt2-small").splitlines() if line.startswith("device")]
+    assert f'"{device["value"]}"' in row[0] and device["note"] in row[0]
+
+
+def _run_on_a_terminal(*args: str) -> str:
+    """The command's output when its stdout is a terminal (a pseudo-terminal, 100 wide)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "transformer_presets", *args],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_explain_caps_long_values_on_a_terminal(home: Path) -> None:
+    on_terminal = _run_on_a_terminal("explain", "mixtral")
+    widest = max(len(line) for line in on_terminal.splitlines())
+    assert widest < 200, widest  # not padded to the longest list (hundreds of characters)
+    assert "…" in on_terminal
+    piped = ok("explain", "mixtral")
+    assert "…" not in piped  # a pipe gets the whole value
+    whole = {f["field"]: f["value"] for f in ok_json("explain", "mixtral")["fields"]}
+    assert whole["attn_types"] == resolve_preset("mixtral")["attn_types"]

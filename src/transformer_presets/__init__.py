@@ -4,6 +4,9 @@
 >>> get_preset("gpt2-small").d_mlp
 3072
 
+The public surface is ``__all__`` below; the modules behind it (and the
+``transformer-presets`` command line) are the implementation, free to change.
+
 Importing this package does not import torch or numpy; building a config does.
 Every name below is loaded on first use, so that the command line (which
 imports the package on every start) pays only for the modules it needs.
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
         PresetSyntaxError,
         PresetValidationError,
     )
+    from .hf_export import HFExportError, to_hf_config
+    from .hf_import import HFConfigError, from_hf_config
     from .records import Checkpoints, FieldOrigin, PresetInfo
     from .registry import (
         PresetRegistry,
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
         list_presets,
         resolve_preset,
     )
+    from .userpresets import save_user_preset
+    from .validation import FileReport, validate_files
 
 # Public name -> the module that defines it.
 _HOMES = {
@@ -48,6 +55,13 @@ _HOMES = {
     "PresetSyntaxError": "errors",
     "PresetValidationError": "errors",
     "Checkpoints": "records",
+    "FileReport": "validation",
+    "HFConfigError": "hf_import",
+    "HFExportError": "hf_export",
+    "from_hf_config": "hf_import",
+    "save_user_preset": "userpresets",
+    "to_hf_config": "hf_export",
+    "validate_files": "validation",
     "FieldOrigin": "records",
     "PresetInfo": "records",
     "PresetRegistry": "registry",
@@ -61,6 +75,9 @@ __all__ = [
     "SUPPORTED_ACTIVATIONS",
     "Checkpoints",
     "FieldOrigin",
+    "FileReport",
+    "HFConfigError",
+    "HFExportError",
     "HookedTransformerConfig",
     "PresetArgumentError",
     "PresetCycleError",
@@ -74,9 +91,13 @@ __all__ = [
     "cache_info",
     "clear_cache",
     "explain_preset",
+    "from_hf_config",
     "get_preset",
     "list_presets",
     "resolve_preset",
+    "save_user_preset",
+    "to_hf_config",
+    "validate_files",
 ]
 
 

@@ -65,7 +65,9 @@ class FieldOrigin(NamedTuple):
 
     ``source`` is ``"preset"`` (set in a file: ``preset``, ``file`` and
     ``line`` say where), ``"default"`` (the class default) or ``"derived"``
-    (computed from other fields when the preset is built).
+    (computed from other fields when the preset is built). ``note`` says more
+    where the value depends on more than the preset: for ``device``, why this
+    machine gets the device it gets.
     """
 
     field: str
@@ -74,6 +76,7 @@ class FieldOrigin(NamedTuple):
     preset: str | None = None
     file: str | None = None
     line: int | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict of this record."""

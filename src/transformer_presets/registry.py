@@ -41,7 +41,17 @@ if TYPE_CHECKING:
 #: The kinds of source a preset can come from, highest precedence first.
 SOURCE_KINDS = ("path", "env", "user", "bundled")
 
+#: The orders :meth:`PresetRegistry.list` takes, and the summary column each sorts by.
+SORT_KEYS: dict[str, str | None] = {
+    "name": None,
+    "params": "n_params",
+    "layers": "n_layers",
+    "d_model": "d_model",
+    "context": "n_ctx",
+}
+
 __all__ = [
+    "SORT_KEYS",
     "SOURCE_KINDS",
     "PresetRegistry",
     "default_registry",
@@ -305,8 +315,14 @@ class PresetRegistry:
                 out[field_name] = FieldOrigin(
                     field_name, value, "preset", origin["preset"], origin["file"], origin["line"]
                 )
-            elif field_name in derived or field_name == "device":
-                out[field_name] = FieldOrigin(field_name, derived.get(field_name), "derived")
+            elif field_name == "device":
+                # What the built config will hold here: the machine decides it.
+                from ._device import predicted_device
+
+                device, why = predicted_device()
+                out[field_name] = FieldOrigin(field_name, device, "derived", note=why)
+            elif field_name in derived:
+                out[field_name] = FieldOrigin(field_name, derived[field_name], "derived")
             else:
                 out[field_name] = FieldOrigin(field_name, spec.default, "default")
         return out
@@ -378,8 +394,13 @@ class PresetRegistry:
         include_abstract: bool = False,
         source: str | None = None,
         family: str | None = None,
+        sort: str = "name",
+        matched: dict[int, str] | None = None,
     ) -> list[SummaryRow]:
         """:meth:`list` as the catalog's own summary rows, for the command line.
+
+        ``matched``, when given, is filled with ``id(row) -> alias`` for each row that
+        matched a pattern through an alias and not through its name.
 
         The rows are shared with the catalog (read them, do not change them):
         a listing read from the cache needs no copy and no record objects.
@@ -401,6 +422,11 @@ class PresetRegistry:
             raise PresetArgumentError(
                 f"source must be one of {', '.join(SOURCE_KINDS)}, got {source!r:.40}"
                 f"{did_you_mean(str(source), SOURCE_KINDS)}"
+            )
+        if sort not in SORT_KEYS:
+            raise PresetArgumentError(
+                f"sort must be one of {', '.join(SORT_KEYS)}, got {sort!r:.40}"
+                f"{did_you_mean(str(sort), SORT_KEYS)}"
             )
         if family is not None and not isinstance(family, str):
             raise PresetArgumentError(f"family must be a string, got {type(family).__name__}")
@@ -425,11 +451,20 @@ class PresetRegistry:
                 continue
             if family is not None and row["family"].casefold() != family:
                 continue
-            if matchers:
-                names = [row["name"].casefold(), *(a.casefold() for a in row["aliases"])]
-                if not any(match(n) for n in names for match in matchers):
+            if matchers and not any(match(row["name"].casefold()) for match in matchers):
+                alias = next(
+                    (a for a in row["aliases"] for match in matchers if match(a.casefold())),
+                    None,
+                )
+                if alias is None:
                     continue
+                if matched is not None:
+                    matched[id(row)] = alias
             rows.append(row)
+        column = SORT_KEYS[sort]
+        if column is not None:
+            # Stable: equal values keep the natural order of names; unknown sizes last.
+            rows.sort(key=lambda row: (row[column] is None, row[column] or 0))  # type: ignore[literal-required]
         return rows
 
     def list(
@@ -439,6 +474,7 @@ class PresetRegistry:
         include_abstract: bool = False,
         source: str | None = None,
         family: str | None = None,
+        sort: str = "name",
     ) -> list[PresetInfo]:
         """Presets whose name or an alias matches a shell-style ``pattern`` (any case).
 
@@ -446,17 +482,18 @@ class PresetRegistry:
         ``source`` keeps one kind (``"bundled"``, ``"user"``, ``"env"``,
         ``"path"``) and ``family`` one family (the file's name without
         ``.toml``). Abstract presets are left out unless ``include_abstract``.
-        Shadowed definitions are not listed. The result is sorted naturally.
+        Shadowed definitions are not listed. The result is in natural order of
+        names (``pythia-14m`` before ``pythia-70m`` before ``pythia-1b``), or by
+        ``sort``: ``"params"``, ``"layers"``, ``"d_model"`` or ``"context"``,
+        smallest first (natural order among equals, unknown sizes last).
 
         >>> [p.name for p in PresetRegistry().list("EleutherAI/pythia-*m")][:3]
         ['EleutherAI/pythia-14m', 'EleutherAI/pythia-31m', 'EleutherAI/pythia-70m']
         """
-        return [
-            _info(row)
-            for row in self._rows(
-                pattern, include_abstract=include_abstract, source=source, family=family
-            )
-        ]
+        rows = self._rows(
+            pattern, include_abstract=include_abstract, source=source, family=family, sort=sort
+        )
+        return [_info(row) for row in rows]
 
 
 def _matcher(pattern: str) -> Callable[[str], bool]:
@@ -676,12 +713,18 @@ def list_presets(
     include_abstract: bool = False,
     source: str | None = None,
     family: str | None = None,
+    sort: str = "name",
 ) -> list[PresetInfo]:
     """The presets whose name or an alias matches ``pattern`` (shell-style, any case).
 
+    In natural order of names, or by ``sort`` (``"params"``, ``"layers"``,
+    ``"d_model"``, ``"context"``); see :meth:`PresetRegistry.list`.
+
     >>> "gpt2" in [p.name for p in list_presets("gpt2*")]
     True
+    >>> [p.name for p in list_presets("EleutherAI/pythia-*m", sort="params")][:2]
+    ['EleutherAI/pythia-14m', 'EleutherAI/pythia-31m']
     """
     return default_registry().list(
-        pattern, include_abstract=include_abstract, source=source, family=family
+        pattern, include_abstract=include_abstract, source=source, family=family, sort=sort
     )

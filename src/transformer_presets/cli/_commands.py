@@ -159,16 +159,43 @@ def cmd_explain(args: Args) -> int:
     if info.modified_by:
         warn(f"{info.name}: a bundled preset modified by {', '.join(info.modified_by)}")
     style = Style(sys.stdout)
+    width = _value_width(sys.stdout)
     rows = []
     for o in origins.values():
         where = f"{o.preset} ({o.file}:{o.line})" if o.source == "preset" else o.source
-        rows.append([o.field, format_value(o.value), where])
+        if o.note:
+            where += f" ({o.note})"
+        rows.append([o.field, shorten(format_value(o.value), width), where])
 
     def colour(row: int, col: int, text: str) -> str | None:
-        return DIM if col == 2 and text in ("default", "derived") else None
+        return DIM if col == 2 and text.startswith(("default", "derived")) else None
 
     emit(table(["FIELD", "VALUE", "ORIGIN"], rows, style=style, colours=colour))
     return EXIT_OK
+
+
+def _value_width(stream: Any) -> int | None:
+    """How wide a value column may be: on a terminal, what leaves room for the
+    other columns (one long list must not pad every row); elsewhere, unlimited."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    import shutil
+
+    return max(24, min(60, shutil.get_terminal_size().columns - 60))
+
+
+def shorten(text: str, width: int | None) -> str:
+    """``text`` cut to ``width`` characters, ending in an ellipsis when cut.
+
+    >>> shorten("[1, 2, 3, 4, 5]", 8), shorten("abc", 8), shorten("abc", None)
+    ('[1, 2, …', 'abc', 'abc')
+    """
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
 
 
 def cmd_diff(args: Args) -> int:
@@ -192,7 +219,11 @@ def cmd_diff(args: Args) -> int:
     if not diffs:
         print(clean(f"{name_a} and {name_b} do not differ"))
         return EXIT_OK
-    rows = [[f, format_value(va), format_value(vb)] for f, va, vb in diffs]
+    width = _value_width(sys.stdout)
+    rows = [
+        [f, shorten(format_value(va), width), shorten(format_value(vb), width)]
+        for f, va, vb in diffs
+    ]
     emit(table(["FIELD", name_a, name_b], rows, style=Style(sys.stdout)))
     return EXIT_OK
 

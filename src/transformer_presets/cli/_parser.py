@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from .._version import __version__
 from ..planner import OPTIMIZERS
-from ..registry import SOURCE_KINDS
+from ..registry import SORT_KEYS, SOURCE_KINDS
 from ._bridges import cmd_export_hf, cmd_schema
 from ._commands import (
     cmd_cache,
@@ -50,17 +50,21 @@ list --json: an array with one object per preset, in the table's order:
   {"name", "aliases": [...], "description", "abstract", "source" (bundled|user|env|path),
    "file", "line", "family", "extends": [...], "architecture", "n_layers", "d_model",
    "n_heads", "n_key_value_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "n_params",
-   "dtype", "trust_remote_code", "remote_code_warning", "has_checkpoints", "error"}
-  (sizes are null where unknown; "error" is null or the message)""",
+   "dtype", "trust_remote_code", "remote_code_warning", "modified_by": [...],
+   "has_checkpoints", "error", "matched_alias"}
+  (sizes are null where unknown; "error" is null or the message; "matched_alias" is the
+  alias a pattern matched, when it matched no name)""",
     "show": """\
 show --json: {"name", "aliases", "description", "source", "file", "line", "extends",
+  "modified_by": [files from outside the bundled set that changed a bundled preset],
   "values": {field: value}   (the fields the preset files set, = resolve_preset(name)),
   "derived": {field: value}  (computed when the config is built: n_heads, d_mlp, n_params...),
   "checkpoints": {"label_type", "values": [...]} or null}""",
     "explain": """\
-explain --json: {"name", "fields": [{"field", "value", "source" (preset|default|derived),
-  "preset", "file", "line"}, ...]}  (one object per config field, in declaration order;
-  preset/file/line are null unless source is "preset")""",
+explain --json: {"name", "modified_by": [files], "fields": [{"field", "value", "source"
+  (preset|default|derived), "preset", "file", "line", "note"}, ...]}  (one object per
+  config field, in declaration order; preset/file/line are null unless source is
+  "preset"; note says why, where the machine decides: device)""",
     "diff": """\
 diff --json: {"a": name, "b": name, "differences": [{"field", "a": value, "b": value}, ...]}
   (every config field, defaults and derived values included, that differs)""",
@@ -116,6 +120,12 @@ def _add_list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--family", help="only presets of this family (the file name without .toml)")
     p.add_argument(
         "-a", "--all", action="store_true", help="include abstract presets (bases and overlays)"
+    )
+    p.add_argument(
+        "--sort",
+        choices=tuple(SORT_KEYS),
+        default="name",
+        help="order by name (natural: 14m, 70m, 1b), params, layers, d_model or context",
     )
 
 

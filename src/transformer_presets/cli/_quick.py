@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from ..registry import SOURCE_KINDS
+from ..registry import SORT_KEYS, SOURCE_KINDS
 from ._output import (
     DIM,
     EXIT_OK,
@@ -68,14 +68,25 @@ NOTE_COLOURS = {"error": RED, "remote code": YELLOW, "modified": YELLOW, "abstra
 
 
 def cmd_list(args: Args) -> int:
+    matched: dict[int, str] = {}
     rows = registry_for(args)._rows(
         args.patterns,
         include_abstract=args.all,
         source=args.source,
         family=args.family,
+        sort=args.sort,
+        matched=matched,
     )
     if args.json:
-        print_json([{k: v for k, v in r.items() if k != "shadowed"} for r in rows])
+        print_json(
+            [
+                {
+                    **{k: v for k, v in r.items() if k != "shadowed"},
+                    "matched_alias": matched.get(id(r)),
+                }
+                for r in rows
+            ]
+        )
         return EXIT_OK
     if not rows:
         what = " ".join(repr(p) for p in args.patterns) or "the filters"
@@ -103,10 +114,21 @@ def cmd_list(args: Args) -> int:
             ]
         )
 
-    def colour(_row: int, col: int, text: str) -> str | None:
-        return NOTE_COLOURS.get(text) if col == 9 else None
+    headers = LIST_HEADERS
+    right = range(2, 8)
+    note_column = 9
+    if matched:
+        # A row found through an alias says which: the table would not show it otherwise.
+        headers = [headers[0], "MATCHED ALIAS", *headers[1:]]
+        for r, row_cells in zip(rows, cells, strict=True):
+            row_cells.insert(1, matched.get(id(r), "-"))
+        right = range(3, 9)
+        note_column = 10
 
-    emit(table(LIST_HEADERS, cells, right=range(2, 8), style=Style(sys.stdout), colours=colour))
+    def colour(_row: int, col: int, text: str) -> str | None:
+        return NOTE_COLOURS.get(text) if col == note_column else None
+
+    emit(table(headers, cells, right=right, style=Style(sys.stdout), colours=colour))
     # The details go to stderr: the table stays one row per preset for grep and cut.
     for r in rows:
         if r["error"]:
@@ -134,7 +156,14 @@ def quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
     import types
 
     args = types.SimpleNamespace(
-        json=False, preset_path=[], patterns=[], source=None, family=None, all=False, func=cmd_list
+        json=False,
+        preset_path=[],
+        patterns=[],
+        source=None,
+        family=None,
+        all=False,
+        sort="name",
+        func=cmd_list,
     )
     patterns_ended = False
     i = 0
@@ -154,14 +183,16 @@ def quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
             args.all = True
             continue
         option, equals, value = arg.partition("=")
-        if option not in ("--source", "--family", "--preset-path"):
+        if option not in ("--source", "--family", "--preset-path", "--sort"):
             return None
         if not equals:
             if i == len(argv) or argv[i].startswith("-"):
                 return None  # argparse's "expected one argument"
             value = argv[i]
             i += 1
-        if option == "--source" and value not in SOURCE_KINDS:
+        if (option == "--source" and value not in SOURCE_KINDS) or (
+            option == "--sort" and value not in SORT_KEYS
+        ):
             return None  # argparse's "invalid choice"
         if option == "--preset-path":
             args.preset_path.append(value)
