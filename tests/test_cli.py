@@ -1141,3 +1141,27 @@ def test_explain_caps_long_values_on_a_terminal(home: Path) -> None:
     assert "…" not in piped  # a pipe gets the whole value
     whole = {f["field"]: f["value"] for f in ok_json("explain", "mixtral")["fields"]}
     assert whole["attn_types"] == resolve_preset("mixtral")["attn_types"]
+
+
+def test_the_device_note_does_not_depend_on_whether_torch_was_imported(home: Path) -> None:
+    # The command line predicts without torch; a process that has imported torch
+    # asks it. Both must give the same answer in the same words.
+    code = (
+        "import sys, json\n"
+        "if sys.argv[1] == 'torch':\n"
+        "    import torch\n"
+        "from transformer_presets import explain_preset\n"
+        "o = explain_preset('gpt2')['device']\n"
+        "print(json.dumps([o.value, o.note, 'torch' in sys.modules]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    answers = []
+    for mode in ("plain", "torch"):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, mode], capture_output=True, text=True, env=env
+        )
+        assert proc.returncode == 0, proc.stderr
+        answers.append(json.loads(proc.stdout))
+    (value, note, imported), (value2, note2, imported2) = answers
+    assert (imported, imported2) == (False, True)
+    assert (value, note) == (value2, note2)

@@ -6,7 +6,9 @@ torch to ask costs a second or two, more than ``explain`` itself; so when torch
 is not imported yet, this reads what decides the answer: whether the installed
 torch was built with CUDA or ROCm (its ``version.py``), whether a GPU is
 visible (``CUDA_VISIBLE_DEVICES``, the NVIDIA and AMD device files), and
-whether this is Apple silicon. When torch is already imported, it asks torch.
+whether this is Apple silicon. When torch is already imported, it asks torch, and
+gives the predicted reason whenever torch agrees with it, so the answer does not
+depend on whether something imported torch earlier in the process.
 """
 
 from __future__ import annotations
@@ -25,14 +27,23 @@ def predicted_device() -> tuple[str, str]:
     >>> device in ("cuda", "mps", "cpu") and bool(why)
     True
     """
+    predicted = _predict()
     torch = sys.modules.get("torch")
-    if torch is not None:
-        if torch.cuda.is_available():
-            return "cuda", "torch sees a CUDA device"
+    if torch is None:
+        return predicted
+    if torch.cuda.is_available():
+        actual = "cuda", "torch sees a CUDA device"
+    else:
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available() and mps.is_built():
-            return "mps", "torch sees Apple's Metal (MPS) backend"
-        return "cpu", "torch sees no CUDA or MPS device"
+            actual = "mps", "torch sees Apple's Metal (MPS) backend"
+        else:
+            actual = "cpu", "torch sees no CUDA or MPS device"
+    # Same device, same words: only a wrong prediction shows torch's own reason.
+    return predicted if predicted[0] == actual[0] else actual
+
+
+def _predict() -> tuple[str, str]:
     build = _torch_build()
     if build is None:
         return "cpu", "torch is not installed here (building a config needs it)"
