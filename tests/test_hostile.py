@@ -43,6 +43,7 @@ from transformer_presets import (
     PresetArgumentError,
     PresetError,
     PresetRegistry,
+    PresetSyntaxError,
     _cachefiles,
     cache,
     explain_preset,
@@ -905,3 +906,21 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert (info.value.key, info.value.line) == ("n_layers", 3)
     path.write_bytes(b"\xef\xbb\xbf" + b'[bom]\nextends = "gpt2"\n')
     assert PresetRegistry([path], use_cache=False).resolve("bom")["n_layers"] == 12
+
+
+@pytest.mark.parametrize(
+    "huge", ["d_model = 1" + "0" * 5000, "d_head = " + "[[[[" * 400 + "]]]]" * 400]
+)
+def test_a_syntax_error_after_an_unreadable_value_keeps_its_line_and_column(
+    tmp_path: Path, huge: str
+) -> None:
+    # tomllib stops first at the value it cannot take; the syntax error further
+    # down must still be reported as a syntax error, at its own place.
+    path = tmp_path / "both.toml"
+    path.write_text(f'[a]\nextends = "gpt2"\n{huge}\n\n[b]\n  = 3\n')
+    with pytest.raises(PresetSyntaxError) as info:
+        PresetRegistry([path], use_cache=False).get("gpt2")
+    error = info.value
+    assert (error.file, error.line, error.col) == (str(path), 6, 3)
+    assert "TOMLDecodeError" not in str(error)
+    assert str(error).startswith(f"{path}:6:3: ")

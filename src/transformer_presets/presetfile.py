@@ -124,6 +124,10 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
             if not defused:
                 raise exc
             doc = tomllib.loads(patched)
+        except tomllib.TOMLDecodeError as again:
+            # A syntax error after the defused values: the patched text keeps
+            # every line and column, so the position is the original's.
+            raise _syntax_error(again, patched, file) from None
         except (ValueError, RecursionError) as again:
             raise PresetSyntaxError(
                 f"cannot be read as TOML ({type(again).__name__}: {again})", file=file
