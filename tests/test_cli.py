@@ -1037,9 +1037,10 @@ def test_import_hf_auto_says_which_base_and_how_close(home: Path) -> None:
     proc = run("import-hf", str(source), "--extends", "auto")
     assert proc.returncode == 0, proc.stderr
     assert (
-        "extending meta-llama/Llama-2-7b-hf (the closest bundled preset: 0 differing fields)"
+        "note: extending meta-llama/Llama-2-7b-hf (the closest bundled preset: 0 differing fields)"
         in proc.stderr
     )
+    assert "warning" not in proc.stderr  # information, not a problem
     assert 'extends = "meta-llama/Llama-2-7b-hf"' in proc.stdout
 
 

@@ -33,6 +33,7 @@ from ._output import (
     emit,
     format_value,
     human_count,
+    note,
     print_json,
     table,
     warn,
@@ -393,7 +394,7 @@ def cmd_import_hf(args: Args) -> int:
         wanted = {**values, "tokenizer_name": name}
         base = closest_preset(wanted, candidates, aliases={p.name: p.aliases for p in presets})
         differing = differing_fields(values, candidates[base])
-        warn(
+        note(
             f"extending {base} (the closest bundled preset: "
             f"{len(differing)} differing field{'' if len(differing) == 1 else 's'})"
         )

@@ -31,6 +31,7 @@ __all__ = [
     "error",
     "format_value",
     "human_count",
+    "note",
     "print_json",
     "table",
     "warn",
@@ -168,6 +169,12 @@ def warn(message: str) -> None:
     if sys.stderr is not None:
         style = Style(sys.stderr)
         sys.stderr.write(f"{PROG}: {style('warning', YELLOW)}: {clean(message)}\n")
+
+
+def note(message: str) -> None:
+    """``transformer-presets: note: MESSAGE`` on stderr: information, not a problem."""
+    if sys.stderr is not None:
+        sys.stderr.write(f"{PROG}: note: {clean(message)}\n")
 
 
 def error(message: str) -> None:
