@@ -177,7 +177,7 @@ class PresetRegistry:
         key = catalog.find(name)
         if key is None:
             raise PresetNotFoundError(
-                f"no preset named {name!r}{did_you_mean(name, catalog.lookup_names())}",
+                f"no such preset{did_you_mean(name, catalog.lookup_names())}",
                 preset=name,
             )
         return catalog.entry(key)
