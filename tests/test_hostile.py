@@ -584,6 +584,26 @@ def test_a_new_cache_folder_is_private(own_cache: Path) -> None:
     assert stat.S_IMODE(own_cache.stat().st_mode) & 0o077 == 0
 
 
+def test_another_process_creating_the_cache_folder_first_is_no_failure(
+    own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Processes starting together on a cold cache: another one creates the folder
+    # between this one's look and its own creation. (Seen in CI as "cannot create
+    # ... (File exists)" and a cache that was not used.)
+    real_makedirs = os.makedirs
+
+    def racing_makedirs(path: str, *args: Any, **kwargs: Any) -> None:
+        if os.path.abspath(path) == str(own_cache):
+            real_makedirs(path, mode=0o700)  # the other process wins
+        real_makedirs(path, *args, **kwargs)
+
+    monkeypatch.setattr(cache.os, "makedirs", racing_makedirs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cache.CacheWarning)
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert any(own_cache.iterdir())  # the cache was used: written there
+
+
 def test_a_file_where_the_cache_folder_belongs_says_so(own_cache: Path) -> None:
     own_cache.parent.mkdir(parents=True, exist_ok=True)
     own_cache.write_text("not a folder")

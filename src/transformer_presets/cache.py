@@ -470,10 +470,17 @@ def _untrusted(folder: str) -> str | None:
         st = os.stat(folder)
     except FileNotFoundError:
         try:
-            os.makedirs(folder, mode=0o700)
-            st = os.stat(folder)
+            # Another process may create it at the same moment: that is no failure
+            # (and if it made a file, the check below says so).
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        except FileExistsError:
+            pass
         except OSError as exc:
             return f"cannot create {folder} ({exc.strerror or exc})"
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            return f"cannot use {folder} ({exc.strerror or exc})"
     except OSError as exc:
         return f"cannot use {folder} ({exc.strerror or exc})"
     import stat
