@@ -479,8 +479,69 @@ def test_a_snapshot_folder_and_its_file_are_named_from_the_cache(hub: Path) -> N
     snapshot = repo / "snapshots" / "r1"
     assert from_hf_config(snapshot)["tokenizer_name"] == "org/tiny"
     assert from_hf_config(snapshot / "config.json")["tokenizer_name"] == "org/tiny"
-    # An explicit name wins; so does the file's own _name_or_path.
+    # An explicit name wins.
     assert from_hf_config(snapshot, name="me/x")["tokenizer_name"] == "me/x"
+
+
+def test_the_hub_cache_folder_names_the_model_over_name_or_path(hub: Path) -> None:
+    # TinyStories-1M's file says _name_or_path "EleutherAI/gpt-neo-125M"; the cache folder
+    # is the repository it came from, the name TransformerLens is given (its context is
+    # cut to 512 by that name).
+    repo = hub_repo(hub, "roneneldan/TinyStories-1M", {"r1": "roneneldan__TinyStories-1M"}, "r1")
+    expected = from_hf_config(HF / "roneneldan__TinyStories-1M", name="roneneldan/TinyStories-1M")
+    assert expected["n_ctx"] == 512
+    for source in (
+        repo,
+        repo / "snapshots" / "r1",
+        repo / "snapshots" / "r1" / "config.json",
+        "roneneldan/TinyStories-1M",
+    ):
+        assert from_hf_config(source) == expected, source
+    # Outside the cache, the file's own _name_or_path is all there is.
+    assert from_hf_config(HF / "roneneldan__TinyStories-1M")["tokenizer_name"] == (
+        "EleutherAI/gpt-neo-125M"
+    )
+
+
+def test_only_the_hub_layout_names_a_model(tmp_path: Path) -> None:
+    # A folder that merely lies below one called models--... is not a downloaded model.
+    folder = tmp_path / "models--old" / "mine"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_bytes((HF / "gpt2" / "config.json").read_bytes())
+    assert "tokenizer_name" not in from_hf_config(folder)
+    assert "tokenizer_name" not in from_hf_config(folder / "config.json")
+
+
+def test_a_bare_repo_id_is_found_in_any_case(hub: Path) -> None:
+    # The hub takes a repository's name in any case; the cache keeps the case it was given.
+    hub_repo(hub, "meta-llama/Llama-3.2-1B", {"r1": "meta-llama__Llama-3.2-1B"}, "r1")
+    values = from_hf_config("META-LLAMA/llama-3.2-1b")
+    assert values["tokenizer_name"] == "meta-llama/Llama-3.2-1B"
+    # Two folders that differ only in case: neither is guessed.
+    hub_repo(hub, "meta-llama/LLAMA-3.2-1B", {"r1": "meta-llama__Llama-3.2-1B"}, "r1")
+    with pytest.raises(HFConfigError, match="looked for"):
+        from_hf_config("Meta-Llama/Llama-3.2-1b")
+
+
+def test_a_dangling_snapshot_link_says_where_it_points(hub: Path) -> None:
+    # An interrupted download or a cleaned-up blob leaves the snapshot's link dangling.
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, "r1")
+    (repo / "blobs" / "r1-config").unlink()
+    for source in (repo, "org/m"):
+        with pytest.raises(HFConfigError, match=r"link to \.\./\.\./blobs/r1-config, which does"):
+            from_hf_config(source)
+    with pytest.raises(HFConfigError, match=r"link to .*which does not exist") as info:
+        from_hf_config(repo / "snapshots" / "r1")
+    assert info.value.file == str(repo / "snapshots" / "r1" / "config.json")
+
+
+def test_a_path_object_that_gives_bytes_is_refused_by_name() -> None:
+    class BytesPath(os.PathLike[bytes]):
+        def __fspath__(self) -> bytes:
+            return b"org/m"
+
+    with pytest.raises(HFConfigError, match="got a bytes path"):
+        from_hf_config(BytesPath())  # type: ignore[arg-type]
 
 
 def test_a_bare_repo_id_is_looked_up_in_the_cache(hub: Path) -> None:
@@ -624,11 +685,20 @@ def test_diff_values_restates_a_default_the_base_set_to_none(tmp_path: Path) -> 
     }
 
 
-def test_diff_values_treats_int_and_float_alike_but_not_bool() -> None:
-    assert diff_values({"rotary_base": 10000}, {"rotary_base": 10000.0}) == {}
+def test_diff_values_tells_int_from_float_and_bool() -> None:
+    # The built config holds the value with its type (TransformerLens's hand-written
+    # tables say 10000, a file says 10000.0): a child that inherited the other one
+    # would not resolve to the imported values.
+    assert diff_values({"rotary_base": 10000}, {"rotary_base": 10000.0}) == {"rotary_base": 10000}
+    assert diff_values({"rotary_base": 10000.0}, {"rotary_base": 10000}) == {"rotary_base": 10000.0}
+    # A base that sets the default's value in the other type: the default is restated.
+    assert diff_values({"n_layers": 2}, {"n_layers": 2, "rotary_base": 10000.0}) == {
+        "rotary_base": 10000
+    }
     assert diff_values({"n_key_value_heads": 1}, {"n_key_value_heads": True}) == {
         "n_key_value_heads": 1
     }
+    assert diff_values({"eps": 1e-5}, {"eps": 1e-5 * (1 + 1e-15)}) == {}
 
 
 def test_diff_values_applied_to_base_gives_values() -> None:

@@ -47,17 +47,28 @@ def hub_cache_dir() -> str:
 
 
 def name_from_cache_path(path: str) -> str | None:
-    """``ORG/NAME`` when ``path`` lies in a hub cache folder ``models--ORG--NAME``, else None.
+    """``ORG/NAME`` when ``path`` is a hub cache folder ``models--ORG--NAME``, one of its
+    snapshots, or a snapshot's ``config.json``; else None.
+
+    Only that layout counts: a folder that merely has a ``models--`` folder
+    somewhere above it is not a downloaded model.
 
     >>> name_from_cache_path("/c/hub/models--meta-llama--Llama-2-7b-hf/snapshots/abc/config.json")
     'meta-llama/Llama-2-7b-hf'
     >>> name_from_cache_path("/c/hub/models--gpt2") , name_from_cache_path("/tmp/x")
     ('gpt2', None)
+    >>> name_from_cache_path("/c/models--old/mine/config.json") is None
+    True
     """
-    for part in reversed(os.path.abspath(path).split(os.sep)):
-        if part.startswith("models--") and len(part) > len("models--"):
-            # The hub joins ORG and NAME with "--", which a repository name may not hold.
-            return "/".join(part.removeprefix("models--").split("--", 1))
+    parts = os.path.abspath(path).split(os.sep)
+    if parts[-1] == "config.json":
+        parts.pop()
+    if len(parts) >= 3 and parts[-2] == "snapshots":
+        parts = parts[:-2]
+    folder = parts[-1]
+    if folder.startswith("models--") and len(folder) > len("models--"):
+        # The hub joins ORG and NAME with "--", which a repository name may not hold.
+        return "/".join(folder.removeprefix("models--").split("--", 1))
     return None
 
 
@@ -82,9 +93,13 @@ def locate_config(source: str) -> tuple[str, str | None]:
     if os.path.lexists(source):
         return source, name_from_cache_path(source)
     if _REPO_ID.fullmatch(source) and not source.endswith(".json"):
-        folder = os.path.join(hub_cache_dir(), "models--" + source.replace("/", "--"))
+        hub = hub_cache_dir()
+        folder = os.path.join(hub, "models--" + source.replace("/", "--"))
+        if not os.path.isdir(folder):
+            # The hub takes a repository's name in any case; its cache folder keeps one.
+            folder = _folder_in_any_case(hub, os.path.basename(folder)) or folder
         if os.path.isdir(folder):
-            return _snapshot_config(folder), source
+            return _snapshot_config(folder), name_from_cache_path(folder)
         raise PresetError(
             f"is neither a file nor a folder, and no model {source!r} is in the Hugging Face "
             f"hub cache (looked for {folder}; this works offline: download the model first)",
@@ -126,4 +141,22 @@ def _snapshot_config(repo: str) -> str:
     config = os.path.join(snapshots, revision, "config.json")
     if not os.path.lexists(config):
         raise PresetError(f"snapshot {revision} holds no config.json", file=repo)
+    if not os.path.exists(config):
+        # The hub links each snapshot file to a blob; an interrupted download or a
+        # cleaned-up blob leaves the link dangling.
+        raise PresetError(
+            f"the config.json of snapshot {revision} is a link to {os.readlink(config)}, "
+            "which does not exist (download the model again)",
+            file=repo,
+        )
     return config
+
+
+def _folder_in_any_case(hub: str, wanted: str) -> str | None:
+    """The one folder of ``hub`` named ``wanted`` in another case, if there is exactly one."""
+    try:
+        names = os.listdir(hub)
+    except OSError:
+        return None
+    found = [n for n in names if n.casefold() == wanted.casefold()]
+    return os.path.join(hub, found[0]) if len(found) == 1 else None

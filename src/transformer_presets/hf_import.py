@@ -35,7 +35,7 @@ from typing import Any
 from ._hub_cache import locate_config
 from ._plain import is_int, same_value
 from .errors import PresetError
-from .preset_keys import FIELDS, defaults
+from .preset_keys import FIELDS, defaults, expand_pattern
 
 __all__ = [
     "SUPPORTED_ARCHITECTURES",
@@ -115,6 +115,11 @@ def _read_text(path: Path) -> tuple[str, str]:
     try:
         info = path.stat()
     except FileNotFoundError:
+        if path.is_symlink():
+            # As the hub cache links a snapshot's files to blobs that may be gone.
+            raise HFConfigError(
+                f"a link to {os.readlink(path)}, which does not exist", file=file
+            ) from None
         raise HFConfigError("no such file", file=file) from None
     except (OSError, ValueError) as exc:
         raise HFConfigError(f"cannot read: {exc}", file=file) from None
@@ -150,7 +155,15 @@ def _load(
             f"expected a path or a mapping, got {type(source).__name__}", key="source"
         )
     try:
-        found, place_name = locate_config(os.fspath(source))
+        text_path: object = os.fspath(source)
+    except TypeError as exc:  # a __fspath__ that returns neither str nor bytes
+        raise HFConfigError(f"not a usable path: {exc}", key="source") from None
+    if not isinstance(text_path, str):  # a PathLike may give bytes
+        raise HFConfigError(
+            f"expected a path or a mapping, got a {type(text_path).__name__} path", key="source"
+        )
+    try:
+        found, place_name = locate_config(text_path)
         path = Path(found)
     except PresetError as exc:
         raise HFConfigError(exc.reason, file=exc.file) from None
@@ -1596,6 +1609,14 @@ def _same(a: Any, b: Any) -> bool:
     return same_value(a, b, rel_tol=1e-12)
 
 
+def _identical(a: Any, b: Any) -> bool:
+    """:func:`_same`, and of one type: a preset that inherits 10000 where it wants
+    10000.0 builds a config holding another value (the type is part of it)."""
+    if isinstance(a, int | float) and isinstance(b, int | float) and type(a) is not type(b):
+        return False
+    return _same(a, b)
+
+
 def from_hf_config(
     source: str | PathLike[str] | Mapping[str, Any], /, *, name: str | None = None
 ) -> dict[str, Any]:
@@ -1607,8 +1628,9 @@ def from_hf_config(
     that cache (offline), or the already-parsed mapping.
 
     ``name`` is the official model name (as on the Hub). Without it, the
-    file's ``_name_or_path`` is used, else the ``ORG/NAME`` of a hub cache
-    folder, else there is none and ``model_name`` keeps the class default. The
+    ``ORG/NAME`` of a hub cache folder (or the bare ``ORG/NAME`` given) is
+    used, else the file's ``_name_or_path``, else there is none and
+    ``model_name`` keeps the class default. The
     name matters: ``model_name`` is its last ``/`` part, ``tokenizer_name`` is
     the whole name, and TransformerLens applies some rules by name (context
     caps, ``trust_remote_code``).
@@ -1635,11 +1657,14 @@ def from_hf_config(
     reader.architecture = arch
     if name is None:
         written = reader.get_str("_name_or_path", None)
-        # A saved checkpoint may record the local folder it came from: not a model's name.
-        if written and not written.startswith(("/", ".", "~")) and "\\" not in written:
-            name = written
-        else:
+        if place_name:
+            # The hub cache folder is the repository the model was downloaded from, the
+            # name TransformerLens is given; _name_or_path is whatever the uploader's
+            # save recorded (TinyStories-1M's says EleutherAI/gpt-neo-125M).
             name = place_name
+        # A saved checkpoint may record the local folder it came from: not a model's name.
+        elif written and not written.startswith(("/", ".", "~")) and "\\" not in written:
+            name = written
     elif not isinstance(name, str):
         raise HFConfigError(f"expected a name, got {type(name).__name__}", file=file, key="name")
     # Checkpoint dtypes are read only to catch a malformed file early.
@@ -1689,7 +1714,7 @@ def diff_values(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str,
     unset: list[str] = []
     none: list[str] = []
     for key, value in values.items():
-        if key not in base or not _same(base[key], value):
+        if key not in base or not _identical(base[key], value):
             if value is None:
                 none.append(key)
             else:
@@ -1698,7 +1723,7 @@ def diff_values(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str,
         if key in values or key not in FIELDS or key in ("n_params", "device", "init_weights"):
             continue
         default = specs.get(key)
-        if _same(default, base_value):
+        if _identical(default, base_value):
             continue
         if default is None:
             unset.append(key)
@@ -1712,32 +1737,58 @@ def diff_values(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str,
     return out
 
 
-def extends_table(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+def extends_table(
+    values: Mapping[str, Any],
+    base: Mapping[str, Any],
+    *,
+    patterns: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The table of a preset that ``extends`` ``base`` and resolves to ``values``, minimal.
 
     :func:`diff_values`, less every field whose value the base plus the class's
     own derivations already give (``n_heads = d_model // d_head``, ``d_mlp =
     4 * d_model``, ...): such a line would only repeat what ``show`` marks as
-    derived. Reserved keys (``unset``, ``none``) come first.
+    derived. ``patterns`` holds the per-layer fields the base writes as a
+    pattern (``{"repeat": [...]}``), which a child inherits laid out over its
+    own ``n_layers``: a list that pattern gives is left out too. Reserved keys
+    (``unset``, ``none``) come first.
 
     >>> extends_table({"n_layers": 2, "d_model": 512, "d_head": 64, "n_heads": 8,
     ...                "n_ctx": 64, "act_fn": "relu"},
     ...               {"n_layers": 12, "d_model": 512, "d_head": 64, "n_ctx": 64, "act_fn": "relu"})
     {'n_layers': 2}
+    >>> extends_table({"n_layers": 3, "attn_types": ["local", "global", "local"]},
+    ...               {"n_layers": 2, "attn_types": ["local", "global"]},
+    ...               patterns={"attn_types": {"repeat": ["local", "global"]}})
+    {'n_layers': 3}
     """
     from .field_rules import DERIVED_FIELDS, check_and_derive
 
     diff = diff_values(values, base)
     table: dict[str, Any] = {k: diff.pop(k) for k in ("unset", "none") if k in diff}
     table.update(diff)
+    inherited = {
+        k: v
+        for k, v in (patterns or {}).items()
+        if k in FIELDS and k not in table.get("unset", ()) and k not in table.get("none", ())
+    }
 
     def merged(without: str) -> dict[str, Any]:
         out = {k: v for k, v in base.items() if k not in table.get("unset", ())}
         out.update(dict.fromkeys(table.get("none", ())))
         out.update((k, v) for k, v in table.items() if k in FIELDS)
+        for key, pattern in inherited.items():
+            if key not in table:  # laid out over this preset's layers, not the base's
+                out[key] = expand_pattern(pattern, out.get("n_layers"))
         out.pop(without, None)
         return out
 
+    for field, pattern in inherited.items():
+        if (
+            field in table
+            and expand_pattern(pattern, merged(field).get("n_layers")) == table[field]
+        ):
+            del table[field]
     for field in DERIVED_FIELDS:
         if field not in table or field in base:
             continue
@@ -1792,7 +1843,7 @@ def differing_fields(values: Mapping[str, Any], candidate: Mapping[str, Any]) ->
 
     a, b = built(values), built(candidate)
     keys = (set(values) | set(candidate) | set(a)) & set(FIELDS)
-    return sorted(k for k in keys - ignored if not _same(a.get(k), b.get(k)))
+    return sorted(k for k in keys - ignored if not _identical(a.get(k), b.get(k)))
 
 
 def closest_preset(
