@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transformer_presets import (
     PresetArgumentError,
+    PresetError,
     PresetInfo,
     PresetRegistry,
     cache_info,
@@ -1044,9 +1046,118 @@ def test_import_hf_auto_says_which_base_and_how_close(home: Path) -> None:
     assert 'extends = "meta-llama/Llama-2-7b-hf"' in proc.stdout
 
 
-def test_import_hf_without_any_name_asks_for_name(home: Path) -> None:
-    proc = fails("import-hf", str(HF / "meta-llama__Llama-3.2-1B"))
-    assert "--name" in proc.stderr and "name=" not in proc.stderr
+def test_import_hf_without_any_name_names_the_preset_after_its_folder(
+    home: Path, tmp_path: Path
+) -> None:
+    # The name is optional, as for from_hf_config: the values are the one-argument
+    # call's (model_name at its default); the preset, which needs a name, takes its folder's.
+    folder = tmp_path / "my-llama"
+    folder.mkdir()
+    shutil.copy(HF / "meta-llama__Llama-3.2-1B" / "config.json", folder)
+    values = from_hf_config(folder)
+    assert "model_name" not in values and "tokenizer_name" not in values
+    for source in (folder, folder / "config.json"):
+        proc = run("import-hf", str(source))
+        assert proc.returncode == 0, proc.stderr
+        assert tomllib.loads(proc.stdout) == {"my-llama": values}
+        assert "named 'my-llama' after its folder" in proc.stderr
+        assert "--name" in proc.stderr and "name=" not in proc.stderr
+
+
+def test_import_hf_without_a_name_never_shadows_a_preset_by_accident(user_dir: Path) -> None:
+    # The fixture's folder is called gpt2: saving it under that name would silently
+    # replace the bundled gpt2 with a preset whose model_name is the class default.
+    proc = fails("import-hf", str(HF / "gpt2"), "--save", code=2)
+    assert "'gpt2' is already a preset's" in proc.stderr and "--name NAME" in proc.stderr
+    assert list(user_dir.iterdir()) == []
+    assert ok("import-hf", str(HF / "gpt2")).count("[gpt2]") == 1  # printing is harmless
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"), [("", "empty"), (" x", "starts or ends with blanks"), ("a\tb", "control")]
+)
+def test_import_hf_refuses_a_name_no_preset_can_have(home: Path, name: str, problem: str) -> None:
+    proc = fails("import-hf", str(HF / "gpt2"), "--name", name, code=2)
+    assert "--name" in proc.stderr and problem in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_import_hf_reads_a_bare_name_from_the_hub_cache(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = tmp_path / "hf" / "hub"
+    snapshot = hub / "models--roneneldan--TinyStories-1M" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    blob = hub / "models--roneneldan--TinyStories-1M" / "blobs" / "1234"
+    blob.parent.mkdir()
+    shutil.copy(HF / "roneneldan__TinyStories-1M" / "config.json", blob)
+    (snapshot / "config.json").symlink_to(os.path.relpath(blob, snapshot))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    # The cache folder names the model, not the file's _name_or_path (gpt-neo-125M).
+    values = from_hf_config(HF / "roneneldan__TinyStories-1M", name="roneneldan/TinyStories-1M")
+    text = ok("import-hf", "roneneldan/TinyStories-1M")
+    assert tomllib.loads(text) == {"roneneldan/TinyStories-1M": values}
+    proc = fails("import-hf", "nobody/nothing")
+    assert str(hub / "models--nobody--nothing") in proc.stderr
+
+
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    # As the built config holds them, with each number's type (10000 is not 10000.0).
+    return {k: (type(v).__name__, v) for k, v in _with_defaults(values).items()}
+
+
+FIXTURES = sorted(p.name for p in HF.iterdir() if (p / "config.json").is_file())
+
+
+@pytest.mark.filterwarnings("ignore:.*trust_remote_code")
+@pytest.mark.parametrize("base", ["auto", "google/gemma-2-2b", "mistralai/Mixtral-8x7B-v0.1"])
+@pytest.mark.parametrize("fixture", FIXTURES)
+def test_import_hf_extends_loads_back_to_the_direct_import(
+    home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fixture: str,
+    base: str,
+) -> None:
+    # In-process (a subprocess per case would be slow for nothing). A base of another
+    # architecture, RoPE base type or attention pattern must still give the same values,
+    # types included; gemma-2-2b and Mixtral write rotary_base one as a float, one as an int.
+    name = fixture.replace("__", "/")
+    assert main(["import-hf", str(HF / fixture), "--name", name, "--extends", base]) == 0
+    text = capsys.readouterr().out
+    assert _typed(_load(text, tmp_path, name)) == _typed(from_hf_config(HF / fixture, name=name))
+
+
+@pytest.mark.parametrize(
+    ("fixture", "base"),
+    [
+        ("meta-llama__Llama-3.2-1B", "meta-llama/Llama-3.2-3B"),
+        # Gemma 2's local/global pattern follows the child's 46 layers.
+        ("google__gemma-2-27b", "google/gemma-2-2b"),
+        ("Qwen__Qwen2.5-0.5B", "mistralai/Mixtral-8x7B-v0.1"),
+        ("allenai__OLMo-1B-hf", "mistralai/Mixtral-8x7B-v0.1"),
+        ("openai__gpt-oss-20b", "google/gemma-2-2b"),
+    ],
+)
+def test_import_hf_extends_writes_no_line_the_base_already_gives(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fixture: str, base: str
+) -> None:
+    name = "me/model"
+    assert main(["import-hf", str(HF / fixture), "--name", name, "--extends", base]) == 0
+    text = capsys.readouterr().out
+    table = tomllib.loads(text)[name]
+    wanted = _typed(from_hf_config(HF / fixture, name=name))
+    assert _typed(_load(text, tmp_path, name)) == wanted
+    for key in set(table) - {"extends"}:
+        fewer = {k: v for k, v in table.items() if k != key}
+        path = tmp_path / "fewer.toml"
+        path.write_text(tomli_w.dumps({name: fewer}))
+        try:
+            loaded = PresetRegistry([path], use_cache=False).resolve(name)
+        except PresetError:
+            continue  # needed to load at all
+        assert _typed(loaded) != wanted, f"{key} = {table[key]!r} repeats what {base} gives"
 
 
 # -- list: aliases and orders; explain: device and long values ---------------------------
@@ -1081,6 +1192,35 @@ def test_list_sorts_by_a_size(home: Path, key: str, column: str) -> None:
     for size in set(sizes):
         same = [p.name for p in presets if getattr(p, column) == size]
         assert same == [n for n in natural if n in same]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "sized"),
+    [
+        ("EleutherAI/pythia-*", r"EleutherAI/pythia-[0-9.]+[mb]"),
+        # BLOOM writes 1.7 billion as 1b7: the unit is the decimal point.
+        ("bigscience/bloom-*", r"bigscience/bloom-[0-9]+[mb][0-9]*"),
+        ("Qwen/Qwen2.5-*", r"Qwen/Qwen2\.5-[0-9.]+B"),
+    ],
+)
+def test_natural_order_puts_sizes_in_order_of_magnitude(pattern: str, sized: str) -> None:
+    # Where the name states the size, the natural order is the order of parameter counts.
+    by_name = [p for p in list_presets(pattern) if re.fullmatch(sized, p.name)]
+    assert len(by_name) >= 5
+    assert [p.name for p in by_name] == [p.name for p in sorted(by_name, key=lambda p: p.n_params)]
+    assert [p.name for p in list_presets(pattern)] == ok_json_names(pattern)
+
+
+def test_natural_order_reads_a_unit_as_a_decimal_point(user_dir: Path) -> None:
+    names = ["my/m-2b", "my/m-1b7", "my/m-1.5b", "my/m-560m", "my/m-1b7-v2", "my/m-7b1"]
+    (user_dir / "sizes.toml").write_text("".join(f'["{n}"]\nextends = "gpt2"\n' for n in names))
+    expected = ["my/m-560m", "my/m-1.5b", "my/m-1b7", "my/m-1b7-v2", "my/m-2b", "my/m-7b1"]
+    assert [p.name for p in list_presets("my/*")] == expected
+    assert ok_json_names("my/*") == expected
+
+
+def ok_json_names(pattern: str) -> list[str]:
+    return [row["name"] for row in ok_json("list", pattern)]
 
 
 def test_an_unknown_sort_is_a_usage_error(home: Path) -> None:

@@ -240,28 +240,37 @@ ENTRY_KEYS = frozenset(
 
 def natural_key(text: str) -> list[Any]:
     """Sort key for names in natural order: numbers compare as numbers, and a number
-    followed by a size unit (``k``, ``m``, ``b``, ``t``) compares by its magnitude.
+    followed by a size unit (``k``, ``m``, ``b``, ``t``) compares by its magnitude,
+    also written with the unit as its decimal point (BLOOM's ``1b7`` is 1.7 billion).
 
     >>> sorted(["pythia-12b", "pythia-160m", "pythia-14m", "pythia-1.4b", "pythia-70m"],
     ...        key=natural_key)
     ['pythia-14m', 'pythia-70m', 'pythia-160m', 'pythia-1.4b', 'pythia-12b']
     >>> sorted(["gpt2-x10", "gpt2-x9", "t5-base"], key=natural_key)
     ['gpt2-x9', 'gpt2-x10', 't5-base']
+    >>> sorted(["bloom-2b", "bloom-1b7", "bloom-1.5b", "bloom-560m"], key=natural_key)
+    ['bloom-560m', 'bloom-1.5b', 'bloom-1b7', 'bloom-2b']
     """
     import re
 
     parts: list[Any] = []
-    for chunk in re.split(r"([0-9]+(?:\.[0-9]+)?(?:[kmbt](?![a-z]))?)", text.casefold()):
+    for chunk in re.split(_NUMBER, text.casefold()):
         if not chunk:
             continue
         if chunk[0] in "0123456789":
-            unit = chunk[-1] if chunk[-1] in _UNITS else ""
-            number = float(chunk.removesuffix(unit)) * _UNITS.get(unit, 1)
+            whole, unit, fraction = re.fullmatch(_PARTS, chunk).groups()  # type: ignore[union-attr]
+            if fraction and "." not in whole:
+                whole = f"{whole}.{fraction}"
+            number = float(whole) * _UNITS.get(unit, 1)
             parts.append((0, number, chunk))
         else:
             parts.append((1, 0.0, chunk))
     return parts
 
 
+# A number, with a size unit that no letter follows, and digits after the unit as its
+# decimals (1b7): the parts as _PARTS splits them.
+_NUMBER = r"([0-9]+(?:\.[0-9]+)?(?:[kmbt](?:[0-9]+(?![a-z.]))?(?![a-z]))?)"
+_PARTS = r"([0-9.]+)([kmbt]?)([0-9]*)"
 # A model's size as its name writes it: 70m, 1.4b, 8k.
 _UNITS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}

@@ -14,10 +14,12 @@ from .. import _env
 from .._plain import same_value
 from .._sources import bundled_dir, user_preset_dir
 from ..cache import cache_info, clear_cache
-from ..errors import PresetError
+from ..errors import PresetArgumentError, PresetError
+from ..field_rules import PER_LAYER_FIELDS
 from ..hf_import import closest_preset, differing_fields, extends_table, from_hf_config
 from ..preset_keys import FIELDS
 from ..preset_text import preset_toml
+from ..presetfile import name_problem, parse_preset_file
 from ..records import PresetInfo
 from ..registry import PresetRegistry
 from ..userpresets import save_user_preset
@@ -376,23 +378,70 @@ def cmd_cache(args: Args) -> int:
 # -- import-hf --------------------------------------------------------------------------
 
 
+def _folder_name(path: str) -> str:
+    """The preset name a config without a model name gets: its folder's name."""
+    full = os.path.abspath(path)
+    folder = full if os.path.isdir(full) else os.path.dirname(full)
+    name = os.path.basename(folder)
+    if name_problem(name) or name in (".", ".."):
+        raise PresetArgumentError(
+            f"{path}: the config names no model and its folder gives no preset name: "
+            "pass --name NAME"
+        )
+    return name
+
+
+def _patterns(reg: PresetRegistry, name: str) -> dict[str, Any]:
+    """The per-layer fields preset ``name`` passes on as a pattern (``{repeat = [...]}``),
+    read from the file that writes it: a child lays them out over its own layers."""
+    out: dict[str, Any] = {}
+    origins = reg.explain(name)
+    for field in PER_LAYER_FIELDS:
+        origin = origins.get(field)
+        if origin is None or origin.source != "preset" or not origin.file:
+            continue
+        try:
+            written = parse_preset_file(origin.file).presets
+        except PresetError:
+            continue  # then the list stays written out
+        for d in written:
+            if d.name == origin.preset and isinstance(d.values.get(field), dict):
+                out[field] = d.values[field]
+    return out
+
+
+def _names_a_preset(reg: PresetRegistry, name: str) -> bool:
+    try:
+        reg.name(name)
+    except PresetError:
+        return False
+    return True
+
+
 def cmd_import_hf(args: Args) -> int:
+    if args.name is not None and name_problem(args.name):
+        raise PresetArgumentError(f"--name {args.name!r}: {name_problem(args.name)}")
     values = from_hf_config(args.path, name=args.name)
+    reg = registry_for(args)
     name = args.name or values.get("tokenizer_name")
     if not name:
-        raise PresetError(
-            "the config names no model (no _name_or_path, not in a hub cache folder): "
-            "pass --name NAME, the preset's name",
-            file=args.path,
+        name = _folder_name(args.path)
+        if args.save and _names_a_preset(reg, name):
+            raise PresetArgumentError(
+                f"{args.path}: the config names no model, and its folder's name "
+                f"{name!r} is already a preset's: pass --name NAME to name the preset"
+            )
+        note(
+            f"the config names no model (no _name_or_path, not in the hub cache): the preset "
+            f"is named {name!r} after its folder, model_name keeps its default "
+            "(--name ORG/NAME names both)"
         )
 
-    reg = registry_for(args)
     base: str | None = None
     if args.extends == "auto":
         presets = [p for p in reg.list(source="bundled") if not p.error]
         candidates = {p.name: reg.resolve(p.name) for p in presets}
-        wanted = {**values, "tokenizer_name": name}
-        base = closest_preset(wanted, candidates, aliases={p.name: p.aliases for p in presets})
+        base = closest_preset(values, candidates, aliases={p.name: p.aliases for p in presets})
         differing = differing_fields(values, candidates[base])
         note(
             f"extending {base} (the closest bundled preset: "
@@ -405,7 +454,10 @@ def cmd_import_hf(args: Args) -> int:
     if base is None:
         table = dict(values)
     else:
-        table = {"extends": base, **extends_table(values, reg.resolve(base))}
+        table = {
+            "extends": base,
+            **extends_table(values, reg.resolve(base), patterns=_patterns(reg, base)),
+        }
     comments = [f"Imported from {args.path} by transformer-presets import-hf"]
     text = preset_toml(name, table, comments)
 

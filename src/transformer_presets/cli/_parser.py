@@ -216,10 +216,17 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cache)
 
     p = command("import-hf", "turn a Hugging Face config.json into a preset (offline)")
-    p.add_argument("path", metavar="PATH", help="a config.json, or a folder holding one")
+    p.add_argument(
+        "path",
+        metavar="PATH",
+        help="a config.json, a folder holding one, a hub cache folder models--ORG--NAME, "
+        "or an ORG/NAME in the hub cache",
+    )
     p.add_argument(
         "--name",
-        help="the model's name on the Hub, also the preset's name (default: the file's _name_or_path)",
+        help="the model's name on the Hub, also the preset's name (default: the hub cache "
+        "folder's ORG/NAME, else the file's _name_or_path; else the preset is named after "
+        "the folder)",
     )
     p.add_argument(
         "--extends",
