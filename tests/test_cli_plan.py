@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from transformer_presets import cli, planner, resolve_preset
 from transformer_presets.cli import _plan as cli_plan
 from transformer_presets.cli._parser import plan_parser
-from transformer_presets.cli._plan import DEFAULT_MEMORY, format_bytes, format_flops, parse_memory
+from transformer_presets.cli._plan import (
+    DEFAULT_MEMORY,
+    format_bytes,
+    format_flops,
+    format_percent,
+    parse_memory,
+)
 from transformer_presets.params import total_params
 
 from .test_cli import TINY, fails, home, ok, ok_json, run
@@ -156,14 +162,47 @@ def test_no_matching_hook_is_said(home: Path) -> None:
         (["size", "gpt2-small", "--memory", "lots"], "cannot read 'lots' as a memory size"),
         (["size", "gpt2-small", "--memory", "0GiB"], "cannot read '0GiB' as a memory size"),
         (["size", "gpt2-small", "--memory", "4XB"], "cannot read '4XB' as a memory size"),
+        # Less than a byte: a memory of 0 bytes (the percentage divided by it).
+        (["size", "gpt2-small", "--memory", "1e-9B"], "cannot read '1e-9B' as a memory size"),
+        (["size", "gpt2-small", "--memory=-1GiB"], "cannot read '-1GiB' as a memory size"),
+        (["size", "gpt2-small", "--memory", "nanGiB"], "cannot read 'nanGiB' as a memory size"),
+        (["size", "gpt2-small", "--memory", "1e400GiB"], "cannot read '1e400GiB'"),
+        # Past what a tensor's dimension holds (the numbers overflowed the units' floats).
+        (["size", "gpt2-small", "--batch", str(10**30)], "must be at most 9223372036854775807"),
+        (["hooks", "gpt2-small", "--batch", str(2**63)], "must be at most 9223372036854775807"),
+        (["size", "gpt2-small", "--batch", "9" * 5000], "got a number of 5000 digits"),
+        (["size", "gpt2-small", "--seq", str(10**30)], "must be at most 9223372036854775807"),
+        (["size", "gpt2-small", "--plot", "memory.txt"], "cannot write 'txt' images"),
     ],
 )
 def test_bad_input_is_a_usage_error(home: Path, args: list[str], message: str) -> None:
+    if "--plot" in args:
+        pytest.importorskip("matplotlib")
     proc = fails(*args, code=2)
     assert message in proc.stderr
     # argparse's usage line, or (a check that needs the preset) the command line's own.
-    assert proc.stderr.startswith(("usage: ", "transformer-presets: error: argument --seq"))
+    assert proc.stderr.startswith(("usage: ", "transformer-presets: error: argument --"))
     assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_the_largest_batch_gives_readable_numbers(home: Path) -> None:
+    top = str(planner.MAX_SIZE)
+    text = ok("size", "gpt2-small", "--batch", top)
+    needed = ok_json("size", "gpt2-small", "--batch", top)["needed_bytes"]
+    assert needed == planner.activation_cache_bytes(
+        resolve_preset("gpt2-small"), 2**63 - 1, 1024
+    ) + (
+        planner.training_state(resolve_preset("gpt2-small"), "none").weights
+        + planner.buffer_bytes(resolve_preset("gpt2-small"), 1024)
+    )
+    assert f"weights + buffers + activations = {format_bytes(needed)}:" in text
+    assert re.search(r"^weights \+ buffers \+ activations = \d\.\de\+\d\d YiB:$", text, re.M)
+    assert re.search(r"^ +80\.0 GiB  does not fit \(\d\.\de\+\d\d%\)$", text, re.M)
+    hooks = ok("hooks", "gpt2-small", "unembed.*", "--batch", top)
+    assert re.match(r"2 hooks, \d+\.\d YiB ", hooks.splitlines()[-1])
+    with pytest.raises(planner.PresetValidationError, match="must be at most"):
+        planner.hook_specs(resolve_preset("gpt2-small"), 2**63, 4)
 
 
 def test_unknown_and_uncovered_presets_are_errors(home: Path) -> None:
@@ -254,20 +293,57 @@ def test_memory_sizes_are_read(text: str, expected: int) -> None:
     assert parse_memory(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "GiB", "0", "-1G", "1e400", "nan", "inf", "4 X", "4GiBs"])
+@pytest.mark.parametrize(
+    "text", ["", "GiB", "0", "-1G", "1e400", "nan", "inf", "4 X", "4GiBs", "0.5", "1e-10GiB"]
+)
 def test_bad_memory_sizes_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="as a memory size"):
         parse_memory(text)
 
 
 def test_units_read_naturally() -> None:
-    assert [format_bytes(n) for n in (0, 1023, 1024, 5 * 2**40)] == [
+    assert [format_bytes(n) for n in (0, 1023, 1024, 5 * 2**40, 3 * 2**70, 12345 * 2**80)] == [
         "0 B",
         "1023 B",
         "1.0 KiB",
         "5.0 TiB",
+        "3.0 ZiB",
+        "1.2e+04 YiB",
     ]
-    assert [format_flops(n) for n in (999, 1000, 2.5e15)] == ["999 FLOP", "1.0 kFLOP", "2.5 PFLOP"]
+    assert [format_flops(n) for n in (999, 1000, 2.5e15, 2e21, 3e28)] == [
+        "999 FLOP",
+        "1.0 kFLOP",
+        "2.5 PFLOP",
+        "2.0 ZFLOP",
+        "3.0e+04 YFLOP",
+    ]
+    assert [format_percent(*p) for p in ((1, 2), (1, 10**9), (0, 5), (10**20, 1))] == [
+        "50%",
+        "<1%",
+        "0%",
+        "1.0e+22%",
+    ]
+
+
+def test_a_model_the_kv_cache_cannot_hold_is_plotted_without_it(
+    home: Path, user_presets: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    text = TINY.format(name="ungrouped") + (
+        "n_key_value_heads = 2\nungroup_grouped_query_attention = true\n"
+    )
+    (user_presets / "mine.toml").write_text(text)
+    target = tmp_path / "plot"  # no suffix: a PNG under exactly this name
+    proc = run("size", "ungrouped", "--plot", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {target}\n" in proc.stderr
+
+
+def test_plot_to_an_unwritable_place_is_an_error(home: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    proc = fails("size", "gpt2-small", "--plot", str(tmp_path / "missing" / "x.png"))
+    assert "No such file or directory" in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -301,6 +301,35 @@ def test_the_config_methods_are_the_planner() -> None:
         assert cfg.training_state_bytes("sgd", dtype=dtype) == planner.training_state_bytes(
             MOE, "sgd", dtype
         )
+        assert cfg.kv_cache_bytes(2, 8, dtype=dtype, include_mask=True) == (
+            planner.kv_cache_bytes(MOE, 2, 8, dtype) + 2 * 8 * 8  # the int64 mask
+        )
+
+
+@pytest.mark.parametrize(
+    ("question", "args", "key"),
+    [
+        ("hook_shapes", (1, 4), "original_architecture"),
+        ("activation_cache_bytes", (1, 4), "original_architecture"),
+        ("kv_cache_bytes", (1, 4), "original_architecture"),
+        ("forward_flops", (1, 4), "original_architecture"),
+        ("training_state_bytes", (), "original_architecture"),
+    ],
+)
+def test_the_config_methods_name_the_preset_in_errors(
+    question: str, args: tuple[Any, ...], key: str
+) -> None:
+    pytest.importorskip("torch")
+    from transformer_presets import get_preset
+
+    # The model's name, as the config knows it (TransformerLens's name for it).
+    with pytest.raises(PresetValidationError) as info:
+        getattr(get_preset("bert-base-cased"), question)(*args)
+    assert (info.value.preset, info.value.key) == ("bert-base-cased", key)
+    assert "preset 'bert-base-cased', key 'original_architecture'" in str(info.value)
+    with pytest.raises(PresetValidationError, match="must be at most") as info:
+        get_preset("gpt2-small").forward_flops(2**63, 4)
+    assert (info.value.preset, info.value.key) == ("gpt2", "batch")
 
 
 def test_every_dtype_name_has_its_size() -> None:
@@ -322,6 +351,8 @@ def test_every_dtype_name_has_its_size() -> None:
         (lambda: planner.hook_specs(TINY, -2, 4), "batch"),
         (lambda: planner.hook_specs(TINY, True, 4), "batch"),
         (lambda: planner.hook_specs(TINY, "2", 4), "batch"),
+        (lambda: planner.hook_specs(TINY, 2**63, 4), "batch"),  # no tensor is that large
+        (lambda: planner.activation_cache_bytes(TINY, 10**30, 4), "batch"),
         (lambda: planner.kv_cache_bytes(TINY, 1, 0), "seq"),
         (lambda: planner.forward_flops(TINY, 1, 33), "seq"),
         (lambda: planner.buffer_bytes(TINY, 2.5), "seq"),

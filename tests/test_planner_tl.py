@@ -281,13 +281,21 @@ def test_the_zoo_is_covered() -> None:
 # -- every dense preset, on the meta device ---------------------------------------------------
 
 
-def two_layers(config: dict[str, Any]) -> dict[str, Any]:
-    """The preset at full width with its first two layers: every layer is built alike
-    (per-layer settings such as local attention change values, not shapes), and two show
-    how one block hands its output to the next. Full depth: FULL_DEPTH below."""
-    out = {**config, "n_layers": min(2, config["n_layers"])}
-    if out.get("attn_types"):
-        out["attn_types"] = out["attn_types"][:2]
+def every_kind_of_block(config: dict[str, Any]) -> dict[str, Any]:
+    """The preset at full width with its first layers, enough for one of each kind of block.
+
+    TransformerLens builds block ``i`` from the config, ``attn_types[i]`` (local or global
+    attention, with their own rotary settings) and ``i`` itself (a scale): at least two
+    layers, to show how one block hands its output to the next, and up to the first of
+    each attention type (Gemma 3's global layer is its sixth). Measuring every preset at
+    full depth on the meta device would take tens of minutes; FULL_DEPTH below does it
+    for one preset of each kind.
+    """
+    types = config.get("attn_types") or []
+    depth = max([2] + [types.index(kind) + 1 for kind in set(types)])
+    out = {**config, "n_layers": min(depth, config["n_layers"])}
+    if types:
+        out["attn_types"] = types[: out["n_layers"]]
     return out
 
 
@@ -298,26 +306,26 @@ def measure_on_meta(config: dict[str, Any], dtype: str) -> dict[tuple[int, int],
     """Everything the test compares, for one structure and dtype (measured once).
 
     One model serves both pairs, the short first: a longer input only grows its buffers
-    the way a fresh model's would grow. The KV cache, whose forward pass costs as much
-    again, is measured at the first pair in float32 and the second in bfloat16.
+    the way a fresh model's would grow. The KV cache is measured at both pairs too.
     """
     key = (structure_key(config), dtype)
     if key not in _measured:
         model = build(config, dtype, "meta")
         found = {}
-        for i, (batch, seq) in enumerate(pairs(config["n_ctx"])):
+        for batch, seq in pairs(config["n_ctx"]):
             cache, flops = run_cached(model, batch, seq)
             found[batch, seq] = {
                 "rows": rows_of(cache),
                 "flops": flops,
                 "buffers": model_buffer_bytes(model),
-                "kv": kv_bytes(model, batch, seq) if i == DTYPES.index(dtype) else None,
+                "kv": kv_bytes(model, batch, seq),
             }
         _measured[key] = found
     return _measured[key]
 
 
 def check(config: dict[str, Any], dtype: str, measured: dict[tuple[int, int], Any]) -> None:
+    assert measured
     for (batch, seq), m in measured.items():
         where = f"{config['model_name']} {dtype} batch={batch} seq={seq}"
         assert plan_rows(config, batch, seq, dtype) == m["rows"], where
@@ -326,8 +334,6 @@ def check(config: dict[str, Any], dtype: str, measured: dict[tuple[int, int], An
         assert plan_rows(config, batch, seq, dtype, FILTER) == subset, where
         assert planner.forward_flops(config, batch, seq) == m["flops"], where
         assert planner.buffer_bytes(config, seq, dtype) == m["buffers"], where
-        if m["kv"] is None:
-            continue
         keys_values, mask = m["kv"]
         assert planner.kv_cache_bytes(config, batch, seq, dtype) == keys_values, where
         with_mask = planner.kv_cache_bytes(config, batch, seq, dtype, include_mask=True)
@@ -337,8 +343,20 @@ def check(config: dict[str, Any], dtype: str, measured: dict[tuple[int, int], An
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", DENSE)
 def test_dense_preset_matches_transformer_lens(name: str, dtype: str) -> None:
-    config = two_layers(PRESETS[name])
-    check(config, dtype, measure_on_meta(config, dtype))
+    config = every_kind_of_block(PRESETS[name])
+    measured = measure_on_meta(config, dtype)
+    assert len(measured) == 2  # two (batch, seq) pairs
+    check(config, dtype, measured)
+
+
+def test_the_reduced_depth_holds_every_kind_of_block() -> None:
+    gemma3 = PRESETS["google/gemma-3-1b-it"]
+    assert gemma3["attn_types"][:6] == ["local"] * 5 + ["global"]
+    assert every_kind_of_block(gemma3)["n_layers"] == 6
+    for name in DENSE:
+        config, reduced = PRESETS[name], every_kind_of_block(PRESETS[name])
+        assert set(reduced.get("attn_types") or []) == set(config.get("attn_types") or []), name
+        assert reduced["n_layers"] == min(2, config["n_layers"]) or reduced.get("attn_types")
 
 
 # Full depth, and a names_filter, for one preset of each kind of block.
@@ -350,32 +368,19 @@ FULL_DEPTH = (
     "Qwen/Qwen2.5-0.5B",  # grouped-query attention, RMSNorm, gated MLP
     "google/gemma-2-2b",  # norms before and after, soft caps
     "allenai/OLMo-2-0425-1B",  # post-norm, Q/K norms over whole projections
+    "google/gemma-3-1b-it",  # five local layers to one global, Q/K norms, local RoPE base
+    "allenai/Olmo-3-1025-7B",  # three sliding-window layers to one global, YaRN
 )
 
 
-@pytest.mark.parametrize(
-    ("name", "dtype"),
-    [(name, "float32") for name in FULL_DEPTH]
-    # Below float32 the norms change dtype, and the ALiBi bias does not: at full depth too.
-    + [("EleutherAI/pythia-70m", "bfloat16"), ("bigscience/bloom-560m", "bfloat16")],
-)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", FULL_DEPTH)
 def test_full_depth_and_filter_match_transformer_lens(name: str, dtype: str) -> None:
     config = PRESETS[name]
-    batch, seq = pairs(config["n_ctx"])[0]
+    check(config, dtype, measure_on_meta(config, dtype))
     model = build(config, dtype, "meta")
-    cache, flops = run_cached(model, batch, seq)
-    check(
-        config,
-        dtype,
-        {
-            (batch, seq): {
-                "rows": rows_of(cache),
-                "flops": flops,
-                "buffers": model_buffer_bytes(model),
-                "kv": kv_bytes(model, batch, seq),
-            }
-        },
-    )
+    batch, seq = pairs(config["n_ctx"])[0]
+    cache, _ = run_cached(model, batch, seq)
     filtered, _ = run_cached(model, batch, seq, FILTER)
     assert plan_rows(config, batch, seq, dtype, FILTER) == rows_of(filtered)
     assert [r[0] for r in rows_of(filtered)] == [
@@ -440,11 +445,12 @@ def _shrunk_structures() -> dict[str, dict[str, Any]]:
 SHRUNK = _shrunk_structures()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(SHRUNK))
-def test_cache_memory_counts_shared_tensors_once(name: str) -> None:
-    # In float32; the variants below check both dtypes (a Pre norm's output is its
-    # hook_normalized tensor only in float32 and float64).
-    config, dtype = SHRUNK[name], "float32"
+def test_cache_memory_counts_shared_tensors_once(name: str, dtype: str) -> None:
+    # In both dtypes: a Pre norm's output is its hook_normalized tensor only in float32
+    # and float64.
+    config = SHRUNK[name]
     model = build(config, dtype, "cpu")
     for glob in (None, FILTER):
         cache, _ = run_cached(model, 2, 7, glob)

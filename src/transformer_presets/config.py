@@ -278,40 +278,43 @@ class HookedTransformerConfig:
         return weight_bytes(self)
 
     # Memory and compute (transformer_presets.planner; ``dtype`` defaults to this config's).
+    # An error names this model as its preset, as the registry's errors do.
+
+    def _planned(self, question: str, *args: Any, **kwargs: Any) -> Any:
+        from . import planner
+        from .errors import PresetError
+
+        try:
+            return getattr(planner, question)(self, *args, **kwargs)
+        except PresetError as exc:
+            raise exc.with_context(preset=self.model_name) from None
 
     def hook_shapes(self, batch: int, seq: int, *, dtype: Any = None) -> dict[str, tuple[int, ...]]:
         """Hook name -> shape of every activation ``run_with_cache`` stores, in its order."""
-        from .planner import hook_shapes
-
-        return hook_shapes(self, batch, seq, dtype)
+        return self._planned("hook_shapes", batch, seq, dtype)  # type: ignore[no-any-return]
 
     def activation_cache_bytes(
         self, batch: int, seq: int, names: Any = None, *, dtype: Any = None
     ) -> int:
         """The bytes ``run_with_cache`` holds, for every hook or those matching ``names``."""
-        from .planner import activation_cache_bytes
-
-        return activation_cache_bytes(self, batch, seq, names, dtype)
+        return self._planned("activation_cache_bytes", batch, seq, names, dtype)  # type: ignore[no-any-return]
 
     def kv_cache_bytes(
         self, batch: int, seq: int, *, dtype: Any = None, include_mask: bool = False
     ) -> int:
-        """The keys and values TransformerLens's KV cache holds after ``seq`` tokens."""
-        from .planner import kv_cache_bytes
+        """The keys and values TransformerLens's KV cache holds after ``seq`` tokens.
 
-        return kv_cache_bytes(self, batch, seq, dtype, include_mask=include_mask)
+        Its attention mask (``[batch, seq]`` int64) is counted only with ``include_mask``.
+        """
+        return self._planned("kv_cache_bytes", batch, seq, dtype, include_mask=include_mask)  # type: ignore[no-any-return]
 
     def forward_flops(self, batch: int, seq: int, *, dtype: Any = None) -> int:
         """The FLOPs of one forward pass, as ``FlopCounterMode`` counts them."""
-        from .planner import forward_flops
-
-        return forward_flops(self, batch, seq, dtype)
+        return self._planned("forward_flops", batch, seq, dtype)  # type: ignore[no-any-return]
 
     def training_state_bytes(self, optimizer: str = "adamw", *, dtype: Any = None) -> int:
         """Weights, gradients and optimizer state after one step of ``optimizer``."""
-        from .planner import training_state_bytes
-
-        return training_state_bytes(self, optimizer, dtype)
+        return self._planned("training_state_bytes", optimizer, dtype)  # type: ignore[no-any-return]
 
 
 def copy_config(cfg: HookedTransformerConfig) -> HookedTransformerConfig:

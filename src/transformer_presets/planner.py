@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "MAX_SIZE",
     "OPTIMIZERS",
     "HookSpec",
     "ModelPlan",
@@ -74,6 +75,8 @@ __all__ = [
 
 #: The optimizers :func:`training_state` knows, as ``torch.optim`` holds their state.
 OPTIMIZERS = ("adamw", "sgd", "none")
+#: The largest ``batch`` or ``seq``: torch holds a tensor's sizes as 64-bit integers.
+MAX_SIZE = 2**63 - 1
 
 # Bytes per element of the canonical dtype names (config.DTYPE_NAMES maps every accepted
 # name to one of these; tests/test_planner.py holds the two equal). Reading sizes here
@@ -362,6 +365,11 @@ def _size_arg(value: Any, key: str, highest: int | None = None) -> int:
     if highest is not None and value > highest:
         raise PresetValidationError(
             f"{value} is beyond the model's context (n_ctx = {highest})", key=key
+        )
+    if value > MAX_SIZE:
+        raise PresetValidationError(
+            f"must be at most {MAX_SIZE} (a tensor's dimensions are 64-bit integers), got {value}",
+            key=key,
         )
     return value
 

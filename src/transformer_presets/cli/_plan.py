@@ -13,7 +13,7 @@ import sys
 
 from ..errors import PresetArgumentError, PresetError
 from ..params import total_params
-from ..planner import OPTIMIZERS, ModelPlan, dtype_key, held_bytes
+from ..planner import MAX_SIZE, OPTIMIZERS, ModelPlan, dtype_key, held_bytes
 from ._output import BOLD, DIM, EXIT_OK, PROG, Style, clean, emit, print_json, table
 from ._quick import registry_for
 
@@ -33,6 +33,7 @@ __all__ = [
     "for_argparse",
     "format_bytes",
     "format_flops",
+    "format_percent",
     "optimizer_option",
     "parse_memory",
     "positive",
@@ -51,8 +52,8 @@ _UNITS = {
     **{f"{p}ib": 1024**i for i, p in enumerate("kmgtp", 1)},
     **{p: 1024**i for i, p in enumerate("kmgtp", 1)},
 }
-_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
-_DECIMAL = ("", "k", "M", "G", "T", "P", "E", "Z")
+_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+_DECIMAL = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
 PLOT_POINTS = 64
 
 
@@ -66,7 +67,7 @@ def format_bytes(n: int) -> str:
     while abs(value) >= 1024 and unit < len(_BINARY) - 1:
         value /= 1024
         unit += 1
-    return f"{n} B" if unit == 0 else f"{value:.1f} {_BINARY[unit]}"
+    return f"{n} B" if unit == 0 else f"{_number(value)} {_BINARY[unit]}"
 
 
 def format_flops(n: float) -> str:
@@ -79,8 +80,25 @@ def format_flops(n: float) -> str:
     while abs(value) >= 1000 and unit < len(_DECIMAL) - 1:
         value /= 1000
         unit += 1
-    text = f"{value:.0f}" if unit == 0 else f"{value:.1f}"
+    text = f"{value:.0f}" if unit == 0 else _number(value)
     return f"{text} {_DECIMAL[unit]}FLOP"
+
+
+def _number(value: float) -> str:
+    """One decimal, or past the largest unit's thousands a power of ten (``2.3e+09``)."""
+    return f"{value:.1f}" if abs(value) < 10000 else f"{value:.1e}"
+
+
+def format_percent(part: int, whole: int) -> str:
+    """``part`` as a percentage of ``whole``, whole numbers; a power of ten when huge.
+
+    >>> format_percent(1, 3), format_percent(1, 10**4), format_percent(5 * 10**20, 1)
+    ('33%', '<1%', '5.0e+22%')
+    """
+    percent = 100 * part / whole
+    if 0 < percent < 0.5:
+        return "<1%"  # not 0%: something is needed
+    return f"{percent:.0f}%" if percent < 10**6 else f"{percent:.1e}%"
 
 
 def parse_memory(text: str) -> int:
@@ -98,7 +116,8 @@ def parse_memory(text: str) -> int:
         number = float(digits)
     except ValueError:
         number = -1.0
-    if unit not in _UNITS or not number > 0 or number == float("inf"):
+    # Less than a byte (0.5, 1e-9GiB) would be a memory of 0 bytes.
+    if unit not in _UNITS or not number * _UNITS[unit] >= 1 or number == float("inf"):
         raise ValueError(f"cannot read {text!r} as a memory size (examples: 24GiB, 80GB, 16G)")
     return int(number * _UNITS[unit])
 
@@ -115,9 +134,15 @@ def positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = 0
+        # Python refuses to read integers of thousands of digits: too large anyway.
+        value = MAX_SIZE + 1 if text.strip().lstrip("+").isdigit() else 0
     if value < 1:
         raise ValueError(f"must be a positive integer, got {text!r}")
+    if value > MAX_SIZE:
+        shown = repr(text) if len(text) <= 30 else f"a number of {len(text.strip())} digits"
+        raise ValueError(
+            f"must be at most {MAX_SIZE} (a tensor's dimensions are 64-bit integers), got {shown}"
+        )
     return value
 
 
@@ -351,7 +376,7 @@ def cmd_size(args: Args) -> int:
     for item in fits:
         size = item["size_bytes"]
         verdict = "fits" if item["fits"] else "does not fit"
-        lines.append(f"  {format_bytes(size):>10}  {verdict} ({100 * needed / size:.0f}%)")
+        lines.append(f"  {format_bytes(size):>10}  {verdict} ({format_percent(needed, size)})")
     lines += [
         "",
         style(
@@ -410,6 +435,19 @@ def _plot(
         raise PresetError(
             "--plot needs matplotlib: pip install 'transformer-presets[plot]'"
         ) from None
+    import os.path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    # Without a suffix matplotlib would add ".png" to the name; with one it cannot
+    # write, it would fail only after the work is done.
+    image_format = os.path.splitext(path)[1][1:].lower() or "png"
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if image_format not in formats:
+        raise PresetArgumentError(
+            f"argument --plot: cannot write {image_format!r} images "
+            f"(formats: {', '.join(sorted(formats))})"
+        )
     n_ctx = plan.n_ctx
     seqs = sorted({max(1, round(n_ctx * i / PLOT_POINTS)) for i in range(PLOT_POINTS + 1)})
     weights = plan.weight_bytes(dtype)
@@ -420,18 +458,23 @@ def _plot(
         "activations": [],
         "weights + buffers + activations": [],
     }
+    try:
+        plan.kv_cache_bytes(1, 1, dtype)
+    except PresetError:  # a model TransformerLens's KV cache cannot hold: no such line
+        del series["KV cache"]
     for seq in seqs:
         buffers = plan.buffer_bytes(seq, dtype)
         activations = plan.activation_cache_bytes(batch, seq, glob, dtype)
-        point = (
-            weights,
-            buffers,
-            plan.kv_cache_bytes(batch, seq, dtype),
-            activations,
-            weights + buffers + activations,
-        )
-        for key, value in zip(series, point, strict=True):
-            series[key].append(value / GiB)
+        point = {
+            "weights": weights,
+            "buffers": buffers,
+            "activations": activations,
+            "weights + buffers + activations": weights + buffers + activations,
+        }
+        if "KV cache" in series:
+            point["KV cache"] = plan.kv_cache_bytes(batch, seq, dtype)
+        for key, values in series.items():
+            values.append(point[key] / GiB)
     fig, ax = plt.subplots(figsize=(8, 5))
     for key, values in series.items():
         ax.plot(seqs, values, label=key, linewidth=2.5 if key.startswith("weights +") else 1.5)
@@ -449,7 +492,7 @@ def _plot(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format=image_format)
     plt.close(fig)
     sys.stderr.write(f"wrote {path}\n")
 
