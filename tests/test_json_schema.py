@@ -183,6 +183,7 @@ def test_every_bundled_preset_file_passes_taplo() -> None:
 # Fixtures whose fault is a key or a value's type (or a value outside a fixed set):
 # both validators must reject them.
 KEY_OR_TYPE_FAULTS = {
+    "alias_not_a_name": "an alias holding a tab, which no name may hold",
     "aliases_wrong_type": "aliases is a string, not an array",
     "array_of_tables": "[[tiny]] makes the preset an array, not a table",
     "bad_parent_value": "the parent's n_layers is a string",
@@ -190,6 +191,7 @@ KEY_OR_TYPE_FAULTS = {
     "extends_wrong_type": "extends is an integer",
     "key_outside_table": "a top-level key that is not a table",
     "n_params_written": "n_params may not be set in a file",
+    "negative_checkpoint": "a checkpoint label below 0",
     "none_and_value": "a field both listed in none and given a value",
     "none_not_nullable": "none lists a field that cannot be None",
     "pattern_with_unknown_kind": "a layer kind outside global and local in a pattern",
@@ -214,7 +216,7 @@ BEYOND_THE_SCHEMA = {
     "alias_collision": "two presets claim one alias",
     "bad_checkpoints": "checkpoint values that do not increase",
     "checkpoint_on_model_without_them": "a call-time checkpoint for a model without them",
-    "class_rejects_value": "n_heads = 0, a value the class rejects",
+    "class_rejects_value": "n_key_value_heads = 5 with 12 heads, which the class rejects",
     "cycle": "presets extending each other in a loop",
     "duplicate_in_file": "two names that differ only in case",
     "duplicate_name_same_level": "one name in two files",
