@@ -399,6 +399,22 @@ def test_a_head_size_the_split_cannot_give_says_what_the_split_is(
     assert f"hidden_size / heads = {split}" in info.value.reason
 
 
+@pytest.mark.parametrize(
+    ("base", "field"),
+    [
+        ("google/gemma-2-2b", "attn_scale"),  # its square, the query scalar, is no float
+        ("google/gemma-3-270m", "rotary_base"),  # the import's own 64-bit check
+        ("google/gemma-3-270m", "rotary_base_local"),
+        ("google/gemma-3-4b-it", "rotary_base"),
+    ],
+)
+def test_a_huge_float_is_refused_by_field(base: str, field: str) -> None:
+    with pytest.raises(HFExportError) as info:
+        to_hf_config({**resolve_preset(base), field: 1e300})
+    assert info.value.key == field
+    assert f"{field} = 1e+300: " in info.value.reason
+
+
 @pytest.mark.parametrize("n_layers", [2**40, 2**63 - 1])
 def test_a_layer_count_no_file_holds_is_refused_before_anything_is_laid_out(
     n_layers: int,

@@ -702,6 +702,9 @@ def _query_scalar(e: _Export) -> int:
     """Gemma 2 divides scores by sqrt(query_pre_attn_scalar), an integer."""
     e.fixed("use_attn_scale", True, "scaled attention scores")
     scale: float = e["attn_scale"]
+    if not math.isfinite(scale * scale):  # no integer's square root is that large
+        e.problem("attn_scale", f"{e.arch} divides scores by the square root of an integer")
+        return 0
     scalar = round(scale * scale)
     if not math.isclose(math.sqrt(scalar), scale, rel_tol=1e-12):
         e.problem("attn_scale", f"{e.arch} divides scores by the square root of an integer")
@@ -1329,6 +1332,8 @@ def _field_behind(config: Mapping[str, Any], path: str, export: _Export) -> str 
     is (a change to n_layers can change what a per-layer key says). Only an error's
     message needs it.
     """
+    if path in FIELDS:  # the import's own checks on what it built name the field
+        return path
     written = _config_value(config, path)
     if not path or written is None:
         return None
