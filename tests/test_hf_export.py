@@ -400,19 +400,20 @@ def test_a_head_size_the_split_cannot_give_says_what_the_split_is(
 
 
 @pytest.mark.parametrize(
-    ("base", "field"),
+    ("base", "field", "value"),
     [
-        ("google/gemma-2-2b", "attn_scale"),  # its square, the query scalar, is no float
-        ("google/gemma-3-270m", "rotary_base"),  # the import's own 64-bit check
-        ("google/gemma-3-270m", "rotary_base_local"),
-        ("google/gemma-3-4b-it", "rotary_base"),
+        ("google/gemma-2-2b", "attn_scale", 1e300),  # its square is no float
+        ("google/gemma-2-2b", "attn_scale", 1e154),  # its square is past 64 bits
+        ("google/gemma-3-270m", "rotary_base", 1e300),  # the import's own 64-bit check
+        ("google/gemma-3-270m", "rotary_base_local", 1e300),
+        ("google/gemma-3-4b-it", "rotary_base", 1e300),
     ],
 )
-def test_a_huge_float_is_refused_by_field(base: str, field: str) -> None:
+def test_a_huge_float_is_refused_by_field(base: str, field: str, value: float) -> None:
     with pytest.raises(HFExportError) as info:
-        to_hf_config({**resolve_preset(base), field: 1e300})
+        to_hf_config({**resolve_preset(base), field: value})
     assert info.value.key == field
-    assert f"{field} = 1e+300: " in info.value.reason
+    assert f"{field} = {value}: " in info.value.reason
 
 
 @pytest.mark.parametrize("n_layers", [2**40, 2**63 - 1])

@@ -1327,7 +1327,7 @@ def _config_value(config: Mapping[str, Any], path: str) -> Any:
 def _field_behind(config: Mapping[str, Any], path: str, export: _Export) -> str | None:
     """The preset field that the config key ``path`` is written from, if one is.
 
-    Found by writing the config again with each whole-number field changed in turn: the
+    Found by writing the config again with each numeric field changed in turn: the
     field whose change changes the value at ``path``, preferring one written there as it
     is (a change to n_layers can change what a per-layer key says). Only an error's
     message needs it.
@@ -1341,10 +1341,11 @@ def _field_behind(config: Mapping[str, Any], path: str, export: _Export) -> str 
     moved = []
     for field in FIELDS:
         value = export.v[field]
-        if field in NOT_EXPORTED or isinstance(value, bool) or not isinstance(value, int):
+        if field in NOT_EXPORTED or isinstance(value, bool) or not isinstance(value, int | float):
             continue
+        other = value + 1 if isinstance(value, int) else value / 2
         try:
-            body = writer(_Export({**export.v, field: value + 1}, export.arch))
+            body = writer(_Export({**export.v, field: other}, export.arch))
         except (PresetError, ValueError, TypeError, KeyError, IndexError):
             continue
         if _config_value(body, path) != written:
