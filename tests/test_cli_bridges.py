@@ -4,6 +4,7 @@ temporary user folders from conftest), compared with the library's own answers."
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,75 @@ def test_neither_command_imports_torch_or_numpy(command: str, tmp_path: Path) ->
     imported = _imported(proc)
     assert "transformer_presets.cli._bridges" in imported
     assert sorted(m for m in imported if m.split(".")[0] in ("torch", "numpy")) == []
+
+
+# -- where the file goes: links, folders, empty and unwritable paths ---------------------
+
+
+def test_export_refuses_to_replace_a_link_without_force(tmp_path: Path) -> None:
+    # A link to nowhere is still a config.json the user put there.
+    (tmp_path / "config.json").symlink_to(tmp_path / "elsewhere.json")
+    proc = fails("export-hf", "gpt2", str(tmp_path))
+    assert f"{tmp_path / 'config.json'}: exists; pass --force to overwrite it" in proc.stderr
+    assert (tmp_path / "config.json").is_symlink()
+    ok("export-hf", "gpt2", str(tmp_path), "--force")
+    # --force replaces the link itself, never the file it points at.
+    assert not (tmp_path / "config.json").is_symlink()
+    assert not (tmp_path / "elsewhere.json").exists()
+    assert json.loads((tmp_path / "config.json").read_text()) == to_hf_config("gpt2")
+
+
+@pytest.mark.parametrize("force", [(), ("--force",)], ids=["plain", "force"])
+def test_a_folder_named_config_json_is_never_replaced(tmp_path: Path, force: tuple[str]) -> None:
+    (tmp_path / "config.json").mkdir()
+    proc = fails("export-hf", "gpt2", str(tmp_path), *force)
+    assert f"{tmp_path / 'config.json'}: is a folder, not a file" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_schema_output_to_a_folder_is_an_error_and_leaves_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    proc = fails("schema", "--output", str(folder))
+    assert f"{folder}: is a folder, not a file" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("schema", "--output", ""), "--output: an empty path names no file"),
+        (("export-hf", "gpt2", ""), "DIR: an empty path names no folder"),
+    ],
+    ids=["schema", "export-hf"],
+)
+def test_an_empty_path_is_a_usage_error(args: tuple[str, ...], message: str) -> None:
+    proc = fails(*args, code=2)
+    assert message in proc.stderr and proc.stdout == ""
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    # root writes anywhere it may chmod; /proc/self takes no new files from anyone.
+    if Path("/proc/self").is_dir():
+        return Path("/proc/self")
+    pytest.skip("no folder this user cannot write to")  # pragma: no cover
+
+
+@pytest.mark.parametrize("command", ["schema", "export-hf"])
+def test_an_unwritable_folder_is_an_error_naming_the_file(command: str, tmp_path: Path) -> None:
+    folder = _unwritable_folder(tmp_path)
+    if command == "schema":
+        target = folder / "preset.schema.json"
+        proc = fails("schema", "--output", str(target))
+    else:
+        target = folder / "config.json"
+        proc = fails("export-hf", "gpt2", str(folder))
+    # The file the user asked for, not the temporary file it is written through.
+    assert proc.stderr.startswith(f"transformer-presets: error: {target}: "), proc.stderr
+    assert ".tmp" not in proc.stderr
+    assert not target.exists()

@@ -353,6 +353,80 @@ def test_values_the_architecture_cannot_express_are_refused(
     assert values["original_architecture"] in info.value.reason
 
 
+# Sizes the class takes and a config.json read back cannot hold (from_hf_config takes 1 to
+# 65536 layers and sizes below 2**31): refused like any other value, naming a field.
+BEYOND_THE_IMPORT = [("n_layers", 0), ("n_layers", 70000), ("d_model", 2**31), ("n_ctx", 2**31)]
+
+
+@pytest.mark.parametrize("arch", sorted(EXPORTABLE_ARCHITECTURES))
+def test_a_size_the_import_cannot_read_back_is_refused_by_field(arch: str) -> None:
+    base = resolve_preset(SMALLEST[arch])
+    base = {**base, **MAKE_EXPORTABLE.get(base["original_architecture"], {})}
+    read_back = 0
+    for field, value in BEYOND_THE_IMPORT:
+        changed = {**base, field: value}
+        if field == "n_layers" and isinstance(base.get("attn_types"), list):
+            # The layer pattern, laid out over the new count (a preset's `repeat`).
+            kinds = base["attn_types"]
+            changed["attn_types"] = [kinds[i % len(kinds)] for i in range(value)]
+        with pytest.raises(PresetError) as info:
+            to_hf_config(changed)
+        exc = info.value
+        # The changed field, or one whose relation to it breaks (d_head = d_model / heads,
+        # Qwen-1's training length = its context): never only the config.json's own key.
+        assert exc.key in FIELDS, str(exc)
+        assert f"{exc.key} = " in exc.reason or "n_layers" in exc.reason, str(exc)
+        if field == "n_layers":
+            assert exc.key == "n_layers", str(exc)
+        if "does not read back" in exc.reason:
+            read_back += 1
+            assert exc.key == field, str(exc)
+    assert read_back >= 1 or arch == "QWenLMHeadModel"
+
+
+@pytest.mark.parametrize(
+    ("changes", "split"),
+    [({"d_head": 32, "n_heads": 12}, "64"), ({"d_head": 64, "n_heads": 7}, "768 / 7, not a whole")],
+    ids=["whole", "not-whole"],
+)
+def test_a_head_size_the_split_cannot_give_says_what_the_split_is(
+    changes: dict[str, Any], split: str
+) -> None:
+    # d_model 768 over 7 heads is 109.7: "= 109, not 64" hid the remainder.
+    with pytest.raises(HFExportError) as info:
+        to_hf_config({**resolve_preset("gpt2"), **changes})
+    assert info.value.key == "d_head"
+    assert f"hidden_size / heads = {split}" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("base", "field", "value"),
+    [
+        ("google/gemma-2-2b", "attn_scale", 1e300),  # its square is no float
+        ("google/gemma-2-2b", "attn_scale", 1e154),  # its square is past 64 bits
+        ("google/gemma-3-270m", "rotary_base", 1e300),  # the import's own 64-bit check
+        ("google/gemma-3-270m", "rotary_base_local", 1e300),
+        ("google/gemma-3-4b-it", "rotary_base", 1e300),
+    ],
+)
+def test_a_huge_float_is_refused_by_field(base: str, field: str, value: float) -> None:
+    with pytest.raises(HFExportError) as info:
+        to_hf_config({**resolve_preset(base), field: value})
+    assert info.value.key == field
+    assert f"{field} = {value}: " in info.value.reason
+
+
+@pytest.mark.parametrize("n_layers", [2**40, 2**63 - 1])
+def test_a_layer_count_no_file_holds_is_refused_before_anything_is_laid_out(
+    n_layers: int,
+) -> None:
+    # The class takes any 64-bit count; one entry per layer of it used to be a MemoryError.
+    with pytest.raises(HFExportError) as info:
+        to_hf_config({**resolve_preset("gpt2"), "n_layers": n_layers})
+    assert info.value.key == "n_layers"
+    assert f"n_layers = {n_layers}: " in info.value.reason
+
+
 # -- every field changed, one at a time ---------------------------------------------------
 
 # Fields TransformerLens's code for an architecture never reads: a changed value changes

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from transformer_presets.errors import PresetError, PresetSyntaxError
-from transformer_presets.json_schema import DIALECT, preset_file_schema, schema_text
+from transformer_presets.json_schema import (
+    DIALECT,
+    INVISIBLE_BMP,
+    preset_file_schema,
+    schema_text,
+)
 from transformer_presets.preset_keys import (
     COMPUTED_ONLY,
     FIELD_CHOICES,
@@ -35,7 +41,7 @@ from transformer_presets.preset_keys import (
     check_field_value,
     check_reserved_value,
 )
-from transformer_presets.presetfile import parse_preset_text
+from transformer_presets.presetfile import name_problem, parse_preset_text
 
 from .conftest import DATA, REPO
 
@@ -177,6 +183,7 @@ def test_every_bundled_preset_file_passes_taplo() -> None:
 # Fixtures whose fault is a key or a value's type (or a value outside a fixed set):
 # both validators must reject them.
 KEY_OR_TYPE_FAULTS = {
+    "alias_not_a_name": "an alias holding a tab, which no name may hold",
     "aliases_wrong_type": "aliases is a string, not an array",
     "array_of_tables": "[[tiny]] makes the preset an array, not a table",
     "bad_parent_value": "the parent's n_layers is a string",
@@ -184,6 +191,7 @@ KEY_OR_TYPE_FAULTS = {
     "extends_wrong_type": "extends is an integer",
     "key_outside_table": "a top-level key that is not a table",
     "n_params_written": "n_params may not be set in a file",
+    "negative_checkpoint": "a checkpoint label below 0",
     "none_and_value": "a field both listed in none and given a value",
     "none_not_nullable": "none lists a field that cannot be None",
     "pattern_with_unknown_kind": "a layer kind outside global and local in a pattern",
@@ -208,7 +216,7 @@ BEYOND_THE_SCHEMA = {
     "alias_collision": "two presets claim one alias",
     "bad_checkpoints": "checkpoint values that do not increase",
     "checkpoint_on_model_without_them": "a call-time checkpoint for a model without them",
-    "class_rejects_value": "n_heads = 0, a value the class rejects",
+    "class_rejects_value": "n_key_value_heads = 5 with 12 heads, which the class rejects",
     "cycle": "presets extending each other in a loop",
     "duplicate_in_file": "two names that differ only in case",
     "duplicate_name_same_level": "one name in two files",
@@ -382,17 +390,39 @@ def _integral(value: Any) -> bool:
     )
 
 
-def gap_only(table: dict[str, Any]) -> bool:
+def _name_gap_only(name: str) -> bool:
+    """Whether ``name`` is fine but for characters the schema leaves to the loader.
+
+    Those are the invisible characters outside :data:`INVISIBLE_BMP`: unassigned code
+    points and the few beyond the Basic Multilingual Plane.
+    """
+    if name_problem(name) is None:
+        return True
+    if not name or name != name.strip():
+        return False
+    return not any(low <= ord(c) <= high for c in name for low, high in INVISIBLE_BMP)
+
+
+def gap_only(name: str, table: dict[str, Any]) -> bool:
     """Whether every key the loader refuses is refused for a reason JSON Schema cannot see.
 
-    Two such reasons: JSON has one kind of number, so 12.0 is an "integer" to a
-    schema; and checkpoint lists must increase and expand to at least one value.
+    Three such reasons: JSON has one kind of number, so 12.0 is an "integer" to a
+    schema; checkpoint lists must increase, stay under their limit and expand to at
+    least one value (step > 0 too: a draft-7 schema cannot constrain an array's third
+    item alone); and the rare invisible characters of :func:`_name_gap_only`, in the
+    preset's name or an alias.
     """
+    aliases = table.get("aliases")
+    names = [name, *aliases] if isinstance(aliases, list) else [name]
+    if not all(_name_gap_only(n) for n in names if isinstance(n, str)):
+        return False
     for key, value in table.items():
         try:
             if key in RESERVED_KEYS:
                 if key == "checkpoints" and _checkpoints_shape_only(value):
                     continue
+                if key == "aliases" and isinstance(value, list):
+                    value = [v for v in value if not (isinstance(v, str) and name_problem(v))]
                 check_reserved_value(key, value)
             else:
                 spec = FIELDS.get(key)
@@ -418,11 +448,16 @@ def _checkpoints_shape_only(value: Any) -> bool:
     if value.get("label_type") not in ("step", "token"):
         return False
     values, ranges = value.get("values", []), value.get("ranges", [])
-    ok_values = isinstance(values, list) and all(_integral(v) for v in values)
+    ok_values = isinstance(values, list) and all(_label(v) for v in values)
     ok_ranges = isinstance(ranges, list) and all(
-        isinstance(r, list) and len(r) == 3 and all(_integral(v) for v in r) for r in ranges
+        isinstance(r, list) and len(r) == 3 and all(_label(v) for v in r) for r in ranges
     )
     return ok_values and ok_ranges and bool(values or ranges)
+
+
+def _label(value: Any) -> bool:
+    """A checkpoint label as the schema sees it: a whole number from 0 to 2**63 - 1."""
+    return _integral(value) and 0 <= value < 2**63
 
 
 plain_names = st.sampled_from(["p", "org/model-1.5b"])
@@ -442,6 +477,11 @@ names = st.one_of(plain_names, plain_names, text_values)
 @example(name="p", table={"checkpoints": {"label_type": "step", "values": [3, 1]}})
 @example(name="p", table={"eps": math.nan})
 @example(name="p", table={"n_params": 5})
+@example(name="p", table={"aliases": [" p2"]})
+@example(name="p", table={"aliases": ["p\t2"]})
+@example(name="p\u200b", table={})
+@example(name="p", table={"checkpoints": {"label_type": "step", "values": [-1, 2]}})
+@example(name="p", table={"checkpoints": {"label_type": "step", "ranges": [[-2, 4, 2]]}})
 def test_schema_and_loader_agree_on_single_preset_files(name: str, table: Any) -> None:
     text = tomli_w.dumps({name: table})
     data = tomllib.loads(text)
@@ -449,7 +489,7 @@ def test_schema_and_loader_agree_on_single_preset_files(name: str, table: Any) -
     by_loader = loader_accepts(text)
     if by_schema and not by_loader:
         # Allowed only where JSON Schema cannot see the fault.
-        assert isinstance(table, dict) and gap_only(table), text
+        assert isinstance(table, dict) and gap_only(name, table), text
     else:
         assert by_schema == by_loader, text
 
@@ -486,3 +526,58 @@ def test_taplo_and_the_loader_agree_on_every_field(tmp_path: Path) -> None:
             if taplo_check(path) != loader_accepts(text):
                 disagreements.append((name, value))
     assert disagreements == []
+
+
+# -- names and aliases: the characters the loader refuses ------------------------------
+
+
+def test_invisible_bmp_is_what_python_does_not_print() -> None:
+    # Every assigned character of the Basic Multilingual Plane that str.isprintable (the
+    # loader's check) refuses is in the schema's table, and nothing else is.
+    table = {c for low, high in INVISIBLE_BMP for c in range(low, high + 1)}
+    refused = {
+        c
+        for c in range(0x10000)
+        if not chr(c).isprintable() and unicodedata.category(chr(c)) not in ("Cn", "Cs")
+    }
+    assert table - refused == set()
+    # A newer Unicode may refuse more: add those ranges to INVISIBLE_BMP.
+    assert sorted(refused - table) == []
+
+
+BAD_NAMES = ["", " p", "p ", "p\t2", "p\n", "p\x00", "p\x7f", "p\x85", "p\u00ad", "p\u200b2"]
+BAD_NAMES += ["p\u2028", "p\u3000", "\ufeffp", "p\ue000"]
+
+
+@pytest.mark.parametrize("bad", BAD_NAMES, ids=ascii)
+@pytest.mark.parametrize("where", ["name", "alias"])
+def test_both_validators_refuse_a_name_the_loader_refuses(
+    bad: str, where: str, tmp_path: Path
+) -> None:
+    data = {bad: {}} if where == "name" else {"p": {"aliases": ["p2", bad]}}
+    text = tomli_w.dumps(data)
+    assert not loader_accepts(text)
+    assert not schema_accepts(tomllib.loads(text))
+    path = tmp_path / "names.toml"
+    path.write_text(text, encoding="utf-8")
+    assert not taplo_check(path)
+
+
+@pytest.mark.parametrize(
+    "checkpoints",
+    [
+        {"label_type": "step", "values": [-1, 2]},
+        {"label_type": "token", "ranges": [[-4, 4, 2]]},
+        {"label_type": "token", "ranges": [[0, 4, -2]]},
+    ],
+    ids=["negative value", "negative start", "negative step"],
+)
+def test_both_validators_refuse_a_negative_checkpoint(
+    checkpoints: dict[str, Any], tmp_path: Path
+) -> None:
+    text = tomli_w.dumps({"p": {"checkpoints": checkpoints}})
+    assert not loader_accepts(text)
+    assert not schema_accepts(tomllib.loads(text))
+    path = tmp_path / "checkpoints.toml"
+    path.write_text(text)
+    assert not taplo_check(path)

@@ -7,7 +7,7 @@ the config object from a fixture in ``tests/data/hf_configs`` (with the real
 ``transformers`` config class, or, for the two remote-code architectures, the published
 defaults of their remote class), and the network is shut.
 
-Three checks:
+Four checks:
 
 * every fixture, under its official name: TransformerLens's
   ``get_pretrained_model_config`` equals ``from_hf_config`` and the bundled preset, field
@@ -16,7 +16,13 @@ Three checks:
   TransformerLens builds from the reduced file (or, for the families TransformerLens only
   knows by name, what the upstream class's defaults give);
 * every fixture as ``transformers`` 5 writes it back (``rope_parameters``, ``layer_types``,
-  every default spelled out) converts to the same values as the original file.
+  every default spelled out) converts to the same values as the original file;
+* every other official model, under its name, from the ``config.json`` that
+  ``to_hf_config`` writes for its preset: TransformerLens builds the bundled preset. For
+  the branches that go by the name (Llama, Gemma, OLMo) that checks every value against
+  TransformerLens's own tables; for the rest, that 3.9 converts the preset's file back to
+  the preset (its rules keyed on names, the fields it added, its derivations), while the
+  values themselves are held by ``tests/test_zoo.py``'s reference table.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from tools.tl39_reference import FixtureAutoConfig, config_object  # noqa: E402
 from transformer_presets import get_preset  # noqa: E402
 from transformer_presets.config import HookedTransformerConfig  # noqa: E402
 from transformer_presets.errors import PresetValidationError  # noqa: E402
+from transformer_presets.hf_export import HFExportError, to_hf_config  # noqa: E402
 from transformer_presets.hf_import import HFConfigError, from_hf_config  # noqa: E402
 
 from .conftest import DATA  # noqa: E402
@@ -253,3 +260,72 @@ def test_the_file_as_transformers_5_writes_it_converts_the_same(
     name = _name(fixture)
     rewritten = _rewritten(_data(fixture), tmp_path_factory.mktemp("cfg"))
     assert from_hf_config(rewritten, name=name) == from_hf_config(fixture, name=name)
+
+
+# --- every official model, through its own export -------------------------------------------
+
+# Models TransformerLens 3.9 reads from files on the Hub that neither a fixture nor the
+# export can stand in for: the HookedTransformer-format configs of Neel Nanda's models,
+# redwood_attn_2l and Othello-GPT, and the speech encoders' configs (to_hf_config writes
+# no speech architecture). tests/test_zoo.py checks them against the reference table.
+NOT_CONVERTIBLE_OFFLINE = {
+    "neel",
+    "neel-solu-old",
+    "mingpt",
+    "HubertModel",
+    "Wav2Vec2ForPreTraining",
+}
+
+
+class _NoConfig:
+    """AutoConfig for the name-based branches, which must not read any config."""
+
+    def from_pretrained(self, name: str, **kwargs: Any) -> Any:
+        raise AssertionError(f"TransformerLens read a config for {name}")
+
+
+def _official_cases() -> list[Any]:
+    names = [
+        n
+        for n in lfp.OFFICIAL_MODEL_NAMES
+        if not (DATA / "hf_configs" / n.replace("/", "__")).is_dir()
+    ]
+    return [pytest.param(n, id=n) for n in names]
+
+
+@pytest.mark.parametrize("name", _official_cases())
+def test_transformer_lens_39_builds_every_bundled_preset_from_its_export(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # For the models without a fixture, under the official name (so that TransformerLens's
+    # rules keyed on names apply): the name-based branches (Llama, Gemma, OLMo, ...) build
+    # from TransformerLens's own tables, an independent check of every value; the others
+    # build from the preset's own config.json, which checks that 3.9 converts it back to
+    # the preset, with the fields 3.9 added and its derivations, and nothing else.
+    preset = get_preset(name, init_weights=False)
+    arch = preset.original_architecture
+    if arch in NOT_CONVERTIBLE_OFFLINE:
+        pytest.skip(f"TransformerLens reads {name}'s config from the Hub ({arch})")
+    try:
+        config = to_hf_config(name)
+    except HFExportError:
+        # Gemma 1's exact GELU has no config.json spelling; its branch reads no config.
+        assert arch in BY_NAME_ONLY, arch
+        monkeypatch.setattr(lfp, "AutoConfig", _NoConfig())
+    else:
+        (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        auto = FixtureAutoConfig({name: tmp_path}, restore_phi=True)
+        monkeypatch.setattr(lfp, "AutoConfig", auto)
+    tl = lfp.get_pretrained_model_config(name)
+    assert _differences(tl, preset) == {}
+
+
+def test_only_the_hub_format_models_are_left_out() -> None:
+    left_out = {
+        n: get_preset(n).original_architecture
+        for n in lfp.OFFICIAL_MODEL_NAMES
+        if get_preset(n).original_architecture in NOT_CONVERTIBLE_OFFLINE
+    }
+    assert set(left_out.values()) == NOT_CONVERTIBLE_OFFLINE
+    assert not any((DATA / "hf_configs" / n.replace("/", "__")).exists() for n in left_out)
+    assert len(lfp.OFFICIAL_MODEL_NAMES) - len(left_out) > 200

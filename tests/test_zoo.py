@@ -116,9 +116,10 @@ def same_value(got: Any, want: Any) -> bool:
         return got is want
     if isinstance(want, float) or isinstance(got, float):
         # int and float must stay apart (rotary_base 10000 vs 10000.0). The
-        # reference rounds floats to 10 decimal places, hence the absolute
-        # tolerance (BERT's eps of 1e-12 is stored as 0.0).
-        return type(got) is type(want) and math.isclose(got, want, rel_tol=1e-6, abs_tol=5e-11)
+        # reference rounds floats to 10 decimal places, so they may differ by half
+        # of 1e-10 (BERT's eps of 1e-12 is stored as 0.0), and by no more: a
+        # relative tolerance would let a wrong eps or base through.
+        return type(got) is type(want) and abs(got - want) <= 5e-11 * (1 + 1e-9)
     return type(got) is type(want) and got == want
 
 
@@ -361,3 +362,13 @@ def test_index_and_value_together_are_an_error() -> None:
 def test_a_model_without_checkpoints_is_an_error(name: str) -> None:
     with pytest.raises(PresetError, match="has no training checkpoints"):
         get_preset(name, checkpoint_value=1000)
+
+
+def test_the_comparison_allows_the_reference_rounding_and_nothing_more() -> None:
+    # The rounding to 10 decimal places of the reference passes ...
+    assert same_value(0.8 / math.sqrt(4096 * 1.7), round(0.8 / math.sqrt(4096 * 1.7), 10))
+    assert same_value(1e-12, 0.0)
+    # ... a base or a scale off in its seventh digit does not.
+    assert not same_value(500000.4, 500000.0)
+    assert not same_value(11.3137, 11.3137085)
+    assert not same_value(10000, 10000.0)

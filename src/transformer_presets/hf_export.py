@@ -54,7 +54,7 @@ from typing import Any
 from ._plain import same_value
 from .config import FIELD_DEFAULTS, HookedTransformerConfig, check_and_derive
 from .errors import PresetError, PresetValidationError, did_you_mean
-from .hf_import import from_hf_config
+from .hf_import import _MAX_LAYERS, from_hf_config
 from .preset_keys import FIELDS, check_field_value, defaults
 
 __all__ = ["EXPORTABLE_ARCHITECTURES", "NOT_EXPORTED", "HFExportError", "to_hf_config"]
@@ -260,10 +260,15 @@ class _Export:
         """For configs without a head size: it is hidden_size / number of heads."""
         d_model, n_heads, d_head = self["d_model"], self["n_heads"], self["d_head"]
         if n_heads * d_head != d_model:
+            split = (
+                f"{d_model // n_heads}"
+                if d_model % n_heads == 0
+                else f"{d_model} / {n_heads}, not a whole number"
+            )
             self.problem(
                 "d_head",
                 f"{self.arch}'s config has no head size; it is hidden_size / heads = "
-                f"{d_model // n_heads}, not {d_head}",
+                f"{split}, not {d_head}",
             )
 
     def kv_heads(self, *, grouped: bool) -> int:
@@ -697,6 +702,9 @@ def _query_scalar(e: _Export) -> int:
     """Gemma 2 divides scores by sqrt(query_pre_attn_scalar), an integer."""
     e.fixed("use_attn_scale", True, "scaled attention scores")
     scale: float = e["attn_scale"]
+    if not math.isfinite(scale * scale):  # no integer's square root is that large
+        e.problem("attn_scale", f"{e.arch} divides scores by the square root of an integer")
+        return 0
     scalar = round(scale * scale)
     if not math.isclose(math.sqrt(scalar), scale, rel_tol=1e-12):
         e.problem("attn_scale", f"{e.arch} divides scores by the square root of an integer")
@@ -1202,6 +1210,14 @@ def to_hf_config(
             preset=name,
             key=given,
         )
+    if not 1 <= values["n_layers"] <= _MAX_LAYERS:
+        # Checked first: the writers and checks lay out one entry per layer.
+        raise HFExportError(
+            f"{arch} cannot express this preset: n_layers = {values['n_layers']}: a "
+            f"config.json is read back with 1 to {_MAX_LAYERS} layers",
+            preset=name,
+            key="n_layers",
+        )
     model_type, writer = _WRITERS[arch]
     export = _Export(values, arch)
     body = writer(export)
@@ -1273,9 +1289,13 @@ def _check_read_back(config: dict[str, Any], export: _Export, name: str | None) 
         imported = from_hf_config(json.loads(json.dumps(config)))
         back = {**defaults(), **imported, **check_and_derive(imported)}
     except PresetError as exc:
+        # The import names its own key ('n_layer'); the error names the preset's field.
+        field = _field_behind(config, str(exc.key or ""), export)
+        show = f"{field} = {_show(v[field])}: " if field else ""
         raise HFExportError(
-            f"{arch} cannot express this preset: its config does not read back ({exc})",
+            f"{arch} cannot express this preset: {show}its config does not read back ({exc})",
             preset=name,
+            key=field,
         ) from None
     kinds = _layer_kinds(back)
     if "attn_types" not in export.ignored and _layer_kinds(v) != kinds:
@@ -1292,6 +1312,47 @@ def _check_read_back(config: dict[str, Any], export: _Export, name: str | None) 
         if not _same_typed(ours, theirs):
             export.problem(field, f"{read_as} as {field} = {_show(back[field])}")
     _refuse(export, name)
+
+
+def _config_value(config: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted key of a config (``text_config.vocab_size``), or None."""
+    value: Any = config
+    for part in path.split("[")[0].split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _field_behind(config: Mapping[str, Any], path: str, export: _Export) -> str | None:
+    """The preset field that the config key ``path`` is written from, if one is.
+
+    Found by writing the config again with each numeric field changed in turn: the
+    field whose change changes the value at ``path``, preferring one written there as it
+    is (a change to n_layers can change what a per-layer key says). Only an error's
+    message needs it.
+    """
+    if path in FIELDS:  # the import's own checks on what it built name the field
+        return path
+    written = _config_value(config, path)
+    if not path or written is None:
+        return None
+    _, writer = _WRITERS[export.arch]
+    moved = []
+    for field in FIELDS:
+        value = export.v[field]
+        if field in NOT_EXPORTED or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        other = value + 1 if isinstance(value, int) else value / 2
+        try:
+            body = writer(_Export({**export.v, field: other}, export.arch))
+        except (PresetError, ValueError, TypeError, KeyError, IndexError):
+            continue
+        if _config_value(body, path) != written:
+            moved.append(field)
+    direct = [f for f in moved if _same_typed(export.v[f], written)]
+    found = direct or moved
+    return found[0] if found else None
 
 
 # Fields whose unset value means another field's value.

@@ -41,7 +41,7 @@ from .preset_keys import (
     FieldSpec,
 )
 
-__all__ = ["DIALECT", "preset_file_schema", "schema_text"]
+__all__ = ["DIALECT", "INVISIBLE_BMP", "preset_file_schema", "schema_text"]
 
 #: The JSON Schema dialect the schema declares.
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -71,6 +71,36 @@ def _finite_number() -> dict[str, Any]:
         "maximum": sys.float_info.max,
         "not": {"minimum": 1, "maximum": 0},
     }
+
+
+#: The characters of the Basic Multilingual Plane that are assigned and that Python does
+#: not print (str.isprintable, which the loader's name check uses): controls, format
+#: characters, separators other than the space, private use. Written out rather than
+#: computed, so the shipped schema does not change with the Unicode version of the Python
+#: that generates it; as \uXXXX escapes, which Python's re, Taplo's Rust regex and
+#: ECMA-262 read alike.
+INVISIBLE_BMP = (
+    (0x0000, 0x001F), (0x007F, 0x00A0), (0x00AD, 0x00AD), (0x0600, 0x0605),
+    (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891),
+    (0x08E2, 0x08E2), (0x1680, 0x1680), (0x180E, 0x180E), (0x2000, 0x200F),
+    (0x2028, 0x202F), (0x205F, 0x2064), (0x2066, 0x206F), (0x3000, 0x3000),
+    (0xE000, 0xF8FF), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB),
+)  # fmt: skip
+
+
+def _name_rule() -> dict[str, Any]:
+    """What a preset's name and each of its aliases must be (presetfile.name_problem).
+
+    Not empty, no blank at either end (a pattern for "no blank at either end" would let
+    "name\\n" through: Python's "$" also matches before a final newline), and none of
+    :data:`INVISIBLE_BMP`. The loader also refuses unassigned code points and the few
+    invisible characters beyond the Basic Multilingual Plane; the schema leaves those to it.
+    """
+    invisible = "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}"
+        for low, high in INVISIBLE_BMP
+    )
+    return {"minLength": 1, "not": {"pattern": rf"^\s|\s$|[{invisible}]"}}
 
 
 def _dtype_names() -> list[str]:
@@ -185,13 +215,14 @@ def _string_list(items: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _reserved_schemas() -> dict[str, dict[str, Any]]:
     nullable = [name for name, spec in FIELDS.items() if spec.nullable]
-    checkpoint_list = {"type": "array", "items": {"type": "integer"}}
+    label = {"type": "integer", "minimum": 0, "maximum": INT_LIMIT - 1}
+    checkpoint_list = {"type": "array", "items": label}
     schemas: dict[str, dict[str, Any]] = {
         "extends": {
             "description": _RESERVED_DOCS["extends"],
             "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
         },
-        "aliases": _string_list({"type": "string"}, _RESERVED_DOCS["aliases"]),
+        "aliases": _string_list({"type": "string", **_name_rule()}, _RESERVED_DOCS["aliases"]),
         "abstract": {"description": _RESERVED_DOCS["abstract"], "type": "boolean"},
         "description": {"description": _RESERVED_DOCS["description"], "type": "string"},
         "unset": _string_list({"enum": list(FIELDS)}, _RESERVED_DOCS["unset"]),
@@ -271,10 +302,7 @@ def preset_file_schema() -> dict[str, Any]:
         "description": "A TOML file of named TransformerLens model presets: each top-level "
         "table is one preset, named by its key.",
         "type": "object",
-        # The loader refuses a name that is empty or starts or ends with a blank. (A
-        # pattern for "no blank at either end": Python's "$" also matches before a
-        # final newline, so a positive pattern would let "name\n" through.)
-        "propertyNames": {"minLength": 1, "not": {"pattern": r"^\s|\s$"}},
+        "propertyNames": _name_rule(),
         "additionalProperties": {"$ref": "#/$defs/preset"},
         "$defs": {"preset": preset, "finite_number": _finite_number()},
     }

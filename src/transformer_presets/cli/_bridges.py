@@ -18,14 +18,32 @@ if TYPE_CHECKING:
 __all__ = ["cmd_export_hf", "cmd_schema"]
 
 
-def _write_text(target: str, text: str) -> None:
-    """Write ``text`` to ``target`` through a temporary file, so a reader never sees half."""
+def _write_text(target: str, text: str, *, what: str) -> None:
+    """Write ``text`` to the file ``target`` through a temporary file, so a reader never
+    sees half. Errors name ``target`` (never the temporary file, which is removed).
+
+    ``what`` names the argument ``target`` came from, for the error an empty one gets.
+    """
     from pathlib import Path
 
+    from ..errors import PresetArgumentError, PresetError
+
+    if not target:
+        raise PresetArgumentError(f"{what}: an empty path names no file")
     path = Path(target)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    if path.is_dir():
+        raise PresetError("is a folder, not a file", file=path)
+    # The process id keeps two writers of one file from sharing a temporary file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # pragma: no cover - the folder went away or turned read-only
+            pass
+        raise OSError(exc.errno, exc.strerror, target) from None
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -36,7 +54,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)  # JSON already, with --json or without
         return 0
-    _write_text(args.output, text)
+    _write_text(args.output, text, what="--output")
     if args.json:
         print_json({"output": args.output})
     else:
@@ -49,7 +67,7 @@ def cmd_export_hf(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from ..errors import PresetError
+    from ..errors import PresetArgumentError, PresetError
     from ..hf_export import to_hf_config
     from ..registry import PresetRegistry, default_registry
 
@@ -63,14 +81,20 @@ def cmd_export_hf(args: argparse.Namespace) -> int:
 
     path = None
     if args.dir != "-":
+        if not args.dir:
+            raise PresetArgumentError("DIR: an empty path names no folder (use . for this one)")
         folder = Path(args.dir)
         target = folder / "config.json"
         if folder.exists() and not folder.is_dir():
             raise PresetError("exists and is not a folder", file=folder)
-        if target.exists() and not args.force:
+        if target.is_dir():  # --force or not: a folder is not ours to replace
+            raise PresetError("is a folder, not a file", file=target)
+        # lexists: a link, even one to nowhere, is a file the user made; --force replaces
+        # the link itself, never the file it points at.
+        if os.path.lexists(target) and not args.force:
             raise PresetError("exists; pass --force to overwrite it", file=target)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_text(str(target), text)
+        _write_text(str(target), text, what="DIR")
         path = str(target)
 
     if args.json:
