@@ -902,6 +902,19 @@ def test_import_hf_prints_a_preset_that_loads_back(
     assert _load(text, tmp_path, name) == values
 
 
+@pytest.mark.parametrize("extends", [[], ["--extends", "auto"]])
+def test_import_hf_never_prints_a_preset_that_does_not_load(
+    home: Path, tmp_path: Path, extends: list[str]
+) -> None:
+    # TransformerLens takes a negative clip_qkv; no preset can hold it.
+    data = json.loads((HF / "allenai__OLMo-1B-hf" / "config.json").read_text())
+    source = tmp_path / "config.json"
+    source.write_text(json.dumps(data | {"clip_qkv": -1}))
+    proc = fails("import-hf", str(source), "--name", "x/olmo", *extends)
+    assert proc.stdout == ""
+    assert f"{source}: key 'clip_qkv'" in proc.stderr and "got -1" in proc.stderr
+
+
 def test_import_hf_name_defaults_to_the_file(home: Path, tmp_path: Path) -> None:
     data = json.loads((HF / "EleutherAI__pythia-70m" / "config.json").read_text())
     data["_name_or_path"] = "someone/pythia-copy"

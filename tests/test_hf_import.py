@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transformer_presets.config import HookedTransformerConfig
-from transformer_presets.errors import PresetError, PresetValidationError
+from transformer_presets.errors import PresetError
 from transformer_presets.hf_import import (
     SUPPORTED_ARCHITECTURES,
     HFConfigError,
@@ -293,8 +293,6 @@ def test_missing_required_key_names_the_key_and_the_file(
         ("mistralai__Mistral-7B-v0.1", "sliding_window", "window_size", 4096),
         # Qwen3Config's head_dim defaults to 128 whatever the width.
         ("Qwen__Qwen3-0.6B", "head_dim", "d_head", 128),
-        # Qwen2Config's K/V head count defaults to 32, not to the head count.
-        ("Qwen__Qwen2.5-0.5B", "num_key_value_heads", "n_key_value_heads", 32),
         # gpt-oss without rope_scaling: GptOssConfig's own YaRN settings.
         ("openai__gpt-oss-20b", "rope_scaling", "yarn_factor", 32.0),
     ],
@@ -306,14 +304,42 @@ def test_a_missing_key_takes_the_config_class_default(
     del data[key]
     name = folder.replace("__", "/")
     values = from_hf_config(data, name=name)
-    try:
-        built = _build(values)
-    except PresetValidationError as exc:
-        # The upstream default may make a model no one can build (Qwen2's 32 K/V heads
-        # for 14 query heads): imported as the class says, refused by name when built.
-        assert (values[field], exc.key) == (expected, field)
-        return
-    assert built[field] == expected
+    assert _build(values)[field] == expected
+
+
+def test_a_default_that_makes_a_model_no_one_can_build_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    # Qwen2Config's K/V head count defaults to 32, not to the head count: for
+    # Qwen2.5-0.5B's 14 query heads no model has that, so the file is refused,
+    # naming the field, instead of giving values that fail when built.
+    data = _raw("Qwen__Qwen2.5-0.5B")
+    del data["num_key_value_heads"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config(path, name="Qwen/Qwen2.5-0.5B")
+    assert (info.value.file, info.value.key) == (str(path), "n_key_value_heads")
+    assert "got 32" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("folder", "key", "value", "field"),
+    [
+        # TransformerLens takes these; no model has them, and no preset can hold them.
+        ("allenai__OLMo-1B-hf", "clip_qkv", -1, "clip_qkv"),
+        ("01-ai__Yi-6B", "num_key_value_heads", 5, "n_key_value_heads"),
+    ],
+)
+def test_values_no_preset_can_hold_are_refused_at_import(
+    tmp_path: Path, folder: str, key: str, value: Any, field: str
+) -> None:
+    data = _raw(folder) | {key: value}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config(path, name=folder.replace("__", "/"))
+    assert (info.value.file, info.value.key) == (str(path), field)
 
 
 def test_apertus_has_qk_norm_whatever_the_file_says() -> None:

@@ -1648,8 +1648,10 @@ def from_hf_config(
     (2, 'tiny-gpt2', 'gelu_new')
 
     Raises :class:`HFConfigError` (a :class:`PresetError`) for an unreadable
-    file, invalid JSON, an unsupported architecture, or a missing, mistyped or
-    non-finite value; nothing else escapes for any input data.
+    file, invalid JSON, an unsupported architecture, a missing, mistyped or
+    non-finite value, or values no preset can hold (TransformerLens takes a
+    negative ``clip_qkv``; a preset cannot); nothing else escapes for any input
+    data.
     """
     data, file, place_name = _load(source)
     reader = _Reader(data, file)
@@ -1688,7 +1690,28 @@ def from_hf_config(
         del cfg["attn_scale"]
     if cfg.get("rotary_dim") == cfg["d_head"]:
         del cfg["rotary_dim"]
-    return _without_defaults(cfg)
+    values = _without_defaults(cfg)
+    _check_loadable(values, file)
+    return values
+
+
+def _check_loadable(values: Mapping[str, Any], file: str | None) -> None:
+    """Refuse values that read as a model no preset can hold.
+
+    TransformerLens takes some values no real model has (a negative
+    ``clip_qkv``, 32 heads over 5 key/value heads); a preset holding them would
+    not load, so the file is refused here, naming the field, instead of
+    handing out values that fail later.
+    """
+    from .errors import PresetValidationError
+    from .field_rules import check_and_derive
+
+    try:
+        check_and_derive(values)
+    except PresetValidationError as error:
+        raise HFConfigError(
+            f"{error.reason} (as this config.json gives it)", file=file, key=error.key
+        ) from None
 
 
 # --- comparing with existing presets -------------------------------------------
