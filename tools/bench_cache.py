@@ -24,12 +24,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
-sys.path.insert(0, str(HERE))
+# Run as a script (python tools/bench_cache.py), the checkout is not on the path.
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
 
-from gen_presets import generate  # noqa: E402
+from tools.gen_presets import generate  # noqa: E402
 
 # Run in each fresh process: time the import and one lookup, report cache counters.
 CHILD = """
@@ -77,7 +80,9 @@ def measure(env: dict[str, str], name: str, runs: int) -> dict[str, float]:
     return {c: statistics.median(float(s[c]) for s in samples) for c in COLUMNS}  # type: ignore[arg-type]
 
 
-def scenario(root: Path, label: str, name: str, n_presets: int, args: argparse.Namespace) -> dict:
+def scenario(
+    root: Path, label: str, name: str, n_presets: int, args: argparse.Namespace
+) -> dict[str, Any]:
     home = root / label
     env = dict(os.environ)
     env.pop("TRANSFORMER_PRESETS_PATH", None)

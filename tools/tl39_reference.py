@@ -107,7 +107,8 @@ class FixtureAutoConfig:
 
         config = config_object(self.folders.get(name, Path(name)), **kwargs)
         if self.restore_phi and isinstance(config, transformers.PhiConfig):
-            config.partial_rotary_factor = config.rope_parameters["partial_rotary_factor"]
+            rope: Any = config.rope_parameters
+            config.partial_rotary_factor = rope["partial_rotary_factor"]
         return config
 
 
@@ -130,8 +131,12 @@ def _plain(value: Any) -> Any:
 def transformer_lens_row(name: str) -> dict[str, Any]:
     """The table row for ``name``: TransformerLens 3.9's conversion of its fixture."""
     _offline()
-    import transformer_lens.loading_from_pretrained as lfp
+    from importlib import import_module
+
     from transformer_lens.supported_models import MODEL_ALIASES
+
+    # Untyped on purpose: its AutoConfig is swapped for the fixtures' stand-in.
+    lfp: Any = import_module("transformer_lens.loading_from_pretrained")
 
     original = lfp.AutoConfig
     lfp.AutoConfig = FixtureAutoConfig({name: fixture_folder(name)}, restore_phi=True)
