@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import math
 import os
 import signal
 import stat
@@ -161,6 +162,41 @@ def test_cache_on_and_off_give_the_same_answers_for_every_case(
     assert answers(PresetRegistry(use_cache=True)) == answers(PresetRegistry(use_cache=False))
 
 
+def test_a_warm_cache_of_every_case_is_read_without_a_rebuild(
+    user_presets: Path, own_cache: Path
+) -> None:
+    # What one process writes, the next reads as it is: a value the writer let
+    # through but the reader's checks refuse (a derived size beyond 64 bits, say)
+    # would make every warm start rebuild the cache and warn.
+    for case in HOSTILE:
+        (user_presets / case.name).write_bytes(case.read_bytes())
+    cold = PresetRegistry()
+    expected = [tuple(row) for row in cold.list(include_abstract=True)]
+    builds = cache.STATS["builds"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warm = PresetRegistry()
+        assert [tuple(row) for row in warm.list(include_abstract=True)] == expected
+        for case in HOSTILE:
+            with pytest.raises(PresetError):
+                warm.resolve(bad_line(case)[0])
+    assert cache.STATS["builds"] == builds
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"d_model": 2**62, "d_head": 2**62},
+        {"n_layers": 2**62},
+        {"d_mlp": 2**62, "n_layers": 2**20},
+    ],
+)
+def test_an_override_deriving_a_size_beyond_64_bits_is_refused(overrides: dict[str, int]) -> None:
+    with pytest.raises(PresetError, match="beyond 64 bits") as info:
+        get_preset("gpt2", **overrides)
+    assert info.value.key in overrides
+
+
 # -- 2. no answer depends on what was asked before ------------------------------------------
 
 OVERRIDES = [
@@ -174,8 +210,13 @@ OVERRIDES = [
     ("eps", 1.0),
     ("eps", 1),
     ("eps", True),
+    ("eps", 0.0),
+    ("eps", -0.0),
+    ("eps", 0),
     ("attn_types", ["global"] * 12),
+    ("attn_types", None),
     ("model_name", "x"),
+    ("model_name", None),
 ]
 
 
@@ -185,7 +226,8 @@ def outcome(registry: PresetRegistry, key: str, value: Any) -> Any:
     except PresetError as exc:
         return ("error", str(exc))
     got = getattr(cfg, key)
-    return ("ok", type(got).__name__, got)
+    # repr, not ==: -0.0 == 0.0, and a sign is part of the answer.
+    return ("ok", type(got).__name__, repr(got))
 
 
 @SETTINGS
@@ -207,6 +249,9 @@ def test_memo_keeps_true_one_and_one_point_zero_apart() -> None:
         registry.get("gpt2", use_attn_scale=1)
     assert type(registry.get("gpt2", eps=1.0).eps) is float
     assert type(registry.get("gpt2", eps=1).eps) is int
+    assert math.copysign(1, registry.get("gpt2", eps=0.0).eps) == 1
+    assert math.copysign(1, registry.get("gpt2", eps=-0.0).eps) == -1
+    assert math.copysign(1, registry.get("gpt2", eps=0.0).eps) == 1
 
 
 def test_nothing_returned_shares_state_with_the_registry() -> None:

@@ -561,12 +561,13 @@ def _memo_key(entry: Entry, overrides: dict[str, Any]) -> Any:
     Each value goes in with its exact type: ``True``, ``1`` and ``1.0`` are
     equal and hash alike, but are different overrides (one of them may even
     be rejected), so a key of values alone would hand out one for another.
+    So are ``0.0`` and ``-0.0``: a float goes in as its exact bits.
     """
     parts = []
     for key, value in overrides.items():
         if type(value) not in _MEMO_TYPES:
             return None  # lists, dtypes, NumPy numbers: built every time
-        parts.append((key, type(value), value))
+        parts.append((key, type(value), value.hex() if type(value) is float else value))
     return (entry["name"], entry["file"], frozenset(parts))
 
 
