@@ -7,7 +7,7 @@ from stat import S_ISDIR
 
 from . import _env
 from ._dirs import user_config_dir
-from .errors import PresetError
+from .errors import PresetArgumentError, PresetError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,8 +24,36 @@ __all__ = [
     "default_sources",
     "file_names",
     "list_files",
+    "path_arguments",
     "user_preset_dir",
 ]
+
+
+def path_arguments(paths: object, what: str = "paths") -> tuple[str, ...]:
+    """The paths of an argument that takes a path or an iterable of them.
+
+    One path given on its own is one path, not a sequence of characters;
+    anything else is a :class:`PresetArgumentError`.
+
+    >>> path_arguments("x.toml"), path_arguments(["a", "b"])
+    (('x.toml',), ('a', 'b'))
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = (paths,)
+    elif isinstance(paths, bytes | bytearray) or not hasattr(paths, "__iter__"):
+        raise PresetArgumentError(
+            f"{what} must be a path or an iterable of paths, got {type(paths).__name__}"
+        )
+    out = []
+    for path in paths:
+        text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+        if not isinstance(text, str):
+            raise PresetArgumentError(
+                f"each of {what} must be a str or os.PathLike, got {type(path).__name__} "
+                f"{path!r:.40}"
+            )
+        out.append(text)
+    return tuple(out)
 
 
 # Levels, highest precedence first.

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from . import _env
 from ._fingerprint import is_racy, signature
-from ._sources import LEVEL_BUNDLED, Source, default_sources
+from ._sources import LEVEL_BUNDLED, Source, default_sources, path_arguments
 from .errors import (
     PresetArgumentError,
     PresetError,
@@ -80,19 +80,7 @@ class PresetRegistry:
         *,
         use_cache: bool = True,
     ) -> None:
-        # One path given on its own is one path, not a sequence of characters.
-        if isinstance(paths, str | os.PathLike):
-            paths = (paths,)
-        elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
-            raise PresetArgumentError(
-                f"paths must be a path or an iterable of paths, got {type(paths).__name__}"
-            )
-        self._paths = tuple(paths)
-        for path in self._paths:
-            if not isinstance(path, str | os.PathLike):
-                raise PresetArgumentError(
-                    f"each path must be a str or os.PathLike, got {type(path).__name__} {path!r:.40}"
-                )
+        self._paths = path_arguments(paths)
         self.use_cache = use_cache
         self._sources: list[Source] | None = None
         self._catalog: Catalog | None = None
