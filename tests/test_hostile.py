@@ -51,6 +51,8 @@ from transformer_presets import (
     get_preset,
     list_presets,
     resolve_preset,
+    save_user_preset,
+    validate_files,
 )
 from transformer_presets.cli import main
 
@@ -801,13 +803,62 @@ def test_a_single_path_is_one_path(tmp_path: Path) -> None:
         (lambda: list_presets(family="nosuch"), "gpt2"),
         (lambda: get_preset(5), "preset names are strings"),  # type: ignore[arg-type]
         (lambda: PresetRegistry(5), "paths must be"),  # type: ignore[arg-type]
-        (lambda: PresetRegistry([5]), "each path"),  # type: ignore[list-item]
+        (lambda: PresetRegistry([5]), "each of paths"),  # type: ignore[list-item]
+        (lambda: validate_files(None), "paths must be"),  # type: ignore[arg-type]
+        (lambda: validate_files(b"x.toml"), "paths must be"),  # type: ignore[arg-type]
+        (lambda: validate_files([5]), "each of paths"),  # type: ignore[list-item]
+        (lambda: validate_files([], preset_paths=5), "preset_paths must be"),  # type: ignore[arg-type]
+        (lambda: save_user_preset(5, {}), "preset names are strings"),  # type: ignore[arg-type]
+        (lambda: save_user_preset("x", 5), "must be a mapping"),  # type: ignore[arg-type]
+        (lambda: save_user_preset("x", {5: 1}), "keys are strings"),  # type: ignore[dict-item]
+        (lambda: save_user_preset("x", {}, comments="ab"), "comments"),
     ],
 )
 def test_wrong_arguments_get_a_clear_error(call: Any, match: str) -> None:
     with pytest.raises(PresetArgumentError, match=match) as info:
         call()
     assert isinstance(info.value, TypeError) and isinstance(info.value, PresetError)
+
+
+def test_validate_files_takes_a_single_path_as_one_path(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text('[x]\nextends = "gpt2"\n')
+    for argument in (str(path), path):
+        assert [(r.path, r.presets, r.errors) for r in validate_files(argument)] == [
+            (str(path), ("x",), ())
+        ]
+    other = tmp_path / "base.toml"
+    other.write_text('[base]\nextends = "gpt2"\n')
+    path.write_text('[x]\nextends = "base"\n')
+    [report] = validate_files(path, preset_paths=other)
+    assert report.valid
+
+
+DEEP: list[Any] = []
+for _ in range(5000):
+    DEEP = [DEEP]
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "match"),
+    [
+        ({"extends": "gpt2", "model_name": object()}, "model_name", "cannot be written as TOML"),
+        ({"extends": "gpt2", "model_name": b"x"}, "model_name", "cannot be written as TOML"),
+        ({"extends": "gpt2", "attn_types": DEEP}, "attn_types", "cannot be written as TOML"),
+        ({"extends": "gpt2", "description": "x" * (1 << 20)}, None, "larger than 1024 KiB"),
+        ({"extends": "gpt2", "eps": float("nan")}, "eps", "finite"),
+    ],
+    ids=["object", "bytes", "nested-5000-deep", "over-the-file-limit", "nan"],
+)
+def test_save_user_preset_refuses_what_would_not_load(
+    table: dict[str, Any], key: str | None, match: str, user_presets: Path
+) -> None:
+    with pytest.raises(PresetError, match=match) as info:
+        save_user_preset("mine", table)
+    assert (info.value.preset, info.value.key) == ("mine", key)
+    # Nothing was written, so every lookup still works.
+    assert list(user_presets.iterdir()) == []
+    assert get_preset("gpt2").n_layers == 12
 
 
 def test_an_unknown_family_on_the_command_line_lists_the_families() -> None:
