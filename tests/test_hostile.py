@@ -868,6 +868,35 @@ def test_an_unknown_family_on_the_command_line_lists_the_families() -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("written", "option"),
+    [
+        ("a\x00b", None),
+        ("a\x1b[31mb", None),
+        ("\ud800", None),
+        (" padded", None),
+        ("fine", "a\tb"),
+        ("fine", " x"),
+    ],
+    ids=["nul", "escape", "lone-surrogate", "padded", "option-tab", "option-padded"],
+)
+def test_import_hf_never_prints_a_preset_whose_name_cannot_load(
+    written: str, option: str | None, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.json"
+    hf = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "num_hidden_layers": 2}
+    config.write_text(json.dumps({**hf, "_name_or_path": written}))
+    proc = run("import-hf", str(config), *(["--name", option] if option else []))
+    assert proc.returncode == (2 if option else 1), proc.stdout
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    assert "cannot name a preset" in proc.stderr
+    # The same config under a good name prints a preset that loads.
+    good = run("import-hf", str(config), "--name", "good")
+    assert good.returncode == 0, good.stderr
+    (tmp_path / "good.toml").write_text(good.stdout, encoding="utf-8")
+    assert PresetRegistry(tmp_path / "good.toml").resolve("good")["n_layers"] == 2
+
+
 # -- 8. locations, links, duplicates, byte-order marks --------------------------------------
 
 

@@ -14,10 +14,11 @@ from .. import _env
 from .._plain import same_value
 from .._sources import bundled_dir, user_preset_dir
 from ..cache import cache_info, clear_cache
-from ..errors import PresetError
+from ..errors import PresetArgumentError, PresetError
 from ..hf_import import closest_preset, differing_fields, extends_table, from_hf_config
 from ..preset_keys import FIELDS
 from ..preset_text import preset_toml
+from ..presetfile import name_problem
 from ..records import PresetInfo
 from ..registry import PresetRegistry
 from ..userpresets import save_user_preset
@@ -382,6 +383,17 @@ def cmd_import_hf(args: Args) -> int:
     if not name:
         raise PresetError(
             "the config names no model (no _name_or_path, not in a hub cache folder): "
+            "pass --name NAME, the preset's name",
+            file=args.path,
+        )
+    problem = name_problem(name)
+    if problem:
+        # The header of the preset printed: a name that cannot be one would print a
+        # preset file that does not load.
+        if args.name:
+            raise PresetArgumentError(f"--name {name!r} cannot name a preset: {problem}")
+        raise PresetError(
+            f"the model's name {name!r} cannot name a preset ({problem}): "
             "pass --name NAME, the preset's name",
             file=args.path,
         )
