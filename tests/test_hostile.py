@@ -626,6 +626,48 @@ def test_the_cache_is_ignored_in_a_folder_of_another_user(
     assert not any(own_cache.iterdir())
 
 
+@pytest.mark.parametrize("how", ["writable-by-others", "another-users"])
+def test_a_manifest_others_could_write_is_not_trusted(how: str, own_cache: Path) -> None:
+    # The cache folder is private when the library makes it, but a user may open it
+    # up (chmod 755): the manifest, which vouches for every shard by digest, must
+    # then be this user's alone, or anyone could point it at values of their own.
+    PresetRegistry().resolve("gpt2")
+    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    if how == "writable-by-others":
+        os.chmod(manifest, 0o646)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a file away")
+        os.chown(manifest, 65534, -1)
+    builds = cache.STATS["builds"]
+    with pytest.warns(cache.CacheWarning, match="other users can write|another user"):
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert cache.STATS["builds"] == builds + 1
+    # The rebuild wrote a new, private manifest, which the next process trusts.
+    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    assert stat.S_IMODE(manifest.stat().st_mode) & 0o022 == 0
+    assert manifest.stat().st_uid == os.getuid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert cache.STATS["builds"] == builds + 1
+
+
+def test_the_manifest_is_private_whatever_the_umask(own_cache: Path) -> None:
+    old = os.umask(0o002)
+    try:
+        PresetRegistry().resolve("gpt2")
+    finally:
+        os.umask(old)
+    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    assert stat.S_IMODE(manifest.stat().st_mode) & 0o022 == 0
+    builds = cache.STATS["builds"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert cache.STATS["builds"] == builds
+
+
 def test_a_new_cache_folder_is_private(own_cache: Path) -> None:
     PresetRegistry().resolve("gpt2")
     assert stat.S_IMODE(own_cache.stat().st_mode) & 0o077 == 0

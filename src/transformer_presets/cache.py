@@ -253,11 +253,15 @@ def _format_dirs(location: Path) -> list[Path]:
 def _read_data(path: str, digest_: str | None = None) -> Any:
     """The data of the cache file ``path``, checked against ``digest_`` (from the manifest).
 
+    A file read without a digest is a manifest, the root of trust for the
+    shards it lists: it must also be this user's and writable by no one else
+    (its folder may be reachable by others when the cache folder is).
+
     Raises ``FileNotFoundError`` when it is missing, :class:`Damaged` for
     anything else that stops it being read or trusted.
     """
     try:
-        raw = read_regular(path, MAX_FILE_BYTES)
+        raw = read_regular(path, MAX_FILE_BYTES, private=digest_ is None)
     except FileNotFoundError:
         raise
     except OSError as exc:
@@ -814,7 +818,10 @@ def _write_atomic(path: str, raw: bytes) -> None:
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}.{os.urandom(8).hex()}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        # Writable by this user alone whatever the umask (a umask of 002 is common):
+        # a manifest others may write is not trusted (see _read_data).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        with open(fd, "wb") as f:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
