@@ -398,6 +398,25 @@ def test_writes_bound_the_cache_and_drop_older_formats(own_cache: Path, user_pre
     assert {p: p.stat().st_mtime_ns for p in stale.rglob("*")} == snapshot
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("command", ["size", "hooks"])
+def test_the_planner_refuses_more_layers_than_it_lays_out(command: str, user_presets: Path) -> None:
+    # 10**8 layers is a legal n_layers; laying them out hook by hook took minutes and
+    # gigabytes. Past the bound: a clear error naming file, preset and key, at once.
+    from transformer_presets.planner import MAX_LAYERS
+
+    mine = user_presets / "deep.toml"
+    mine.write_text(f'[deep]\nextends = "gpt2"\nn_layers = {100 * MAX_LAYERS}\n')
+    proc = run(command, "deep", timeout=30)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{mine}:3: preset 'deep', key 'n_layers'" in proc.stderr
+    assert f"at most {MAX_LAYERS} layers" in proc.stderr
+    cfg = get_preset("deep")
+    with pytest.raises(PresetError, match="at most") as info:
+        cfg.activation_cache_bytes(1, 8)
+    assert info.value.key == "n_layers"
+
+
 # -- 4. any depth ---------------------------------------------------------------------------
 
 
