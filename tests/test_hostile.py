@@ -578,6 +578,66 @@ def test_a_crafted_cache_file_is_damage_not_a_traceback(
     assert proc.stderr.count("CacheWarning") == 1, proc.stderr
 
 
+def tamper(own_cache: Path, name: str, change: Any) -> None:
+    """Rewrite cache file ``name`` with ``change(data)``, sealed with a fresh digest that
+    the manifest then vouches for: files that each pass their checks, but disagree."""
+    files = {p.name: p for p in cache_files(own_cache)}
+    path, manifest_path = files[name], files[cache.MANIFEST]
+    raw = path.read_bytes()
+    data = _cachefiles.decode(raw, str(path))
+    new = _cachefiles.encode(change(data))
+    path.write_bytes(new)
+    manifest = _cachefiles.decode(manifest_path.read_bytes(), "manifest")
+    old_digest, new_digest = _cachefiles.digest(raw), _cachefiles.digest(new)
+    for key, value in manifest.items():
+        if value == old_digest:
+            manifest[key] = new_digest
+        elif isinstance(value, list):
+            manifest[key] = [new_digest if v == old_digest else v for v in value]
+    manifest_path.write_bytes(_cachefiles.encode(manifest))
+
+
+def _shard_of(own_cache: Path, prefix: str, folded: str) -> str:
+    for path in cache_files(own_cache):
+        if path.name.startswith(prefix) and path.name[1:-4].isdigit():
+            data = _cachefiles.decode(path.read_bytes(), str(path))
+            if prefix == "l" and folded in data:
+                return path.name
+            if prefix == "e" and any(e["name"].casefold() == folded for e in data):
+                return path.name
+    raise AssertionError(f"no {prefix} shard holds {folded}")
+
+
+def _drop_first_entry(data: list[Any]) -> list[Any]:
+    return data[1:]
+
+
+@pytest.mark.parametrize(
+    "how", ["entry-shard-one-short", "lookup-misses-a-name", "lookup-points-elsewhere"]
+)
+def test_cache_files_that_disagree_with_each_other_are_damage(how: str, own_cache: Path) -> None:
+    reference = PresetRegistry(use_cache=False)
+    names = ["gpt2", "gpt2-medium", "gpt2-small", "pythia-70m"]
+    expected = {n: (reference.name(n), reference.resolve(n)) for n in names}
+    PresetRegistry().resolve("gpt2")
+    if how == "entry-shard-one-short":
+        tamper(own_cache, _shard_of(own_cache, "e", "gpt2"), _drop_first_entry)
+    else:
+        other = PresetRegistry().catalog().find("pythia-70m")
+
+        def change(table: dict[str, str]) -> dict[str, str]:
+            if how == "lookup-misses-a-name":
+                del table["gpt2"]
+            else:
+                table["gpt2"] = other or "0"
+            return table
+
+        tamper(own_cache, _shard_of(own_cache, "l", "gpt2"), change)
+    with pytest.warns(cache.CacheWarning):
+        registry = PresetRegistry()
+        assert {n: (registry.name(n), registry.resolve(n)) for n in names} == expected
+
+
 plain = st.recursive(
     st.none()
     | st.booleans()
