@@ -417,6 +417,32 @@ def test_the_planner_refuses_more_layers_than_it_lays_out(command: str, user_pre
     assert info.value.key == "n_layers"
 
 
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('[a]\nextends = "gpt2"\n' + ".".join(["k"] * 400_000) + " = 1\n", (3, 1)),
+        ("[" + ".".join(["a"] * 400_000) + ']\nx = 1\n[b]\nextends = "gpt2"\n', (1, 2)),
+        ('[a]\nextends = "gpt2"\n\n  x.' + ".".join(['"k"'] * 40) + " = 1\n", (4, 3)),
+    ],
+    ids=["key", "header", "quoted-parts"],
+)
+def test_a_key_of_too_many_dotted_parts_is_refused_before_tomllib_reads_it(
+    text: str, where: tuple[int, int], tmp_path: Path
+) -> None:
+    # tomllib takes time quadratic in a dotted key's parts: one key filling a 1 MiB
+    # file would keep every lookup busy for hours.
+    path = tmp_path / "long.toml"
+    path.write_text(text)
+    with pytest.raises(PresetSyntaxError, match="more than 32 parts") as info:
+        PresetRegistry(path, use_cache=False).resolve("gpt2")
+    assert (info.value.file, info.value.line, info.value.col) == (str(path), *where)
+    # 32 parts are still read (as an unknown field).
+    path.write_text('[a]\nextends = "gpt2"\n' + ".".join(["k"] * 32) + " = 1\n")
+    assert PresetRegistry(path, use_cache=False).error("a") is not None
+    assert PresetRegistry(path, use_cache=False).resolve("gpt2")["n_layers"] == 12
+
+
 # -- 4. any depth ---------------------------------------------------------------------------
 
 
