@@ -1190,6 +1190,18 @@ def test_one_file_named_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.M
     assert len(list_presets("x")) == 1
 
 
+def test_a_moved_bundled_folder_that_does_not_exist_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Silently no bundled presets at all was the answer to a typo.
+    monkeypatch.setenv("TRANSFORMER_PRESETS_BUNDLED_DIR", str(tmp_path / "nosuch"))
+    for use_cache in (True, False):
+        with pytest.raises(PresetError, match="TRANSFORMER_PRESETS_BUNDLED_DIR does not exist"):
+            PresetRegistry(use_cache=use_cache).resolve("gpt2")
+    proc = run("list", env={"TRANSFORMER_PRESETS_BUNDLED_DIR": str(tmp_path / "nosuch")})
+    assert proc.returncode == 1 and "TRANSFORMER_PRESETS_BUNDLED_DIR" in proc.stderr
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + b'[bom]\nextends = "gpt2"\nn_layers = "x"\n')

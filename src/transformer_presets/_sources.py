@@ -145,7 +145,9 @@ def default_sources(paths: tuple[str | os.PathLike[str], ...] = ()) -> list[Sour
     env = os.environ.get(_env.PRESET_PATH, "")
     sources += [Source(LEVEL_ENV, p) for p in env.split(os.pathsep) if p.strip()]
     sources.append(Source(LEVEL_USER, _user_preset_folder(), required=False))
-    sources.append(Source(LEVEL_BUNDLED, _bundled_folder(), required=False))
+    # A moved bundled folder must exist: a typo would otherwise leave no bundled preset.
+    moved = bool(os.environ.get(_env.BUNDLED_DIR, "").strip())
+    sources.append(Source(LEVEL_BUNDLED, _bundled_folder(), required=moved))
     return sources
 
 
@@ -178,7 +180,9 @@ def file_names(source: Source) -> list[str]:
         # will say what it is, without blocking.
         return [path]
     if source.required:
-        where = f"{_env.PRESET_PATH} entry" if source.level == LEVEL_ENV else "preset path"
+        where = {LEVEL_ENV: f"{_env.PRESET_PATH} entry", LEVEL_BUNDLED: _env.BUNDLED_DIR}.get(
+            source.level, "preset path"
+        )
         raise PresetError(f"{where} does not exist", file=path)
     return []
 
