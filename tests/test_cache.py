@@ -664,10 +664,10 @@ def _unusable_location(isolated: Path, monkeypatch: pytest.MonkeyPatch, how: str
     elif how == "unreadable":
         real = cache.read_regular
 
-        def denied(path: str, limit: int) -> bytes:
+        def denied(path: str, limit: int, **options: Any) -> bytes:
             if str(path).startswith(str(isolated / "cache")):
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
-            return real(path, limit)
+            return real(path, limit, **options)
 
         monkeypatch.setattr(cache, "read_regular", denied)
 

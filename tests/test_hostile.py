@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import math
 import os
 import signal
 import stat
@@ -50,6 +51,8 @@ from transformer_presets import (
     get_preset,
     list_presets,
     resolve_preset,
+    save_user_preset,
+    validate_files,
 )
 from transformer_presets.cli import main
 
@@ -161,6 +164,41 @@ def test_cache_on_and_off_give_the_same_answers_for_every_case(
     assert answers(PresetRegistry(use_cache=True)) == answers(PresetRegistry(use_cache=False))
 
 
+def test_a_warm_cache_of_every_case_is_read_without_a_rebuild(
+    user_presets: Path, own_cache: Path
+) -> None:
+    # What one process writes, the next reads as it is: a value the writer let
+    # through but the reader's checks refuse (a derived size beyond 64 bits, say)
+    # would make every warm start rebuild the cache and warn.
+    for case in HOSTILE:
+        (user_presets / case.name).write_bytes(case.read_bytes())
+    cold = PresetRegistry()
+    expected = [tuple(row) for row in cold.list(include_abstract=True)]
+    builds = cache.STATS["builds"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warm = PresetRegistry()
+        assert [tuple(row) for row in warm.list(include_abstract=True)] == expected
+        for case in HOSTILE:
+            with pytest.raises(PresetError):
+                warm.resolve(bad_line(case)[0])
+    assert cache.STATS["builds"] == builds
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"d_model": 2**62, "d_head": 2**62},
+        {"n_layers": 2**62},
+        {"d_mlp": 2**62, "n_layers": 2**20},
+    ],
+)
+def test_an_override_deriving_a_size_beyond_64_bits_is_refused(overrides: dict[str, int]) -> None:
+    with pytest.raises(PresetError, match="beyond 64 bits") as info:
+        get_preset("gpt2", **overrides)
+    assert info.value.key in overrides
+
+
 # -- 2. no answer depends on what was asked before ------------------------------------------
 
 OVERRIDES = [
@@ -174,8 +212,13 @@ OVERRIDES = [
     ("eps", 1.0),
     ("eps", 1),
     ("eps", True),
+    ("eps", 0.0),
+    ("eps", -0.0),
+    ("eps", 0),
     ("attn_types", ["global"] * 12),
+    ("attn_types", None),
     ("model_name", "x"),
+    ("model_name", None),
 ]
 
 
@@ -185,7 +228,8 @@ def outcome(registry: PresetRegistry, key: str, value: Any) -> Any:
     except PresetError as exc:
         return ("error", str(exc))
     got = getattr(cfg, key)
-    return ("ok", type(got).__name__, got)
+    # repr, not ==: -0.0 == 0.0, and a sign is part of the answer.
+    return ("ok", type(got).__name__, repr(got))
 
 
 @SETTINGS
@@ -207,6 +251,9 @@ def test_memo_keeps_true_one_and_one_point_zero_apart() -> None:
         registry.get("gpt2", use_attn_scale=1)
     assert type(registry.get("gpt2", eps=1.0).eps) is float
     assert type(registry.get("gpt2", eps=1).eps) is int
+    assert math.copysign(1, registry.get("gpt2", eps=0.0).eps) == 1
+    assert math.copysign(1, registry.get("gpt2", eps=-0.0).eps) == -1
+    assert math.copysign(1, registry.get("gpt2", eps=0.0).eps) == 1
 
 
 def test_nothing_returned_shares_state_with_the_registry() -> None:
@@ -349,6 +396,51 @@ def test_writes_bound_the_cache_and_drop_older_formats(own_cache: Path, user_pre
     snapshot = {p: p.stat().st_mtime_ns for p in stale.rglob("*")}
     PresetRegistry().resolve("gpt2")
     assert {p: p.stat().st_mtime_ns for p in stale.rglob("*")} == snapshot
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("command", ["size", "hooks"])
+def test_the_planner_refuses_more_layers_than_it_lays_out(command: str, user_presets: Path) -> None:
+    # 10**8 layers is a legal n_layers; laying them out hook by hook took minutes and
+    # gigabytes. Past the bound: a clear error naming file, preset and key, at once.
+    from transformer_presets.planner import MAX_LAYERS
+
+    mine = user_presets / "deep.toml"
+    mine.write_text(f'[deep]\nextends = "gpt2"\nn_layers = {100 * MAX_LAYERS}\n')
+    proc = run(command, "deep", timeout=30)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{mine}:3: preset 'deep', key 'n_layers'" in proc.stderr
+    assert f"at most {MAX_LAYERS} layers" in proc.stderr
+    cfg = get_preset("deep")
+    with pytest.raises(PresetError, match="at most") as info:
+        cfg.activation_cache_bytes(1, 8)
+    assert info.value.key == "n_layers"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('[a]\nextends = "gpt2"\n' + ".".join(["k"] * 400_000) + " = 1\n", (3, 1)),
+        ("[" + ".".join(["a"] * 400_000) + ']\nx = 1\n[b]\nextends = "gpt2"\n', (1, 2)),
+        ('[a]\nextends = "gpt2"\n\n  x.' + ".".join(['"k"'] * 40) + " = 1\n", (4, 3)),
+    ],
+    ids=["key", "header", "quoted-parts"],
+)
+def test_a_key_of_too_many_dotted_parts_is_refused_before_tomllib_reads_it(
+    text: str, where: tuple[int, int], tmp_path: Path
+) -> None:
+    # tomllib takes time quadratic in a dotted key's parts: one key filling a 1 MiB
+    # file would keep every lookup busy for hours.
+    path = tmp_path / "long.toml"
+    path.write_text(text)
+    with pytest.raises(PresetSyntaxError, match="more than 32 parts") as info:
+        PresetRegistry(path, use_cache=False).resolve("gpt2")
+    assert (info.value.file, info.value.line, info.value.col) == (str(path), *where)
+    # 32 parts are still read (as an unknown field).
+    path.write_text('[a]\nextends = "gpt2"\n' + ".".join(["k"] * 32) + " = 1\n")
+    assert PresetRegistry(path, use_cache=False).error("a") is not None
+    assert PresetRegistry(path, use_cache=False).resolve("gpt2")["n_layers"] == 12
 
 
 # -- 4. any depth ---------------------------------------------------------------------------
@@ -512,6 +604,66 @@ def test_a_crafted_cache_file_is_damage_not_a_traceback(
     assert proc.stderr.count("CacheWarning") == 1, proc.stderr
 
 
+def tamper(own_cache: Path, name: str, change: Any) -> None:
+    """Rewrite cache file ``name`` with ``change(data)``, sealed with a fresh digest that
+    the manifest then vouches for: files that each pass their checks, but disagree."""
+    files = {p.name: p for p in cache_files(own_cache)}
+    path, manifest_path = files[name], files[cache.MANIFEST]
+    raw = path.read_bytes()
+    data = _cachefiles.decode(raw, str(path))
+    new = _cachefiles.encode(change(data))
+    path.write_bytes(new)
+    manifest = _cachefiles.decode(manifest_path.read_bytes(), "manifest")
+    old_digest, new_digest = _cachefiles.digest(raw), _cachefiles.digest(new)
+    for key, value in manifest.items():
+        if value == old_digest:
+            manifest[key] = new_digest
+        elif isinstance(value, list):
+            manifest[key] = [new_digest if v == old_digest else v for v in value]
+    manifest_path.write_bytes(_cachefiles.encode(manifest))
+
+
+def _shard_of(own_cache: Path, prefix: str, folded: str) -> str:
+    for path in cache_files(own_cache):
+        if path.name.startswith(prefix) and path.name[1:-4].isdigit():
+            data = _cachefiles.decode(path.read_bytes(), str(path))
+            if prefix == "l" and folded in data:
+                return path.name
+            if prefix == "e" and any(e["name"].casefold() == folded for e in data):
+                return path.name
+    raise AssertionError(f"no {prefix} shard holds {folded}")
+
+
+def _drop_first_entry(data: list[Any]) -> list[Any]:
+    return data[1:]
+
+
+@pytest.mark.parametrize(
+    "how", ["entry-shard-one-short", "lookup-misses-a-name", "lookup-points-elsewhere"]
+)
+def test_cache_files_that_disagree_with_each_other_are_damage(how: str, own_cache: Path) -> None:
+    reference = PresetRegistry(use_cache=False)
+    names = ["gpt2", "gpt2-medium", "gpt2-small", "pythia-70m"]
+    expected = {n: (reference.name(n), reference.resolve(n)) for n in names}
+    PresetRegistry().resolve("gpt2")
+    if how == "entry-shard-one-short":
+        tamper(own_cache, _shard_of(own_cache, "e", "gpt2"), _drop_first_entry)
+    else:
+        other = PresetRegistry().catalog().find("pythia-70m")
+
+        def change(table: dict[str, str]) -> dict[str, str]:
+            if how == "lookup-misses-a-name":
+                del table["gpt2"]
+            else:
+                table["gpt2"] = other or "0"
+            return table
+
+        tamper(own_cache, _shard_of(own_cache, "l", "gpt2"), change)
+    with pytest.warns(cache.CacheWarning):
+        registry = PresetRegistry()
+        assert {n: (registry.name(n), registry.resolve(n)) for n in names} == expected
+
+
 plain = st.recursive(
     st.none()
     | st.booleans()
@@ -577,6 +729,48 @@ def test_the_cache_is_ignored_in_a_folder_of_another_user(
     with pytest.warns(cache.CacheWarning, match="belongs to another user"):
         assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
     assert not any(own_cache.iterdir())
+
+
+@pytest.mark.parametrize("how", ["writable-by-others", "another-users"])
+def test_a_manifest_others_could_write_is_not_trusted(how: str, own_cache: Path) -> None:
+    # The cache folder is private when the library makes it, but a user may open it
+    # up (chmod 755): the manifest, which vouches for every shard by digest, must
+    # then be this user's alone, or anyone could point it at values of their own.
+    PresetRegistry().resolve("gpt2")
+    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    if how == "writable-by-others":
+        os.chmod(manifest, 0o646)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a file away")
+        os.chown(manifest, 65534, -1)
+    builds = cache.STATS["builds"]
+    with pytest.warns(cache.CacheWarning, match="other users can write|another user"):
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert cache.STATS["builds"] == builds + 1
+    # The rebuild wrote a new, private manifest, which the next process trusts.
+    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    assert stat.S_IMODE(manifest.stat().st_mode) & 0o022 == 0
+    assert manifest.stat().st_uid == os.getuid()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert cache.STATS["builds"] == builds + 1
+
+
+def test_the_manifest_is_private_whatever_the_umask(own_cache: Path) -> None:
+    old = os.umask(0o002)
+    try:
+        PresetRegistry().resolve("gpt2")
+    finally:
+        os.umask(old)
+    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    assert stat.S_IMODE(manifest.stat().st_mode) & 0o022 == 0
+    builds = cache.STATS["builds"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
+    assert cache.STATS["builds"] == builds
 
 
 def test_a_new_cache_folder_is_private(own_cache: Path) -> None:
@@ -756,7 +950,15 @@ def test_a_single_path_is_one_path(tmp_path: Path) -> None:
         (lambda: list_presets(family="nosuch"), "gpt2"),
         (lambda: get_preset(5), "preset names are strings"),  # type: ignore[arg-type]
         (lambda: PresetRegistry(5), "paths must be"),  # type: ignore[arg-type]
-        (lambda: PresetRegistry([5]), "each path"),  # type: ignore[list-item]
+        (lambda: PresetRegistry([5]), "each of paths"),  # type: ignore[list-item]
+        (lambda: validate_files(None), "paths must be"),  # type: ignore[arg-type]
+        (lambda: validate_files(b"x.toml"), "paths must be"),  # type: ignore[arg-type]
+        (lambda: validate_files([5]), "each of paths"),  # type: ignore[list-item]
+        (lambda: validate_files([], preset_paths=5), "preset_paths must be"),  # type: ignore[arg-type]
+        (lambda: save_user_preset(5, {}), "preset names are strings"),  # type: ignore[arg-type]
+        (lambda: save_user_preset("x", 5), "must be a mapping"),  # type: ignore[arg-type]
+        (lambda: save_user_preset("x", {5: 1}), "keys are strings"),  # type: ignore[dict-item]
+        (lambda: save_user_preset("x", {}, comments="ab"), "comments"),
     ],
 )
 def test_wrong_arguments_get_a_clear_error(call: Any, match: str) -> None:
@@ -765,11 +967,81 @@ def test_wrong_arguments_get_a_clear_error(call: Any, match: str) -> None:
     assert isinstance(info.value, TypeError) and isinstance(info.value, PresetError)
 
 
+def test_validate_files_takes_a_single_path_as_one_path(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text('[x]\nextends = "gpt2"\n')
+    for argument in (str(path), path):
+        assert [(r.path, r.presets, r.errors) for r in validate_files(argument)] == [
+            (str(path), ("x",), ())
+        ]
+    other = tmp_path / "base.toml"
+    other.write_text('[base]\nextends = "gpt2"\n')
+    path.write_text('[x]\nextends = "base"\n')
+    [report] = validate_files(path, preset_paths=other)
+    assert report.valid
+
+
+DEEP: list[Any] = []
+for _ in range(5000):
+    DEEP = [DEEP]
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "match"),
+    [
+        ({"extends": "gpt2", "model_name": object()}, "model_name", "cannot be written as TOML"),
+        ({"extends": "gpt2", "model_name": b"x"}, "model_name", "cannot be written as TOML"),
+        ({"extends": "gpt2", "attn_types": DEEP}, "attn_types", "cannot be written as TOML"),
+        ({"extends": "gpt2", "description": "x" * (1 << 20)}, None, "larger than 1024 KiB"),
+        ({"extends": "gpt2", "eps": float("nan")}, "eps", "finite"),
+    ],
+    ids=["object", "bytes", "nested-5000-deep", "over-the-file-limit", "nan"],
+)
+def test_save_user_preset_refuses_what_would_not_load(
+    table: dict[str, Any], key: str | None, match: str, user_presets: Path
+) -> None:
+    with pytest.raises(PresetError, match=match) as info:
+        save_user_preset("mine", table)
+    assert (info.value.preset, info.value.key) == ("mine", key)
+    # Nothing was written, so every lookup still works.
+    assert list(user_presets.iterdir()) == []
+    assert get_preset("gpt2").n_layers == 12
+
+
 def test_an_unknown_family_on_the_command_line_lists_the_families() -> None:
     proc = run("list", "--family", "nosuch")
     assert proc.returncode == 2
     assert "the families are" in proc.stderr and "pythia" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "option"),
+    [
+        ("a\x00b", None),
+        ("a\x1b[31mb", None),
+        ("\ud800", None),
+        (" padded", None),
+        ("fine", "a\tb"),
+        ("fine", " x"),
+    ],
+    ids=["nul", "escape", "lone-surrogate", "padded", "option-tab", "option-padded"],
+)
+def test_import_hf_never_prints_a_preset_whose_name_cannot_load(
+    written: str, option: str | None, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.json"
+    hf = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "num_hidden_layers": 2}
+    config.write_text(json.dumps({**hf, "_name_or_path": written}))
+    proc = run("import-hf", str(config), *(["--name", option] if option else []))
+    assert proc.returncode == (2 if option else 1), proc.stdout
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    assert "cannot name a preset" in proc.stderr
+    # The same config under a good name prints a preset that loads.
+    good = run("import-hf", str(config), "--name", "good")
+    assert good.returncode == 0, good.stderr
+    (tmp_path / "good.toml").write_text(good.stdout, encoding="utf-8")
+    assert PresetRegistry(tmp_path / "good.toml").resolve("good")["n_layers"] == 2
 
 
 # -- 8. locations, links, duplicates, byte-order marks --------------------------------------
@@ -916,6 +1188,18 @@ def test_one_file_named_twice_is_read_once(tmp_path: Path, monkeypatch: pytest.M
     )
     assert resolve_preset("x")["n_layers"] == 12
     assert len(list_presets("x")) == 1
+
+
+def test_a_moved_bundled_folder_that_does_not_exist_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Silently no bundled presets at all was the answer to a typo.
+    monkeypatch.setenv("TRANSFORMER_PRESETS_BUNDLED_DIR", str(tmp_path / "nosuch"))
+    for use_cache in (True, False):
+        with pytest.raises(PresetError, match="TRANSFORMER_PRESETS_BUNDLED_DIR does not exist"):
+            PresetRegistry(use_cache=use_cache).resolve("gpt2")
+    proc = run("list", env={"TRANSFORMER_PRESETS_BUNDLED_DIR": str(tmp_path / "nosuch")})
+    assert proc.returncode == 1 and "TRANSFORMER_PRESETS_BUNDLED_DIR" in proc.stderr
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:

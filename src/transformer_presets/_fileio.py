@@ -13,7 +13,14 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["MAX_PRESET_FILE_BYTES", "FileTooLarge", "NotRegularFile", "kind_of", "read_regular"]
+__all__ = [
+    "MAX_PRESET_FILE_BYTES",
+    "FileTooLarge",
+    "NotPrivate",
+    "NotRegularFile",
+    "kind_of",
+    "read_regular",
+]
 
 #: The largest preset file read, in bytes (the biggest bundled file is about 12 KiB).
 MAX_PRESET_FILE_BYTES = 1 << 20
@@ -25,6 +32,10 @@ class NotRegularFile(OSError):
 
 class FileTooLarge(OSError):
     """The file is larger than the caller allows."""
+
+
+class NotPrivate(OSError):
+    """The file belongs to another user, or others may write to it."""
 
 
 _KINDS = (
@@ -48,11 +59,14 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular(path: str, limit: int) -> bytes:
+def read_regular(path: str, limit: int, *, private: bool = False) -> bytes:
     """The bytes of the regular file ``path``, if it holds at most ``limit`` of them.
 
-    Raises :class:`NotRegularFile` or :class:`FileTooLarge` (both ``OSError``),
-    or the ``OSError`` of opening or reading the file.
+    ``private``: the file must also belong to this user, and no one else may
+    write to it (what ssh asks of its files), checked on the open descriptor.
+
+    Raises :class:`NotRegularFile`, :class:`FileTooLarge` or :class:`NotPrivate`
+    (all ``OSError``), or the ``OSError`` of opening or reading the file.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)
@@ -60,6 +74,12 @@ def read_regular(path: str, limit: int) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(f"{kind_of(st.st_mode)}, not a regular file")
+        if private:
+            getuid = getattr(os, "getuid", None)
+            if getuid is not None and st.st_uid != getuid():
+                raise NotPrivate(f"it belongs to another user (uid {st.st_uid})")
+            if getuid is not None and st.st_mode & 0o022:
+                raise NotPrivate(f"other users can write to it (mode {stat.S_IMODE(st.st_mode):o})")
         if st.st_size > limit:
             raise FileTooLarge(f"{st.st_size} bytes, more than the limit of {limit}")
         chunks = []

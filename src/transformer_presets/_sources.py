@@ -7,7 +7,7 @@ from stat import S_ISDIR
 
 from . import _env
 from ._dirs import user_config_dir
-from .errors import PresetError
+from .errors import PresetArgumentError, PresetError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,8 +24,36 @@ __all__ = [
     "default_sources",
     "file_names",
     "list_files",
+    "path_arguments",
     "user_preset_dir",
 ]
+
+
+def path_arguments(paths: object, what: str = "paths") -> tuple[str, ...]:
+    """The paths of an argument that takes a path or an iterable of them.
+
+    One path given on its own is one path, not a sequence of characters;
+    anything else is a :class:`PresetArgumentError`.
+
+    >>> path_arguments("x.toml"), path_arguments(["a", "b"])
+    (('x.toml',), ('a', 'b'))
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = (paths,)
+    elif isinstance(paths, bytes | bytearray) or not hasattr(paths, "__iter__"):
+        raise PresetArgumentError(
+            f"{what} must be a path or an iterable of paths, got {type(paths).__name__}"
+        )
+    out = []
+    for path in paths:
+        text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+        if not isinstance(text, str):
+            raise PresetArgumentError(
+                f"each of {what} must be a str or os.PathLike, got {type(path).__name__} "
+                f"{path!r:.40}"
+            )
+        out.append(text)
+    return tuple(out)
 
 
 # Levels, highest precedence first.
@@ -117,7 +145,9 @@ def default_sources(paths: tuple[str | os.PathLike[str], ...] = ()) -> list[Sour
     env = os.environ.get(_env.PRESET_PATH, "")
     sources += [Source(LEVEL_ENV, p) for p in env.split(os.pathsep) if p.strip()]
     sources.append(Source(LEVEL_USER, _user_preset_folder(), required=False))
-    sources.append(Source(LEVEL_BUNDLED, _bundled_folder(), required=False))
+    # A moved bundled folder must exist: a typo would otherwise leave no bundled preset.
+    moved = bool(os.environ.get(_env.BUNDLED_DIR, "").strip())
+    sources.append(Source(LEVEL_BUNDLED, _bundled_folder(), required=moved))
     return sources
 
 
@@ -150,7 +180,9 @@ def file_names(source: Source) -> list[str]:
         # will say what it is, without blocking.
         return [path]
     if source.required:
-        where = f"{_env.PRESET_PATH} entry" if source.level == LEVEL_ENV else "preset path"
+        where = {LEVEL_ENV: f"{_env.PRESET_PATH} entry", LEVEL_BUNDLED: _env.BUNDLED_DIR}.get(
+            source.level, "preset path"
+        )
         raise PresetError(f"{where} does not exist", file=path)
     return []
 

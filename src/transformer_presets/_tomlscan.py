@@ -24,10 +24,13 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_NESTING", "Defused", "Positions", "defuse", "scan"]
+__all__ = ["MAX_KEY_PARTS", "MAX_NESTING", "Defused", "Positions", "defuse", "scan"]
 
 #: Arrays and inline tables nested deeper than this are refused (a real preset needs 3).
 MAX_NESTING = 32
+#: Keys of more dotted parts than this are refused before tomllib reads the text: it
+#: takes time quadratic in a key's parts (a 1 MiB file of one key would take hours).
+MAX_KEY_PARTS = 32
 # Python's limit for converting a decimal string to int (sys.int_info.default_max_str_digits).
 _MAX_INT_DIGITS = 4300
 
@@ -78,6 +81,8 @@ class Positions:
     top: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: names written as ``[[name]]``.
     array_tables: set[str] = field(default_factory=set)
+    #: (line, col) of the first key of more than :data:`MAX_KEY_PARTS` parts, if any.
+    long_key: tuple[int, int] | None = None
 
 
 @dataclass
@@ -151,6 +156,8 @@ class _Scanner:
             if self.text.startswith(".", self.pos):
                 self.pos += 1
                 continue
+            if len(parts) > MAX_KEY_PARTS and self.found.long_key is None:
+                self.found.long_key = self.lines.at(parts[0][1])
             return parts
 
     def run(self) -> None:

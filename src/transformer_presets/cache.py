@@ -253,11 +253,15 @@ def _format_dirs(location: Path) -> list[Path]:
 def _read_data(path: str, digest_: str | None = None) -> Any:
     """The data of the cache file ``path``, checked against ``digest_`` (from the manifest).
 
+    A file read without a digest is a manifest, the root of trust for the
+    shards it lists: it must also be this user's and writable by no one else
+    (its folder may be reachable by others when the cache folder is).
+
     Raises ``FileNotFoundError`` when it is missing, :class:`Damaged` for
     anything else that stops it being read or trusted.
     """
     try:
-        raw = read_regular(path, MAX_FILE_BYTES)
+        raw = read_regular(path, MAX_FILE_BYTES, private=digest_ is None)
     except FileNotFoundError:
         raise
     except OSError as exc:
@@ -293,6 +297,13 @@ def _check_entries(entries: Any) -> list[Entry]:
     return entries
 
 
+# Keys of the rebuilt catalog, once a damaged shard made one, start with this: a key
+# handed out before (a cached entry's number, found in a lookup shard that may itself be
+# what was damaged) is translated by the name it was found as, never taken as the same
+# number in the rebuilt catalog.
+_REBUILT = "r"
+
+
 class CachedCatalog:
     """A :class:`~transformer_presets._catalog.Catalog` read lazily from one cache generation.
 
@@ -325,6 +336,8 @@ class CachedCatalog:
         if self._fallback is None:
             try:
                 key = self._lookup_shard(_bucket(folded, len(self._lookup_digests))).get(folded)
+                if key is None and folded in self._folded_names():
+                    raise Damaged(f"a lookup shard misses {name!r}, which names.bin holds")
             except (Damaged, OSError) as exc:
                 self._fall_back(exc)
             else:
@@ -332,16 +345,26 @@ class CachedCatalog:
                     self._found[key] = folded
                 return key
         assert self._fallback is not None  # for mypy: _fall_back sets it
-        return self._fallback.find(name)
+        key = self._fallback.find(name)
+        return None if key is None else _REBUILT + key
 
     def entry(self, key: str) -> Entry:
+        if key.startswith(_REBUILT) and self._fallback is not None:
+            return self._fallback.entry(key[len(_REBUILT) :])
         if self._fallback is None:
             try:
                 index = int(key)
                 if not 0 <= index < self._n_entries:
                     raise Damaged(f"entry {key!r} is not in the manifest")
                 chunk = self._entry_shard(index // ENTRY_CHUNK)
-                return chunk[index % ENTRY_CHUNK]
+                found = chunk[index % ENTRY_CHUNK]
+                # The files agree with each other, or another preset's values would
+                # be handed out under this name.
+                folded = self._found.get(key)
+                names = (found["name"], *found["aliases"])
+                if folded is not None and folded not in (n.casefold() for n in names):
+                    raise Damaged(f"entry {key} is not the preset {folded!r} it was found as")
+                return found
             except (Damaged, OSError, ValueError, IndexError) as exc:
                 self._fall_back(exc)
         assert self._fallback is not None
@@ -354,7 +377,7 @@ class CachedCatalog:
 
     def entry_keys(self) -> Iterator[str]:
         if self._fallback is not None:
-            return iter(list(self._fallback.entry_keys()))
+            return iter([_REBUILT + key for key in self._fallback.entry_keys()])
         return (str(i) for i in range(self._n_entries))
 
     def lookup_names(self) -> Iterable[str]:
@@ -407,7 +430,14 @@ class CachedCatalog:
         chunk_entries: list[Entry] = self._file(
             f"e{chunk}", self._entry_digests[chunk], _check_entries
         )
+        # Every shard but the last is full: one entry more or less shifts the rest.
+        if len(chunk_entries) != min(ENTRY_CHUNK, self._n_entries - chunk * ENTRY_CHUNK):
+            raise Damaged(f"entry shard {chunk} does not hold the entries the manifest counts")
         return chunk_entries
+
+    def _folded_names(self) -> frozenset[str]:
+        names: list[str] = self._file("names", self._manifest["names"], _check_names)
+        return frozenset(n.casefold() for n in names)
 
     def _file(self, name: str, digest_: str, check: Callable[[Any], Any]) -> Any:
         """``<name>.bin`` of this generation: read once, checked against the manifest and
@@ -814,7 +844,10 @@ def _write_atomic(path: str, raw: bytes) -> None:
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}.{os.urandom(8).hex()}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        # Writable by this user alone whatever the umask (a umask of 002 is common):
+        # a manifest others may write is not trusted (see _read_data).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        with open(fd, "wb") as f:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())

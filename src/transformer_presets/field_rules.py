@@ -294,7 +294,7 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
 
     Beyond TransformerLens's own checks, values no model can have are refused:
     sizes that are zero or negative, non-finite numbers, integers beyond 64
-    bits, unknown choices, head counts that do not divide, more experts per
+    bits (derived ones too: ``d_mlp`` and ``n_params``), unknown choices, head counts that do not divide, more experts per
     token than experts, per-layer lists of another length than ``n_layers``.
 
     Raises :class:`PresetValidationError` naming the offending key.
@@ -382,6 +382,11 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
     if not attn_only:
         if d_mlp is None:
             d_mlp = 4 * d_model
+            if d_mlp >= INT_LIMIT:
+                raise PresetValidationError(
+                    f"gives d_mlp = 4 * d_model = {d_mlp}, beyond 64 bits; set d_mlp",
+                    key="d_model",
+                )
             out["d_mlp"] = d_mlp
         if get("act_fn") is None:
             raise PresetValidationError("must be set unless attn_only is true", key="act_fn")
@@ -425,6 +430,20 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
             # Every expert, plus its row of the router.
             mlp_per_layer = (mlp_per_layer + d_model) * num_experts
         n_params += n_layers * mlp_per_layer
+    if n_params >= INT_LIMIT:
+        # No model has 2**63 weights, and every count past 64 bits is one.
+        sizes = {"n_layers": n_layers, "d_model": d_model, "d_head": d_head, "n_heads": n_heads}
+        if not attn_only:
+            sizes["d_mlp"] = d_mlp
+        if num_experts:
+            sizes["num_experts"] = num_experts
+        key = max(sizes, key=lambda k: sizes[k])
+        raise PresetValidationError(
+            f"gives {n_params:.3g} parameters, beyond 64 bits (from "
+            + ", ".join(f"{k} = {v}" for k, v in sizes.items())
+            + ")",
+            key=key,
+        )
     out["n_params"] = n_params
 
     if get("use_attn_scale") and get("attn_scale") == -1.0:

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "MAX_LAYERS",
     "MAX_SIZE",
     "OPTIMIZERS",
     "HookSpec",
@@ -72,6 +73,11 @@ __all__ = [
     "training_state",
     "training_state_bytes",
 ]
+
+#: The most layers the planner lays out, hook by hook (the deepest real model has a
+#: few hundred; the same bound as a per-layer pattern's and a config.json's): its work
+#: and memory grow with every layer, and a preset may ask for 2**63 - 1 of them.
+MAX_LAYERS = 65_536
 
 #: The optimizers :func:`training_state` knows, as ``torch.optim`` holds their state.
 OPTIMIZERS = ("adamw", "sgd", "none")
@@ -565,6 +571,11 @@ class ModelPlan:
             )
         _require_vocab(c)
         self.L, self.d, self.H, self.dh = c.n_layers, c.d_model, c.n_heads, c.d_head
+        if self.L > MAX_LAYERS:
+            raise PresetValidationError(
+                f"the planner lays out at most {MAX_LAYERS} layers, got {self.L}",
+                key="n_layers",
+            )
         self._n_ctx, self.m, self.V_out = c.n_ctx, c.d_mlp, c.d_vocab_out
         self.pos = str(c.get("positional_embedding_type"))
         if self.pos not in _POSITIONAL_TYPES:

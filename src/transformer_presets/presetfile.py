@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._fileio import MAX_PRESET_FILE_BYTES, FileTooLarge, read_regular
-from ._tomlscan import Defused, defuse, scan
+from ._tomlscan import MAX_KEY_PARTS, Defused, defuse, scan
 from .errors import PresetError, PresetSyntaxError, PresetValidationError
 from .preset_keys import (
     FIELDS,
@@ -111,6 +111,14 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
     A leading byte-order mark, which some editors write, is ignored.
     """
     text = text.removeprefix("\ufeff")
+    found = scan(text)
+    if found.long_key is not None:
+        raise PresetSyntaxError(
+            f"a dotted key of more than {MAX_KEY_PARTS} parts (no preset nests tables that deep)",
+            file=file,
+            line=found.long_key[0],
+            col=found.long_key[1],
+        )
     defused: list[Defused] = []
     try:
         doc = tomllib.loads(text)
@@ -133,7 +141,6 @@ def parse_preset_text(text: str, file: str) -> PresetFile:
                 f"cannot be read as TOML ({type(again).__name__}: {again})", file=file
             ) from None
 
-    found = scan(text)
     headers, key_lines, top_keys = found.headers, found.keys, found.top
     presets = []
     seen: dict[str, str] = {}

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from . import _env
 from ._fingerprint import is_racy, signature
-from ._sources import LEVEL_BUNDLED, Source, default_sources
+from ._sources import LEVEL_BUNDLED, Source, default_sources, path_arguments
 from .errors import (
     PresetArgumentError,
     PresetError,
@@ -80,19 +80,7 @@ class PresetRegistry:
         *,
         use_cache: bool = True,
     ) -> None:
-        # One path given on its own is one path, not a sequence of characters.
-        if isinstance(paths, str | os.PathLike):
-            paths = (paths,)
-        elif isinstance(paths, bytes) or not isinstance(paths, Iterable):
-            raise PresetArgumentError(
-                f"paths must be a path or an iterable of paths, got {type(paths).__name__}"
-            )
-        self._paths = tuple(paths)
-        for path in self._paths:
-            if not isinstance(path, str | os.PathLike):
-                raise PresetArgumentError(
-                    f"each path must be a str or os.PathLike, got {type(path).__name__} {path!r:.40}"
-                )
+        self._paths = path_arguments(paths)
         self.use_cache = use_cache
         self._sources: list[Source] | None = None
         self._catalog: Catalog | None = None
@@ -561,12 +549,13 @@ def _memo_key(entry: Entry, overrides: dict[str, Any]) -> Any:
     Each value goes in with its exact type: ``True``, ``1`` and ``1.0`` are
     equal and hash alike, but are different overrides (one of them may even
     be rejected), so a key of values alone would hand out one for another.
+    So are ``0.0`` and ``-0.0``: a float goes in as its exact bits.
     """
     parts = []
     for key, value in overrides.items():
         if type(value) not in _MEMO_TYPES:
             return None  # lists, dtypes, NumPy numbers: built every time
-        parts.append((key, type(value), value))
+        parts.append((key, type(value), value.hex() if type(value) is float else value))
     return (entry["name"], entry["file"], frozenset(parts))
 
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
+from ._fileio import MAX_PRESET_FILE_BYTES
 from ._sources import user_preset_dir
-from .errors import PresetError
+from .errors import PresetArgumentError, PresetError, PresetValidationError
 from .preset_text import preset_toml
 from .presetfile import name_problem, parse_preset_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
     from typing import Any
 
     from .registry import PresetRegistry
@@ -54,11 +56,27 @@ def save_user_preset(
     (unless ``force``), or another user file already defines that name (a
     second definition at one level would break every lookup).
     """
+    if not isinstance(name, str):
+        raise PresetArgumentError(f"preset names are strings, got {type(name).__name__}")
+    if not isinstance(table, Mapping):
+        raise PresetArgumentError(
+            f"the preset's table must be a mapping of keys to values, got {type(table).__name__}",
+            preset=name,
+        )
+    if isinstance(comments, str) or not all(isinstance(c, str) for c in comments):
+        raise PresetArgumentError("comments must be a sequence of strings", preset=name)
     problem = name_problem(name)
     if problem:
         raise PresetError(f"invalid preset name {name!r}: {problem}", preset=name)
     target = user_preset_dir() / file_name_for(name)
-    text = preset_toml(name, table, comments)
+    text = _toml_text(name, table, comments, str(target))
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_PRESET_FILE_BYTES:
+        # Every lookup would then fail on the file it refuses to read.
+        raise PresetError(
+            f"would be larger than {MAX_PRESET_FILE_BYTES >> 10} KiB, the limit for a preset file",
+            file=target,
+            preset=name,
+        )
     parsed = parse_preset_text(text, str(target))
     for d in parsed.presets:
         if d.error is not None:
@@ -91,3 +109,26 @@ def save_user_preset(
         tmp.unlink(missing_ok=True)
         raise PresetError(f"cannot write: {exc.strerror or exc}", file=target) from None
     return target
+
+
+def _toml_text(name: str, table: Mapping[str, Any], comments: Sequence[str], file: str) -> str:
+    """The preset's file text; an error naming the key whose value TOML cannot hold."""
+    try:
+        return preset_toml(name, table, comments)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    for key, value in table.items():
+        if not isinstance(key, str):
+            raise PresetArgumentError(
+                f"keys are strings, got {type(key).__name__} {key!r:.40}", preset=name, file=file
+            )
+        try:
+            preset_toml(name, {key: value})
+        except (TypeError, ValueError, RecursionError):
+            raise PresetValidationError(
+                f"cannot be written as TOML (type {type(value).__name__}, or nested too deep)",
+                preset=name,
+                key=key,
+                file=file,
+            ) from None
+    raise PresetValidationError("cannot be written as TOML", preset=name, file=file)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from ._sources import LEVEL_PATHS, Source, list_files
+from ._sources import LEVEL_PATHS, Source, list_files, path_arguments
 from .errors import PresetError
 from .presetfile import PresetFile, parse_preset_file
 
@@ -38,11 +38,13 @@ class FileReport(NamedTuple):
 
 
 def validate_files(
-    paths: Iterable[str | os.PathLike[str]],
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
-    preset_paths: Iterable[str | os.PathLike[str]] = (),
+    preset_paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = (),
 ) -> list[FileReport]:
     """Check preset files (or the ``*.toml`` files of folders); one report per file.
+
+    ``paths`` is a path or an iterable of paths (so is ``preset_paths``).
 
     A folder with no preset file in it, and a path that does not exist, are
     reported as errors of their own (without a line: there is none).
@@ -50,7 +52,8 @@ def validate_files(
     >>> [report.valid for report in validate_files(["presets/gpt2.toml"])]
     [True]
     """
-    files, errors = _expand(paths)
+    files, errors = _expand(path_arguments(paths))
+    extra = path_arguments(preset_paths, "preset_paths")
     parsed: dict[str, PresetFile] = {}
     presets: dict[str, list[str]] = {}
     for path in files:
@@ -74,7 +77,6 @@ def validate_files(
 
     from .registry import PresetRegistry
 
-    extra = [os.fspath(p) for p in preset_paths]
     if parsed:
         # Together first, so that one file may extend a preset of another; if they
         # clash (a name defined in two of them), each on its own as well.
@@ -98,14 +100,11 @@ def _place(error: PresetError) -> tuple[int, int]:
     return (error.line or 0, error.col or 0)
 
 
-def _expand(
-    paths: Iterable[str | os.PathLike[str]],
-) -> tuple[list[str], dict[str, list[PresetError]]]:
+def _expand(paths: tuple[str, ...]) -> tuple[list[str], dict[str, list[PresetError]]]:
     """The files to check, once each, and the errors of paths that give none."""
     files: list[str] = []
     errors: dict[str, list[PresetError]] = {}
-    for p in paths:
-        path = os.fspath(p)
+    for path in paths:
         if os.path.isdir(path):
             try:
                 found = [str(f) for f in list_files(Source(LEVEL_PATHS, path))]

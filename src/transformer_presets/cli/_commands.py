@@ -420,7 +420,9 @@ def _names_a_preset(reg: PresetRegistry, name: str) -> bool:
 
 def cmd_import_hf(args: Args) -> int:
     if args.name is not None and name_problem(args.name):
-        raise PresetArgumentError(f"--name {args.name!r}: {name_problem(args.name)}")
+        raise PresetArgumentError(
+            f"--name {args.name!r} cannot name a preset: {name_problem(args.name)}"
+        )
     values = from_hf_config(args.path, name=args.name)
     reg = registry_for(args)
     name = args.name or values.get("tokenizer_name")
@@ -435,6 +437,15 @@ def cmd_import_hf(args: Args) -> int:
             f"the config names no model (no _name_or_path, not in the hub cache): the preset "
             f"is named {name!r} after its folder, model_name keeps its default "
             "(--name ORG/NAME names both)"
+        )
+    problem = name_problem(name)
+    if problem:
+        # The header of the preset printed: a name from the file that cannot be one would
+        # print a preset file that does not load (--name was checked above).
+        raise PresetError(
+            f"the model's name {name!r} cannot name a preset ({problem}): "
+            "pass --name NAME, the preset's name",
+            file=args.path,
         )
 
     base: str | None = None

@@ -264,7 +264,11 @@ def _plan(
     try:
         plan = ModelPlan.from_resolved(values, derived)
     except PresetError as exc:
-        raise exc.with_context(preset=name) from None
+        # Name the file (and line) that set the value the planner refuses.
+        origin = registry.explain(name).get(exc.key or "")
+        if origin is not None and origin.file is not None:
+            raise exc.with_context(preset=name, file=origin.file, line=origin.line) from None
+        raise exc.with_context(preset=name, file=registry.info(name).file) from None
     seq = plan.n_ctx if args.seq is None else args.seq
     if seq > plan.n_ctx:
         # A usage error (status 2).
