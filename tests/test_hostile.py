@@ -285,12 +285,22 @@ def test_a_huge_checkpoint_range_is_refused_before_it_is_expanded(user_presets: 
 def special_file(kind: str, path: Path) -> None:
     if kind == "fifo":
         os.mkfifo(path)
+    elif kind == "socket":
+        import socket
+
+        # Bound by a relative name: a socket's path may be only ~100 bytes long.
+        here = os.getcwd()
+        os.chdir(path.parent)
+        try:
+            socket.socket(socket.AF_UNIX).bind(path.name)
+        finally:
+            os.chdir(here)
     else:
         path.symlink_to("/dev/zero")
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "socket"])
 def test_a_special_file_in_a_preset_folder_is_an_error_naming_it(
     kind: str, user_presets: Path, own_cache: Path
 ) -> None:
@@ -301,6 +311,7 @@ def test_a_special_file_in_a_preset_folder_is_an_error_naming_it(
     assert proc.returncode == 1
     assert f"{path}: cannot read preset file: " in proc.stderr
     assert "not a regular file" in proc.stderr
+    assert ("a socket" in proc.stderr) == (kind == "socket")
     assert "Traceback" not in proc.stderr
 
 
@@ -315,7 +326,7 @@ def test_an_oversized_preset_file_is_refused_unread(user_presets: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "socket"])
 def test_a_special_file_in_the_cache_is_damage(kind: str, own_cache: Path) -> None:
     PresetRegistry().resolve("gpt2")  # build it
     [key_dir] = (own_cache / f"v{cache.FORMAT}").iterdir()
@@ -951,6 +962,8 @@ def test_a_single_path_is_one_path(tmp_path: Path) -> None:
         (lambda: get_preset(5), "preset names are strings"),  # type: ignore[arg-type]
         (lambda: PresetRegistry(5), "paths must be"),  # type: ignore[arg-type]
         (lambda: PresetRegistry([5]), "each of paths"),  # type: ignore[list-item]
+        (lambda: PresetRegistry(use_cache="no"), "use_cache must be True or False"),  # type: ignore[arg-type]
+        (lambda: PresetRegistry(use_cache=None), "use_cache must be True or False"),  # type: ignore[arg-type]
         (lambda: validate_files(None), "paths must be"),  # type: ignore[arg-type]
         (lambda: validate_files(b"x.toml"), "paths must be"),  # type: ignore[arg-type]
         (lambda: validate_files([5]), "each of paths"),  # type: ignore[list-item]

@@ -69,7 +69,17 @@ def read_regular(path: str, limit: int, *, private: bool = False) -> bytes:
     (all ``OSError``), or the ``OSError`` of opening or reading the file.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        # A socket cannot be opened at all ("No such device or address"): say what it is.
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            raise error from None
+        if stat.S_ISREG(mode):
+            raise
+        raise NotRegularFile(f"{kind_of(mode)}, not a regular file") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

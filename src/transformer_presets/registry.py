@@ -81,6 +81,12 @@ class PresetRegistry:
         use_cache: bool = True,
     ) -> None:
         self._paths = path_arguments(paths)
+        if not isinstance(use_cache, bool):
+            # "no" or 0.0 would read as a choice made; only True or False say which.
+            raise PresetArgumentError(
+                f"use_cache must be True or False, not {type(use_cache).__name__}",
+                key="use_cache",
+            )
         self.use_cache = use_cache
         self._sources: list[Source] | None = None
         self._catalog: Catalog | None = None
