@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transformer_presets import HookedTransformerConfig, PresetError, PresetRegistry
+from transformer_presets._tomlscan import defuse, scan
 from transformer_presets.config import ACTIVATION_NAMES, FIELD_BOUNDS, FIELD_CHOICES
 from transformer_presets.preset_keys import FIELDS, RESERVED_KEYS
 
@@ -234,3 +235,46 @@ def test_every_valid_preset_resolves(
     assert cfg == HookedTransformerConfig(**values)
     assert cfg.n_params is not None and cfg.n_params >= 0
     assert not math.isnan(cfg.initializer_range)
+
+
+# Text made of what a TOML scanner turns on: brackets, quotes, comments, dots, and every
+# kind of line break and blank, lone carriage returns and form feeds included.
+toml_ish = st.text(
+    alphabet=st.sampled_from(list("[]{}=.,#\"'\\ \t\r\n\x0b\x0cab1_-+:")), max_size=80
+)
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=500, deadline=None)
+@given(text=toml_ish)
+def test_scanning_any_text_ends(text: str) -> None:
+    # The scanner runs before tomllib (to find keys too long for it), so it sees invalid
+    # text too; a step that takes no character must end the scan, not spin forever.
+    found = scan(text)
+    patched, spans = defuse(text)
+    assert patched.count("\n") == text.count("\n")
+    lines = text.count("\n") + 1
+    for line, _col in [*found.top.values(), *(p for k in found.keys.values() for p in k.values())]:
+        assert 1 <= line <= lines
+    assert all(1 <= span.line <= lines for span in spans)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("\r", 1),
+        ('[a]\nextends = "x"\r', 2),
+        ("[a]\nn_layers = [1,\r 2]\n", 2),
+        ("[a]\nn_layers = [1,\r\n 2,\r 3]\n", 3),
+    ],
+    ids=["alone", "after-a-value", "in-an-array", "after-a-crlf-in-an-array"],
+)
+def test_a_lone_carriage_return_is_a_syntax_error_at_its_place(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    path = tmp_path / "cr.toml"
+    path.write_bytes(text.encode())
+    with pytest.raises(PresetError) as info:
+        PresetRegistry([path], use_cache=False).list(source="path")
+    assert (info.value.file, info.value.line) == (str(path), line)

@@ -167,11 +167,10 @@ class _Scanner:
             if self.pos >= len(text):
                 return
             ch = text[self.pos]
-            if ch in "\r\n":
-                self.token()
-                continue
-            if ch == "#":
-                self.token()
+            if ch in "\r\n#":
+                # A lone carriage return is no token: stop there, as tomllib will.
+                if self.token() is None:
+                    return
                 continue
             if self.fast(ch):
                 continue
@@ -296,7 +295,8 @@ class _Scanner:
                 self.pos += 1
                 continue
             if depth > 0 and ch in "#\r\n":
-                self.token()
+                if self.token() is None:
+                    return False
                 continue
             if ch in "\"'":
                 if self.token() is None:
@@ -316,7 +316,10 @@ class _Scanner:
 
 
 def scan(text: str) -> Positions:
-    """The headers and keys of a (valid) TOML text, with their lines and columns.
+    """The headers and keys of a TOML text, with their lines and columns.
+
+    Any text is scanned in time linear in its length: on invalid TOML the scan
+    stops where the text stops making sense (tomllib then says where and why).
 
     >>> found = scan('# it\\'s \\'\\'\\'\\n["gpt2"]\\nextends = "x"  # a \\'\\'\\' here\\nn_layers = 2\\n')
     >>> found.headers["gpt2"], found.keys["gpt2"]["n_layers"]
