@@ -355,7 +355,16 @@ def test_values_the_architecture_cannot_express_are_refused(
 
 # Sizes the class takes and a config.json read back cannot hold (from_hf_config takes 1 to
 # 65536 layers and sizes below 2**31): refused like any other value, naming a field.
-BEYOND_THE_IMPORT = [("n_layers", 0), ("n_layers", 70000), ("d_model", 2**31), ("n_ctx", 2**31)]
+# A width of 2**31 may instead be refused by the class itself, when the parameter count it
+# gives passes 64 bits; d_mlp and d_vocab of 2**31 stay within it for every architecture.
+BEYOND_THE_IMPORT = [
+    ("n_layers", 0),
+    ("n_layers", 70000),
+    ("d_model", 2**31),
+    ("d_mlp", 2**31),
+    ("d_vocab", 2**31),
+    ("n_ctx", 2**31),
+]
 
 
 @pytest.mark.parametrize("arch", sorted(EXPORTABLE_ARCHITECTURES))
@@ -420,11 +429,14 @@ def test_a_huge_float_is_refused_by_field(base: str, field: str, value: float) -
 def test_a_layer_count_no_file_holds_is_refused_before_anything_is_laid_out(
     n_layers: int,
 ) -> None:
-    # The class takes any 64-bit count; one entry per layer of it used to be a MemoryError.
-    with pytest.raises(HFExportError) as info:
+    # One entry per layer of such a count used to be a MemoryError. 2**40 GPT-2 layers are a
+    # model the class takes (just under 2**63 parameters) and a config.json cannot hold;
+    # 2**63 - 1 layers the class refuses first (its parameter count passes 64 bits).
+    with pytest.raises(PresetError) as info:
         to_hf_config({**resolve_preset("gpt2"), "n_layers": n_layers})
     assert info.value.key == "n_layers"
-    assert f"n_layers = {n_layers}: " in info.value.reason
+    assert f"n_layers = {n_layers}" in info.value.reason
+    assert isinstance(info.value, HFExportError) == (n_layers == 2**40)
 
 
 # -- every field changed, one at a time ---------------------------------------------------
