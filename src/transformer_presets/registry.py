@@ -628,33 +628,14 @@ def _info(row: SummaryRow) -> PresetInfo:
     """A :class:`PresetInfo` from a summary row (``_entries.summarize``)."""
     from .records import PresetInfo
 
-    return PresetInfo(
-        name=row["name"],
-        aliases=tuple(row["aliases"]),
-        description=row["description"],
-        abstract=row["abstract"],
-        source=row["source"],
-        file=row["file"],
-        line=row["line"] or 0,
-        family=row["family"],
-        extends=tuple(row["extends"]),
-        architecture=row["architecture"],
-        n_layers=row["n_layers"],
-        d_model=row["d_model"],
-        n_heads=row["n_heads"],
-        n_key_value_heads=row["n_key_value_heads"],
-        d_head=row["d_head"],
-        d_mlp=row["d_mlp"],
-        n_ctx=row["n_ctx"],
-        d_vocab=row["d_vocab"],
-        n_params=row["n_params"],
-        dtype=row["dtype"],
-        trust_remote_code=row["trust_remote_code"],
-        remote_code_warning=row["remote_code_warning"],
-        modified_by=tuple(row["modified_by"]),
-        has_checkpoints=row["has_checkpoints"],
-        error=row["error"],
-    )
+    # The row holds every field of the record (lists where the record has tuples).
+    fields: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in row.items()
+        if name in PresetInfo._fields
+    }
+    fields["line"] = row["line"] or 0
+    return PresetInfo(**fields)
 
 
 # -- the default registry -----------------------------------------------------

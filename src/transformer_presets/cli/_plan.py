@@ -63,10 +63,7 @@ def format_bytes(n: int) -> str:
     >>> format_bytes(48), format_bytes(1536), format_bytes(1395864371)
     ('48 B', '1.5 KiB', '1.3 GiB')
     """
-    value, unit = float(n), 0
-    while abs(value) >= 1024 and unit < len(_BINARY) - 1:
-        value /= 1024
-        unit += 1
+    value, unit = _scaled(n, 1024, len(_BINARY))
     return f"{n} B" if unit == 0 else f"{_number(value)} {_BINARY[unit]}"
 
 
@@ -76,12 +73,18 @@ def format_flops(n: float) -> str:
     >>> format_flops(4.2e12), format_flops(512), format_flops(284812800.0)
     ('4.2 TFLOP', '512 FLOP', '284.8 MFLOP')
     """
-    value, unit = float(n), 0
-    while abs(value) >= 1000 and unit < len(_DECIMAL) - 1:
-        value /= 1000
-        unit += 1
+    value, unit = _scaled(n, 1000, len(_DECIMAL))
     text = f"{value:.0f}" if unit == 0 else _number(value)
     return f"{text} {_DECIMAL[unit]}FLOP"
+
+
+def _scaled(n: float, step: int, units: int) -> tuple[float, int]:
+    """``n`` divided by ``step`` until below it (or out of ``units``), and how many times."""
+    value, unit = float(n), 0
+    while abs(value) >= step and unit < units - 1:
+        value /= step
+        unit += 1
+    return value, unit
 
 
 def _number(value: float) -> str:
