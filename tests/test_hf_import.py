@@ -586,7 +586,7 @@ def test_a_repo_id_not_in_the_cache_says_where_it_looked(hub: Path) -> None:
 def test_the_hub_cache_follows_the_variables_huggingface_hub_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transformer_presets._hub_cache import hub_cache_dir
+    from transformer_presets.hf._hub_cache import hub_cache_dir
 
     for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"):
         monkeypatch.delenv(variable, raising=False)

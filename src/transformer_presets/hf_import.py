@@ -32,7 +32,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ._hub_cache import locate_config
+from .hf._hub_cache import locate_config
 from ._plain import is_int, same_value
 from .errors import PresetError
 from .preset_keys import FIELDS, defaults, expand_pattern

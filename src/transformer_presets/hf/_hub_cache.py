@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import re
 
-from . import _env
-from .errors import PresetError
+from .. import _env
+from ..errors import PresetError
 
 __all__ = ["hub_cache_dir", "locate_config", "name_from_cache_path"]
 
