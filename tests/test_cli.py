@@ -37,7 +37,8 @@ from transformer_presets.cli import build_parser, main
 from transformer_presets.cli._parser import list_parser
 from transformer_presets.cli._quick import quick_list_args
 from transformer_presets.config import check_and_derive
-from transformer_presets.hf_import import closest_preset, from_hf_config
+from transformer_presets.hf.extending import closest_preset
+from transformer_presets.hf.importing import from_hf_config
 from transformer_presets.preset_keys import defaults
 
 from .conftest import REPO

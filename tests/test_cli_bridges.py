@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from transformer_presets.hf_export import to_hf_config
+from transformer_presets.hf.exporting import to_hf_config
 from transformer_presets.json_schema import schema_text
 
 from .test_cli import _imported, fails, ok, ok_json, run

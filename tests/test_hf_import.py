@@ -27,14 +27,8 @@ from hypothesis import strategies as st
 
 from transformer_presets.config import HookedTransformerConfig
 from transformer_presets.errors import PresetError
-from transformer_presets.hf_import import (
-    SUPPORTED_ARCHITECTURES,
-    HFConfigError,
-    closest_preset,
-    diff_values,
-    differing_fields,
-    from_hf_config,
-)
+from transformer_presets.hf.extending import closest_preset, diff_values, differing_fields
+from transformer_presets.hf.importing import SUPPORTED_ARCHITECTURES, HFConfigError, from_hf_config
 from transformer_presets.preset_keys import FIELDS, defaults
 
 from .conftest import DATA
@@ -401,6 +395,18 @@ def test_mistyped_value_names_the_key(key: str, value: Any, expected: str) -> No
     data = _raw("gpt2") | {key: value}
     with pytest.raises(HFConfigError, match=expected):
         from_hf_config(data, name="gpt2")
+
+
+def test_a_null_yarn_factor_is_a_missing_key_not_a_type_error() -> None:
+    config = {
+        "architectures": ["GptOssForCausalLM"],
+        "rope_scaling": {"rope_type": "yarn", "factor": None},
+    }
+    with pytest.raises(
+        HFConfigError, match=r"missing required key \(YaRN needs a factor\)"
+    ) as info:
+        from_hf_config(config)
+    assert info.value.key == "rope_scaling.factor"
 
 
 def test_malformed_json_gives_line_and_column(tmp_path: Path) -> None:

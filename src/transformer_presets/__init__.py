@@ -29,8 +29,9 @@ if TYPE_CHECKING:
         PresetSyntaxError,
         PresetValidationError,
     )
-    from .hf_export import HFExportError, to_hf_config
-    from .hf_import import HFConfigError, from_hf_config
+    from .hf.errors import HFConfigError, HFExportError
+    from .hf.exporting import to_hf_config
+    from .hf.importing import from_hf_config
     from .records import Checkpoints, FieldOrigin, PresetInfo
     from .registry import (
         PresetRegistry,
@@ -56,11 +57,11 @@ _HOMES = {
     "PresetValidationError": "errors",
     "Checkpoints": "records",
     "FileReport": "validation",
-    "HFConfigError": "hf_import",
-    "HFExportError": "hf_export",
-    "from_hf_config": "hf_import",
+    "HFConfigError": "hf.errors",
+    "HFExportError": "hf.errors",
+    "from_hf_config": "hf.importing",
     "save_user_preset": "userpresets",
-    "to_hf_config": "hf_export",
+    "to_hf_config": "hf.exporting",
     "validate_files": "validation",
     "FieldOrigin": "records",
     "PresetInfo": "records",

@@ -68,7 +68,7 @@ def cmd_export_hf(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..errors import PresetArgumentError, PresetError
-    from ..hf_export import to_hf_config
+    from ..hf.exporting import to_hf_config
     from ..registry import PresetRegistry, default_registry
 
     registry = PresetRegistry(args.preset_path) if args.preset_path else default_registry()

@@ -16,7 +16,8 @@ from .._sources import bundled_dir, user_preset_dir
 from ..cache import cache_info, clear_cache
 from ..errors import PresetArgumentError, PresetError
 from ..field_rules import PER_LAYER_FIELDS
-from ..hf_import import closest_preset, differing_fields, extends_table, from_hf_config
+from ..hf.extending import closest_preset, differing_fields, extends_table
+from ..hf.importing import from_hf_config
 from ..preset_keys import FIELDS
 from ..preset_text import preset_toml
 from ..presetfile import name_problem, parse_preset_file

@@ -1,9 +1,17 @@
 """The Hugging Face bridges: a model's ``config.json`` to preset values, and back.
 
-Holds ``_hub_cache`` (finding a model's ``config.json`` in the Hugging Face hub cache,
-offline).
+Holds :mod:`.importing` (``from_hf_config``: a ``config.json`` read offline into the
+values TransformerLens 3.9 builds), :mod:`.exporting` (``to_hf_config``: a preset as
+the ``config.json`` its architecture's ``transformers`` class reads), :mod:`.extending`
+(what a preset that extends another must say, for ``import-hf --extends``), and
+``architectures/``: one module per architecture family, both directions side by side.
+What the families share lives once: ``_json`` (the file, with limits), ``_hub_cache``
+(finding it in the hub cache), ``_read`` (typed keys with the class's defaults),
+``_write`` (the export's checks), ``_rope`` (RoPE both ways), ``_traits`` (what an
+architecture always has) and ``_family`` (the registration record and the common
+sizes as each configuration class spells them), with ``errors``.
 
 May use the package's lower layers (``errors``, ``_env``, ``_plain``, ``preset_keys``,
 ``field_rules``, ``config``, and ``registry`` to look a preset up by name); never
-``transformers`` or torch. Nothing below the command line imports it.
+``transformers`` or torch. Only the command line and the package's face import it.
 """
