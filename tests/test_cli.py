@@ -1143,6 +1143,34 @@ def test_import_hf_extends_loads_back_to_the_direct_import(
     assert _typed(_load(text, tmp_path, name)) == _typed(from_hf_config(HF / fixture, name=name))
 
 
+def test_import_hf_extends_takes_the_base_pattern_from_the_catalog_not_its_file(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Gemma 2's local/global pattern is laid out over the child's 46 layers; with the
+    # catalog in the cache, no preset file is read again to find it.
+    PresetRegistry().resolve("google/gemma-2-2b")
+    parsed: list[object] = []
+
+    def spy(*args: object, **kwargs: object) -> object:
+        parsed.append(args)
+        raise AssertionError("a preset file was parsed again")
+
+    import transformer_presets.cli._commands as commands
+    import transformer_presets.presetfile as presetfile
+
+    monkeypatch.setattr(presetfile, "parse_preset_file", spy)
+    monkeypatch.setattr(commands, "parse_preset_file", spy, raising=False)
+    fixture = HF / "google__gemma-2-27b"
+    assert (
+        main(["import-hf", str(fixture), "--name", "me/g", "--extends", "google/gemma-2-2b"]) == 0
+    )
+    text = capsys.readouterr().out
+    assert parsed == []
+    assert "attn_types" not in tomllib.loads(text)["me/g"]
+    monkeypatch.undo()
+    assert _typed(_load(text, tmp_path, "me/g")) == _typed(from_hf_config(fixture, name="me/g"))
+
+
 @pytest.mark.parametrize(
     ("fixture", "base"),
     [

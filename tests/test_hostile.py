@@ -675,6 +675,30 @@ def test_cache_files_that_disagree_with_each_other_are_damage(how: str, own_cach
         assert {n: (registry.name(n), registry.resolve(n)) for n in names} == expected
 
 
+@pytest.mark.parametrize(
+    "patterns",
+    [None, {"attn_types": {"repeat": "local"}}, {"n_layers": {"repeat": ["x"]}}, ["attn_types"]],
+    ids=["none-beside-values", "not-a-list", "not-per-layer", "not-a-table"],
+)
+def test_an_entry_whose_patterns_are_not_patterns_is_damage(patterns: Any, own_cache: Path) -> None:
+    reference = PresetRegistry(use_cache=False)
+    name = reference.name("gemma-2-2b")
+    expected = (reference.resolve(name), reference._patterns(name))
+    assert expected[1]  # Gemma 2's local/global pattern
+    PresetRegistry().resolve(name)
+
+    def change(entries: list[Any]) -> list[Any]:
+        for entry in entries:
+            if entry["name"] == name:
+                entry["patterns"] = patterns
+        return entries
+
+    tamper(own_cache, _shard_of(own_cache, "e", name.casefold()), change)
+    with pytest.warns(cache.CacheWarning):
+        registry = PresetRegistry()
+        assert (registry.resolve(name), registry._patterns(name)) == expected
+
+
 plain = st.recursive(
     st.none()
     | st.booleans()

@@ -131,6 +131,49 @@ def test_user_folder_presets_extend_bundled(user_presets: Path) -> None:
     assert info.file == str(user_presets / "mine.toml")
 
 
+@pytest.mark.parametrize("use_cache", [False, True], ids=["built", "from-the-cache"])
+def test_the_catalog_keeps_a_repeat_pattern_beside_the_list_it_lays_out(
+    user_presets: Path, use_cache: bool
+) -> None:
+    write(
+        user_presets / "layers.toml",
+        """
+        [pattern-base]
+        abstract = true
+        extends = "gpt2-small"
+        use_local_attn = true
+        window_size = 8
+        attn_types = { repeat = ["local", "global"] }
+
+        [with-pattern]
+        extends = "pattern-base"
+        n_layers = 3
+
+        [with-a-list]
+        extends = "with-pattern"
+        attn_types = ["global", "global", "local"]
+
+        [with-none]
+        extends = "with-pattern"
+        use_local_attn = false
+        none = ["attn_types"]
+        """,
+    )
+    if use_cache:
+        PresetRegistry().resolve("with-pattern")  # written to the cache, then read back
+    registry = PresetRegistry(use_cache=use_cache)
+    pattern = {"attn_types": {"repeat": ["local", "global"]}}
+    assert registry.resolve("with-pattern")["attn_types"] == ["local", "global", "local"]
+    assert registry._patterns("with-pattern") == pattern
+    assert registry._patterns("pattern-base") == pattern
+    assert registry._patterns("with-a-list") == {}
+    assert registry._patterns("with-none") == {}
+    assert registry._patterns("gpt2") == {}
+    # A copy: changing it changes nothing the registry holds.
+    registry._patterns("with-pattern")["attn_types"]["repeat"].append("local")
+    assert registry._patterns("with-pattern") == pattern
+
+
 def test_environment_path_files_and_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -148,9 +148,11 @@ def entry_problem(entry: Any) -> str | None:
             return f"its {key} is not a list of strings"
     values, origins = entry["values"], entry["origins"]
     if values is None:
-        if origins is not None or entry["error"] is None:
+        if origins is not None or entry["error"] is None or entry["patterns"] is not None:
             return "neither values nor an error"
     else:
+        if not _patterns(entry["patterns"]):
+            return "its patterns are not per-layer fields and { repeat = [...] } lists"
         if not isinstance(values, dict) or not isinstance(origins, dict):
             return "its values or origins are not tables"
         for name, value in values.items():
@@ -205,6 +207,16 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _patterns(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        name in PER_LAYER_FIELDS
+        and isinstance(pattern, dict)
+        and set(pattern) == {"repeat"}
+        and _strings(pattern["repeat"])
+        for name, pattern in value.items()
+    )
+
+
 # Each kind of value as the cache holds it: plain data only (a dtype by its name).
 _PLAIN_KINDS: dict[str, Callable[[Any], bool]] = {
     "int": lambda v: type(v) is int,
@@ -234,6 +246,7 @@ ENTRY_KEYS = frozenset(
         "derived",
         "error",
         "modified_by",
+        "patterns",
     }
 )
 

@@ -88,14 +88,18 @@ class Resolver:
             "derived": None,
             "error": None,
             "modified_by": [],
+            "patterns": None,
         }
         try:
             merged = self._merge(index)
             if isinstance(merged, PresetError):
                 raise merged
             values, origins, checkpoints, outside = merged
+            # Kept beside the laid-out lists, for a preset written to extend this one.
+            patterns = {k: v for k, v in values.items() if isinstance(v, dict)}
             values = self._laid_out(d, values, origins)
             entry["values"] = values
+            entry["patterns"] = patterns
             entry["origins"] = origins
             entry["checkpoints"] = checkpoints
             if d.level == LEVEL_BUNDLED:

@@ -47,7 +47,10 @@ class Entry(TypedDict):
 
     ``values`` holds the fields the preset files set; ``derived`` what the
     class computes from them (None for abstract presets); ``modified_by`` the
-    files from outside the bundled set that contributed to a bundled preset.
+    files from outside the bundled set that contributed to a bundled preset;
+    ``patterns`` the per-layer fields ``values`` holds laid out from a
+    ``{ repeat = [...] }`` pattern, with the pattern (which a preset extending
+    this one lays out over its own layers).
     """
 
     name: str
@@ -65,6 +68,7 @@ class Entry(TypedDict):
     derived: dict[str, Any] | None
     error: ErrorData | None
     modified_by: list[str]
+    patterns: dict[str, dict[str, list[str]]] | None
 
 
 class SummaryRow(TypedDict):

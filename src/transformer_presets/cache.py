@@ -90,7 +90,7 @@ __all__ = [
 
 
 #: Bump when the layout or the entry format changes; each version has its own folder.
-FORMAT = 4
+FORMAT = 5
 ENTRY_CHUNK = 16
 NAMES_PER_LOOKUP_SHARD = 128
 #: How long a process waits for another one building the same generation

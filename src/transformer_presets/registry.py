@@ -321,6 +321,16 @@ class PresetRegistry:
                 out[field_name] = FieldOrigin(field_name, spec.default, "default")
         return out
 
+    def _patterns(self, name: str) -> dict[str, dict[str, list[str]]]:
+        """The per-layer fields a preset lays out from a ``{ repeat = [...] }`` pattern,
+        with the pattern: a preset extending it lays each out over its own layers.
+
+        >>> PresetRegistry()._patterns("gemma-2-2b")
+        {'attn_types': {'repeat': ['local', 'global']}}
+        """
+        found = self._find(name)["patterns"] or {}
+        return {field: {"repeat": list(p["repeat"])} for field, p in found.items()}
+
     def name(self, name: str) -> str:
         """The official name of the preset that ``name`` (a name or alias, any case) finds.
 

@@ -15,12 +15,11 @@ from .._plain import same_value
 from .._sources import bundled_dir, user_preset_dir
 from ..cache import cache_info, clear_cache
 from ..errors import PresetArgumentError, PresetError
-from ..field_rules import PER_LAYER_FIELDS
 from ..hf.extending import closest_preset, differing_fields, extends_table
 from ..hf.importing import from_hf_config
 from ..preset_keys import FIELDS
 from ..preset_text import preset_toml
-from ..presetfile import name_problem, parse_preset_file
+from ..presetfile import name_problem
 from ..records import PresetInfo
 from ..registry import PresetRegistry
 from ..userpresets import save_user_preset
@@ -392,25 +391,6 @@ def _folder_name(path: str) -> str:
     return name
 
 
-def _patterns(reg: PresetRegistry, name: str) -> dict[str, Any]:
-    """The per-layer fields preset ``name`` passes on as a pattern (``{repeat = [...]}``),
-    read from the file that writes it: a child lays them out over its own layers."""
-    out: dict[str, Any] = {}
-    origins = reg.explain(name)
-    for field in PER_LAYER_FIELDS:
-        origin = origins.get(field)
-        if origin is None or origin.source != "preset" or not origin.file:
-            continue
-        try:
-            written = parse_preset_file(origin.file).presets
-        except PresetError:
-            continue  # then the list stays written out
-        for d in written:
-            if d.name == origin.preset and isinstance(d.values.get(field), dict):
-                out[field] = d.values[field]
-    return out
-
-
 def _names_a_preset(reg: PresetRegistry, name: str) -> bool:
     try:
         reg.name(name)
@@ -468,7 +448,7 @@ def cmd_import_hf(args: Args) -> int:
     else:
         table = {
             "extends": base,
-            **extends_table(values, reg.resolve(base), patterns=_patterns(reg, base)),
+            **extends_table(values, reg.resolve(base), patterns=reg._patterns(base)),
         }
     comments = [f"Imported from {args.path} by transformer-presets import-hf"]
     text = preset_toml(name, table, comments)
