@@ -49,7 +49,9 @@ def test_no_module_of_the_bridges_is_over_600_lines() -> None:
 def test_the_readme_example_of_adding_an_architecture_is_the_module_as_it_is() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Adding an architecture", 1)[1].split("\n## ", 1)[0]
-    module, registration = re.findall(r"```py\n(.*?)```", section, re.S)
+    # A python3 fence: the README's ```python blocks are examples test_readme runs, and
+    # its one ```py block is the planner's example.
+    module, registration = re.findall(r"```python3\n(.*?)```", section, re.S)
     assert module == (HF / "architectures" / "opt.py").read_text(encoding="utf-8")
     registry = (HF / "architectures" / "__init__.py").read_text(encoding="utf-8")
     assert registration.splitlines()[0] in registry.splitlines()
