@@ -199,6 +199,46 @@ def test_an_override_deriving_a_size_beyond_64_bits_is_refused(overrides: dict[s
     assert info.value.key in overrides
 
 
+@pytest.mark.parametrize(
+    ("preset", "key", "value"),
+    [
+        # TransformerLens's n_params leaves embeddings out; the README's bound does not.
+        ("gpt2-small", "n_ctx", 2**62),
+        ("gpt2-small", "d_vocab", 2**62),
+        ("gpt2-small", "d_vocab_out", 2**62),
+        ("pythia-70m", "d_vocab", 2**61),  # rotary: no W_pos, but two vocabulary tables
+        ("bert-base-cased", "n_ctx", 2**62),
+        ("t5-small", "d_vocab", 2**62),
+    ],
+)
+def test_the_parameter_count_with_embeddings_fits_in_64_bits(
+    preset: str, key: str, value: int
+) -> None:
+    with pytest.raises(PresetError) as info:
+        get_preset(preset, **{key: value})
+    assert info.value.key == key
+    assert "parameters (embeddings included), beyond 64 bits" in info.value.reason
+    assert f"from {key} = {value}" in info.value.reason
+    # Just inside the bound, the count is what TransformerLens would hold.
+    cfg = get_preset(preset, **{key: 2**20})
+    assert cfg.total_params() < 2**63
+
+
+def test_more_experts_than_transformer_lens_builds_are_refused() -> None:
+    from transformer_presets.field_rules import MAX_EXPERTS
+
+    assert get_preset("mixtral", num_experts=MAX_EXPERTS).num_experts == MAX_EXPERTS
+    for overrides in (
+        {"num_experts": MAX_EXPERTS + 1},
+        {"num_experts": 10**8},
+        {"num_experts": 2 * 10**9, "n_layers": 64},
+        {"experts_per_token": MAX_EXPERTS + 1},
+    ):
+        with pytest.raises(PresetError, match=f"must be at most {MAX_EXPERTS}") as info:
+            get_preset("mixtral", **overrides)
+        assert info.value.key in ("num_experts", "experts_per_token")
+
+
 # -- 2. no answer depends on what was asked before ------------------------------------------
 
 OVERRIDES = [
@@ -905,7 +945,8 @@ toml_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_si
         max_size=3,
         unique_by=str.casefold,
     ),
-    n_ctx=st.integers(min_value=1, max_value=2**62),
+    # GPT-2's W_pos (n_ctx x 768) keeps the parameter count within 64 bits up to 2**52.
+    n_ctx=st.integers(min_value=1, max_value=2**52),
     eps=st.floats(min_value=0, max_value=1e3),
     attn_types=st.booleans(),
 )
