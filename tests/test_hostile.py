@@ -104,6 +104,7 @@ def own_cache(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(folder))
     monkeypatch.setattr(cache, "_warned", False)
     monkeypatch.setattr(cache, "_waited", False)
+    monkeypatch.setattr(cache, "_given_up", set())
     return folder
 
 
@@ -418,6 +419,69 @@ def test_a_stopped_builder_delays_a_lookup_by_a_few_seconds_at_most(
     assert json.loads(proc.stdout)["values"]["d_model"] == 768
     assert waited < cache.LOCK_TIMEOUT + 10  # the process start-up, generously
     assert proc.stderr.count("waiting for another process") == 1
+
+
+LOCK_BUILDER = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from filelock import FileLock
+from transformer_presets import PresetRegistry, cache
+sources = PresetRegistry().sources
+key_dir = cache._key_dir(sources)
+os.makedirs(key_dir, exist_ok=True)
+with FileLock(os.path.join(key_dir, "lock")):
+    print("locked", flush=True)
+    if sys.stdin.readline().strip() == "build":
+        cache._build_and_store(key_dir, sources)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("ending", ["finishes", "dies"])
+def test_a_process_that_gave_up_waiting_does_not_wait_again(
+    ending: str, own_cache: Path, user_presets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Waits are counted, not timed: short bounds keep the test quick.
+    monkeypatch.setattr(cache, "LOCK_NOTICE", 0.05)
+    monkeypatch.setattr(cache, "LOCK_TIMEOUT", 0.3)
+    monkeypatch.setattr(cache, "STATS", dict.fromkeys(cache.STATS, 0))
+    (user_presets / "mine.toml").write_text('[mine]\nextends = "gpt2"\n')
+    builder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_BUILDER, str(SRC)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert builder.stdin is not None and builder.stdout is not None
+        assert builder.stdout.readline().strip() == "locked"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cache.CacheWarning)  # "waiting for ..."
+            # Ten lookups, each in a registry of its own (as show's two lookups were):
+            # one wait, then on without the cache.
+            for _ in range(10):
+                assert PresetRegistry().resolve("mine")["d_model"] == 768
+            assert cache.STATS["waits"] == 1
+            assert cache.STATS["builds"] == 10 and cache.STATS["hits"] == 0
+            # The build ends: stored by the other process, or abandoned when it died.
+            if ending == "finishes":
+                builder.stdin.write("build\n")
+                builder.stdin.flush()
+                assert builder.stdout.readline().strip() == "done"
+            else:
+                builder.kill()
+            builder.wait(timeout=60)
+            for _ in range(3):
+                assert PresetRegistry().resolve("mine")["d_model"] == 768
+    finally:
+        builder.kill()
+        builder.wait()
+    # No more waits; the cache is used again (built by this process if the other died).
+    assert cache.STATS["waits"] == 1
+    assert cache.STATS["stores"] == (0 if ending == "finishes" else 1)
+    assert cache.STATS["hits"] >= 2
+    assert cache.STATS["builds"] == (10 if ending == "finishes" else 11)
 
 
 def test_writes_bound_the_cache_and_drop_older_formats(own_cache: Path, user_presets: Path) -> None:
