@@ -598,7 +598,7 @@ class _Layout:
     residual stream it takes in (:data:`_IN`): the embedding's for the first block, the
     previous block's ``block_out`` for the others, and the last block's for the tail. A
     mixture of experts' hooks come after ``experts_after`` in each block, expert by
-    expert: ``tokens`` routed ones each (see :meth:`ModelPlan._routed`).
+    expert, for ``tokens`` tokens (see :meth:`ModelPlan._expert_specs`).
     """
 
     __slots__ = (
@@ -635,8 +635,9 @@ class _Tally:
 
     ``head``, ``block`` and ``tail`` count, row by row, the tensors held whose first
     hook is that row (of the blocks, in how many); ``hooks`` is how many hooks are
-    selected, experts apart. An expert's hooks are counted by expert number: ``every``
-    of each expert's, plus ``weights[i]`` of expert ``numbers[i]``'s.
+    selected, experts apart. Experts' hooks are counted by expert number: ``every`` of
+    each expert's, plus ``sums[i + 1] - sums[i]`` of expert ``numbers[i]``'s (the
+    numbers in order, so that :meth:`below` is a search).
     """
 
     __slots__ = ("block", "every", "head", "hooks", "numbers", "sums", "tail")

@@ -106,7 +106,11 @@ def _number(numerator: int, denominator: int) -> str:
     if numerator < 10_000 * denominator:
         tenths = _rounded(10 * numerator, denominator)
         return f"{tenths // 10}.{tenths % 10}"
-    exponent = len(str(numerator // denominator)) - 1
+    whole = numerator // denominator
+    # Its digits, without str(): Python refuses to print integers of over 4,300 of them.
+    exponent = max(0, whole.bit_length() * 30103 // 100000 - 1)
+    while 10 ** (exponent + 1) <= whole:
+        exponent += 1
     tenths = _rounded(10 * numerator, denominator * 10**exponent)
     if tenths == 100:  # 9.96e+09 rounds to 1.0e+10
         tenths, exponent = 10, exponent + 1
