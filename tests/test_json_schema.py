@@ -545,6 +545,30 @@ def test_taplo_and_the_loader_agree_on_every_field(tmp_path: Path) -> None:
     assert disagreements == []
 
 
+@pytest.mark.parametrize("field", ["initializer_range", "rotary_base"])
+def test_taplo_and_the_loader_agree_on_float_fields_at_64_bits(tmp_path: Path, field: str) -> None:
+    # Past 2**63 a number is whole: to JSON (taplo's too) the integer and the float are
+    # one number, so both validators refuse either there. Just inside, both take them.
+    values = [
+        "9223372036854775807",  # 2**63 - 1
+        "9223372036854775808",  # 2**63
+        "9.223372036854775808e18",  # 2**63 as a float
+        "9223372036854774784.0",  # the float below 2**63
+        "-9223372036854775808",  # -2**63
+        "-9.223372036854775808e18",
+        "-9223372036854777856.0",  # the float below -2**63
+        "1e300",
+    ]
+    for i, value in enumerate(values):
+        text = f"[p]\n{field} = {value}\n"
+        path = tmp_path / f"{i}.toml"
+        path.write_text(text)
+        by_loader = loader_accepts(text)
+        assert taplo_check(path) == by_loader, value
+        assert schema_accepts(tomllib.loads(text)) == by_loader, value
+    assert loader_accepts(f"[p]\n{field} = 9223372036854774784.0\n")
+
+
 # -- names and aliases: the characters the loader refuses ------------------------------
 
 
