@@ -71,13 +71,14 @@ DERIVED_FIELDS: tuple[str, ...] = (
 
 class Bound:
     """The numbers a numeric field accepts: ``low`` and up (above ``low`` when ``open``),
-    at most ``high`` (``why`` says why), plus the "not set" values in ``also``.
+    at most ``high``, plus the "not set" values in ``also``; ``why`` says why a value is
+    refused (``why_high``, only one above ``high``).
 
     >>> Bound(1, also=(-1,)).problem(0)
     'must be a positive integer (or -1), got 0'
     """
 
-    __slots__ = ("also", "high", "low", "open", "why")
+    __slots__ = ("also", "high", "low", "open", "why", "why_high")
 
     def __init__(
         self,
@@ -87,17 +88,19 @@ class Bound:
         high: int | None = None,
         also: tuple[Any, ...] = (),
         why: str = "",
+        why_high: str = "",
     ) -> None:
         self.low = low
         self.open = open
         self.high = high
         self.also = also
         self.why = why
+        self.why_high = why_high or why
 
     def problem(self, value: Any) -> str | None:
         if value in self.also and not isinstance(value, bool):
             return None
-        why = ""
+        why = self.why
         if self.open and not value > self.low:
             reason = f"must be greater than {self.low}"
         elif value < self.low:
@@ -109,11 +112,11 @@ class Bound:
                 reason = f"must be at least {self.low}"
         elif self.high is not None and value > self.high:
             reason = f"must be at most {self.high}"
-            why = f" ({self.why})" if self.why else ""
+            why = self.why_high
         else:
             return None
         also = f" (or {', '.join(map(repr, self.also))})" if self.also else ""
-        return f"{reason}{also}, got {value!r}{why}"
+        return f"{reason}{also}, got {value!r}" + (f" ({why})" if why else "")
 
 
 #: The integers TransformerLens can store: it builds tensors of these sizes and indices.
@@ -147,8 +150,8 @@ FIELD_BOUNDS: dict[str, Bound] = {
     "seed": Bound(0, high=2**32 - 1, why="NumPy takes seeds below 2**32"),
     "rotary_dim": _POSITIVE,
     "n_key_value_heads": _POSITIVE,
-    "num_experts": Bound(1, high=MAX_EXPERTS, why=_EXPERTS_WHY),
-    "experts_per_token": Bound(1, high=MAX_EXPERTS, why=_EXPERTS_WHY),
+    "num_experts": Bound(1, high=MAX_EXPERTS, why_high=_EXPERTS_WHY),
+    "experts_per_token": Bound(1, high=MAX_EXPERTS, why_high=_EXPERTS_WHY),
     "relative_attention_max_distance": _POSITIVE,
     "relative_attention_num_buckets": _POSITIVE,
     "decoder_start_token_id": _NON_NEGATIVE,
