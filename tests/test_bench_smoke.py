@@ -266,3 +266,46 @@ def test_planner_rows_are_reported_without_a_bound(
     )
     assert "### 7. The planner's commands" in text
     assert "Every measured target passes" not in text
+
+
+def test_the_deep_plot_is_bounded_against_a_small_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(procs, "RACY_WAIT", 0.0)  # the fake's cache has no racy window
+    tree = fake_tree(tmp_path / "tree", has_size=True)
+    s = settings(tree)
+    result = measure.measure_plot(tmp_path / "homes", s)
+    ran = calls(tree)
+    image = str(tmp_path / "homes" / "t8" / "plot.png")
+    # One probe of the deep plot, then one measured run of each (heavy_repeat 1).
+    assert ran.count(f"size {measure.DEEP} --plot {image}") == 2
+    assert ran.count("size gpt2-small") == ran.count(f"size gpt2-small --plot {image}") == 1
+    assert (
+        tmp_path / "homes" / "t8" / "config" / "transformer-presets" / "presets" / "deep.toml"
+    ).exists()
+    targets, details, notes = build_targets({"plot": result}, s)
+    assert notes == []
+    assert [(t.number, t.bound) for t in targets] == [("8a", 1.5), ("8b", None)]
+    text = report.render_report(targets, details, {}, "cmd", 1.0, notes=notes)
+    assert "### 8. The plot of a deep model" in text
+    assert (
+        "| 8a | `python -m transformer_presets size deep-65536 --plot plot.png` / the same" in text
+    )
+
+
+def test_a_deep_plot_that_takes_minutes_is_reported_not_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(procs, "RACY_WAIT", 0.0)
+    monkeypatch.setattr(measure, "PLOT_PATIENCE", 0.0)  # any run is too slow
+    tree = fake_tree(tmp_path / "tree", has_size=True)
+    s = settings(tree)
+    result = measure.measure_plot(tmp_path / "homes", s)
+    targets, details, notes = build_targets({"plot": result}, s)
+    assert targets == [] and details == []
+    assert notes == [
+        "8: `size --plot` is not measured: `python -m transformer_presets size deep-65536 "
+        "--plot plot.png` took over 0 s on the measured code."
+    ]

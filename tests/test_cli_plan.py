@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +22,7 @@ from transformer_presets.cli._plan import (
     parse_memory,
 )
 from transformer_presets.params import total_params
+from transformer_presets.planner import ModelPlan
 
 from .test_cli import TINY, fails, home, ok, ok_json, run
 
@@ -52,7 +54,7 @@ def test_size_json_is_the_library_answer(home: Path) -> None:
         "activation_bytes": planner.activation_cache_bytes(values, 2, 100),
         "activation_hooks": len(planner.hook_specs(values, 2, 100)),
         "forward_flops": planner.forward_flops(values, 2, 100),
-        "flops_per_token": planner.forward_flops(values, 2, 100) / 200,
+        "flops_per_token": planner.forward_flops(values, 2, 100) // 200,
         "training_state": training.to_dict(),
         "needed_bytes": needed,
         "converted": False,
@@ -167,6 +169,17 @@ def test_no_matching_hook_is_said(home: Path) -> None:
         (["size", "gpt2-small", "--memory=-1GiB"], "cannot read '-1GiB' as a memory size"),
         (["size", "gpt2-small", "--memory", "nanGiB"], "cannot read 'nanGiB' as a memory size"),
         (["size", "gpt2-small", "--memory", "1e400GiB"], "cannot read '1e400GiB'"),
+        # Past what 64-bit addresses reach (the sizes in floats overflowed to a traceback).
+        (
+            ["size", "gpt2-small", "--memory", "1e308PB"],
+            "'1e308PB' as a memory size: at most 16EiB",
+        ),
+        (
+            ["size", "gpt2-small", "--memory", "1e306TB"],
+            "'1e306TB' as a memory size: at most 16EiB",
+        ),
+        (["size", "gpt2-small", "--memory=17EiB"], "'17EiB' as a memory size: at most 16EiB"),
+        (["size", "gpt2-small", "--memory", "9" * 400], "a text of 400 characters as a memory"),
         # Past what a tensor's dimension holds (the numbers overflowed the units' floats).
         (["size", "gpt2-small", "--batch", str(10**30)], "must be at most 9223372036854775807"),
         (["hooks", "gpt2-small", "--batch", str(2**63)], "must be at most 9223372036854775807"),
@@ -287,6 +300,11 @@ def test_size_and_hooks_stay_off_torch_numpy_and_slow_imports(home: Path, args: 
         ("80g", 80 * 2**30),
         ("100kB", 100_000),
         ("3MiB", 3 * 2**20),
+        ("0.1GiB", 2**30 // 10),  # exactly: a float gave 107374182.40000001
+        ("1e5", 100_000),
+        ("16EiB", 2**64),
+        ("18446744073709551616", 2**64),
+        ("1.0000000000000000001GB", 10**9),
     ],
 )
 def test_memory_sizes_are_read(text: str, expected: int) -> None:
@@ -294,7 +312,12 @@ def test_memory_sizes_are_read(text: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "GiB", "0", "-1G", "1e400", "nan", "inf", "4 X", "4GiBs", "0.5", "1e-10GiB"]
+    "text",
+    [
+        *("", "GiB", "0", "-1G", "1e400", "nan", "inf", "4 X", "4GiBs", "0.5", "1e-10GiB"),
+        *("1e308PB", "1e306TB", "18446744073709551617", "1e999999999", "1e-999999999GiB"),
+        *("9" * 5000, "0." + "0" * 5000 + "1GiB", "Infinity", "sNaN"),
+    ],
 )
 def test_bad_memory_sizes_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="as a memory size"):
@@ -310,19 +333,47 @@ def test_units_read_naturally() -> None:
         "3.0 ZiB",
         "1.2e+04 YiB",
     ]
-    assert [format_flops(n) for n in (999, 1000, 2.5e15, 2e21, 3e28)] == [
+    assert [format_flops(n) for n in (999, 1000, 25 * 10**14, 2 * 10**21, 3 * 10**28)] == [
         "999 FLOP",
         "1.0 kFLOP",
         "2.5 PFLOP",
         "2.0 ZFLOP",
         "3.0e+04 YFLOP",
     ]
-    assert [format_percent(*p) for p in ((1, 2), (1, 10**9), (0, 5), (10**20, 1))] == [
+    assert [format_percent(*p) for p in ((1, 2), (1, 10**9), (0, 5), (10**20, 1), (1, 200))] == [
         "50%",
         "<1%",
         "0%",
         "1.0e+22%",
+        "<1%",  # half a percent rounds to 0 (ties to even): still something
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(min_value=0, max_value=2**20000), step=st.sampled_from(["bytes", "flops"]))
+def test_sizes_are_shown_exactly_at_any_size(n: int, step: str) -> None:
+    # The shown number is the size rounded to one decimal of its unit (or of its power of
+    # ten), exactly: floats rounded sizes past 2**53 and could not hold them past 1.8e308.
+    from fractions import Fraction
+
+    text = format_bytes(n) if step == "bytes" else format_flops(n)
+    number, unit = text.split(" ")
+    units = (
+        ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
+        if step == "bytes"
+        else [f"{p}FLOP" for p in ("", "k", "M", "G", "T", "P", "E", "Z", "Y")]
+    )
+    scale = (1024 if step == "bytes" else 1000) ** units.index(unit)
+    if "e+" in number:
+        mantissa, exponent = number.split("e+")
+        assert len(mantissa) == 3 and 1 <= Fraction(mantissa) < 10 and len(exponent) >= 2
+        half = Fraction(10 ** int(exponent), 20) * scale
+    else:
+        assert units.index(unit) == 0 or (number.count(".") == 1 and number[-2] == ".")
+        half = Fraction(scale, 20) if "." in number else Fraction(0)
+    assert abs(Fraction(number) * scale - n) <= half
+    # The largest unit that keeps the number at least 1.
+    assert n < scale * (1024 if step == "bytes" else 1000) or unit in ("YiB", "YFLOP")
 
 
 def test_a_model_the_kv_cache_cannot_hold_is_plotted_without_it(
@@ -414,3 +465,145 @@ def test_a_user_preset_the_kv_cache_cannot_hold(home: Path, user_presets: Path) 
         ok("size", "ungrouped", "--seq", "8"),
         re.M,
     )
+
+
+# -- the extremes: exact integers, hostile text, matplotlib that cannot start --------------
+
+LONGEST = """\
+["longest"]
+extends = "pythia-70m"
+n_ctx = 9223372036854775807
+"""
+
+
+def test_the_longest_context_is_planned_and_plotted_in_exact_integers(
+    home: Path, user_presets: Path, tmp_path: Path
+) -> None:
+    # A context of 2**63 - 1 is valid (rotary: no W_pos to count); the plot's axis was
+    # computed in floats and asked for seq 2**63, beyond it.
+    (user_presets / "mine.toml").write_text(LONGEST)
+    top = planner.MAX_SIZE
+    got = ok_json("size", "longest", "--batch", str(top))
+    values = resolve_preset("longest")
+    tokens = top * top
+    assert (got["batch"], got["seq"]) == (top, top)
+    assert got["forward_flops"] == planner.forward_flops(values, top, top)
+    assert got["flops_per_token"] * tokens == got["forward_flops"]  # a whole number
+    assert got["activation_bytes"] == planner.activation_cache_bytes(values, top, top)
+    assert got["kv_cache_bytes"] == planner.kv_cache_bytes(values, top, top)
+    for key in ("flops_per_token", "activation_bytes", "needed_bytes", "buffer_bytes"):
+        assert type(got[key]) is int, key
+    text = ok("size", "longest", "--batch", str(top), "--memory", "16EiB")
+    needed = got["needed_bytes"]
+    assert f"weights + buffers + activations = {format_bytes(needed)}:" in text
+    assert f"16.0 EiB  does not fit ({format_percent(needed, 2**64)})" in text
+    assert f"{format_flops(got['flops_per_token'])} per token" in text
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "longest.png"
+    proc = run("size", "longest", "--batch", str(top), "--plot", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    seqs, series = cli_plan._plot_series(planner.ModelPlan(values), top, "float32", None)
+    assert seqs[0] == 1 and seqs[-1] == top and len(seqs) == cli_plan.PLOT_POINTS + 1
+    assert all(type(v) is int for values in series.values() for v in (*values, *seqs))
+    assert series["activations"][-1] == got["activation_bytes"]
+
+
+DOLLARS = """\
+["cost$5$"]
+extends = "gpt2"
+"""
+
+
+@pytest.mark.parametrize("hooks", [None, "$\\frac$", "blocks.0.hook_*$x$"])
+def test_plot_text_is_shown_as_written(
+    home: Path, user_presets: Path, tmp_path: Path, hooks: str | None
+) -> None:
+    # A "$" made matplotlib read a title as math: a traceback ($\frac$), or other text.
+    pytest.importorskip("matplotlib")
+    (user_presets / "mine.toml").write_text(DOLLARS)
+    rc = tmp_path / "rc"
+    rc.mkdir()
+    # Text as text in the SVG, to read it back; and LaTeX asked for, which is not there.
+    (rc / "matplotlibrc").write_text("svg.fonttype: none\ntext.usetex: True\n")
+    target = tmp_path / "plot.svg"
+    args = ["size", "cost$5$", "--plot", str(target)]
+    if hooks is not None:
+        args += ["--hooks", hooks]
+    proc = run(*args, env={"MATPLOTLIBRC": str(rc)})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    import html
+
+    svg = html.unescape(target.read_text(encoding="utf-8"))
+    title = "cost$5$: batch 1, float32" + ("" if hooks is None else f", hooks {hooks}")
+    assert title in svg
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"MPLBACKEND": "bogus"}, "MPLBACKEND is 'bogus'"),
+        ({"MPLBACKEND": "\x1b[31mred"}, "MPLBACKEND is '\\x1b[31mred'"),
+    ],
+)
+def test_matplotlib_that_cannot_start_is_a_clear_error(
+    home: Path, tmp_path: Path, env: dict[str, str], said: str
+) -> None:
+    pytest.importorskip("matplotlib")
+    proc = fails("size", "gpt2-small", "--plot", str(tmp_path / "x.png"), env=env)
+    assert proc.stderr.startswith("transformer-presets: error: --plot: matplotlib cannot be set up")
+    assert said in proc.stderr
+    assert "\x1b" not in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "x.png").exists()
+
+
+MANY_EXPERTS = """\
+["many-experts"]
+extends = "mixtral"
+n_layers = 4
+num_experts = 65536
+d_model = 64
+d_head = 16
+n_key_value_heads = 2
+d_mlp = 32
+"""
+
+
+def test_hooks_of_a_many_expert_model_answer_about_the_hooks_asked(
+    home: Path, user_presets: Path
+) -> None:
+    (user_presets / "mine.toml").write_text(
+        MANY_EXPERTS + '\n["too-many"]\nextends = "many-experts"\nn_layers = 5\n'
+    )
+    got = ok_json("hooks", "many-experts", "hook_embed", "--seq", "8")
+    assert [h["name"] for h in got["hooks"]] == ["hook_embed"]
+    size = ok_json("size", "many-experts", "--seq", "8")
+    values = resolve_preset("many-experts")
+    assert size["activation_hooks"] == planner.ModelPlan(values).hook_count(1, 8)
+    assert size["activation_bytes"] == planner.activation_cache_bytes(values, 1, 8)
+    # Past the experts the planner lays out, an error at the line that set the key.
+    proc = fails("size", "too-many")
+    assert "mine.toml:" in proc.stderr and "key 'num_experts'" in proc.stderr
+    assert "the planner lays out at most 262144 experts in all" in proc.stderr
+
+
+def test_the_cli_counts_and_plots_without_listing_hooks(
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # size (and its plot, 65 points) asks one selection of the planner, counted once.
+    counted: list[Any] = []
+    count = ModelPlan._count
+    monkeypatch.setattr(ModelPlan, "_count", lambda self, *a: counted.append(a) or count(self, *a))
+    monkeypatch.setattr(ModelPlan, "_specs", lambda *a: pytest.fail("hooks were listed"))
+    assert cli.main(["size", "pythia-70m", "--json"]) == 0
+    assert len(counted) == 1
+    pytest.importorskip("matplotlib")
+    counted.clear()
+    args = ["size", "pythia-70m", "--hooks", "blocks.*", "--plot", str(tmp_path / "p.png")]
+    assert cli.main(args) == 0
+    assert len(counted) == 1
+    capsys.readouterr()

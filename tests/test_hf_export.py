@@ -411,18 +411,26 @@ def test_a_head_size_the_split_cannot_give_says_what_the_split_is(
 @pytest.mark.parametrize(
     ("base", "field", "value"),
     [
-        ("google/gemma-2-2b", "attn_scale", 1e300),  # its square is no float
-        ("google/gemma-2-2b", "attn_scale", 1e154),  # its square is past 64 bits
-        ("google/gemma-3-270m", "rotary_base", 1e300),  # the import's own 64-bit check
-        ("google/gemma-3-270m", "rotary_base_local", 1e300),
-        ("google/gemma-3-4b-it", "rotary_base", 1e300),
+        ("google/gemma-2-2b", "attn_scale", 4e9),  # its square is past 64 bits
+        ("google/gemma-3-270m", "rotary_base", 9e18),  # read back as an integer
+        ("google/gemma-3-270m", "rotary_base_local", 9e18),
+        ("google/gemma-3-4b-it", "rotary_base", 9e18),
+        # Past 2**63 the class refuses a float first, as it does an integer.
+        ("google/gemma-2-2b", "attn_scale", 1e300),
+        ("google/gemma-2-2b", "attn_scale", 1e154),
+        ("google/gemma-3-270m", "rotary_base", 1e300),
     ],
 )
 def test_a_huge_float_is_refused_by_field(base: str, field: str, value: float) -> None:
-    with pytest.raises(HFExportError) as info:
+    with pytest.raises(PresetError) as info:
         to_hf_config({**resolve_preset(base), field: value})
     assert info.value.key == field
-    assert f"{field} = {value}: " in info.value.reason
+    if value < 2**63:
+        assert isinstance(info.value, HFExportError)
+        assert f"{field} = {value}: " in info.value.reason
+    else:
+        assert not isinstance(info.value, HFExportError)
+        assert info.value.reason == f"must be between -2**63 and 2**63 (64 bits), got {value!r}"
 
 
 @pytest.mark.parametrize("n_layers", [2**40, 2**63 - 1])

@@ -323,6 +323,10 @@ def test_a_default_that_makes_a_model_no_one_can_build_is_refused_by_name(
         # TransformerLens takes these; no model has them, and no preset can hold them.
         ("allenai__OLMo-1B-hf", "clip_qkv", -1, "clip_qkv"),
         ("01-ai__Yi-6B", "num_key_value_heads", 5, "n_key_value_heads"),
+        # More experts than TransformerLens builds (one module each), and a float field
+        # past 64 bits (to JSON, a whole number like the integers refused there).
+        ("mistralai__Mixtral-8x7B-v0.1", "num_local_experts", 65_537, "num_experts"),
+        ("allenai__OLMo-1B-hf", "clip_qkv", 1e19, "clip_qkv"),
     ],
 )
 def test_values_no_preset_can_hold_are_refused_at_import(

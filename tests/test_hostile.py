@@ -104,6 +104,7 @@ def own_cache(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(folder))
     monkeypatch.setattr(cache, "_warned", False)
     monkeypatch.setattr(cache, "_waited", False)
+    monkeypatch.setattr(cache, "_given_up", set())
     return folder
 
 
@@ -197,6 +198,46 @@ def test_an_override_deriving_a_size_beyond_64_bits_is_refused(overrides: dict[s
     with pytest.raises(PresetError, match="beyond 64 bits") as info:
         get_preset("gpt2", **overrides)
     assert info.value.key in overrides
+
+
+@pytest.mark.parametrize(
+    ("preset", "key", "value"),
+    [
+        # TransformerLens's n_params leaves embeddings out; the README's bound does not.
+        ("gpt2-small", "n_ctx", 2**62),
+        ("gpt2-small", "d_vocab", 2**62),
+        ("gpt2-small", "d_vocab_out", 2**62),
+        ("pythia-70m", "d_vocab", 2**61),  # rotary: no W_pos, but two vocabulary tables
+        ("bert-base-cased", "n_ctx", 2**62),
+        ("t5-small", "d_vocab", 2**62),
+    ],
+)
+def test_the_parameter_count_with_embeddings_fits_in_64_bits(
+    preset: str, key: str, value: int
+) -> None:
+    with pytest.raises(PresetError) as info:
+        get_preset(preset, **{key: value})
+    assert info.value.key == key
+    assert "parameters (embeddings included), beyond 64 bits" in info.value.reason
+    assert f"from {key} = {value}" in info.value.reason
+    # Just inside the bound, the count is what TransformerLens would hold.
+    cfg = get_preset(preset, **{key: 2**20})
+    assert cfg.total_params() < 2**63
+
+
+def test_more_experts_than_transformer_lens_builds_are_refused() -> None:
+    from transformer_presets.field_rules import MAX_EXPERTS
+
+    assert get_preset("mixtral", num_experts=MAX_EXPERTS).num_experts == MAX_EXPERTS
+    for overrides in (
+        {"num_experts": MAX_EXPERTS + 1},
+        {"num_experts": 10**8},
+        {"num_experts": 2 * 10**9, "n_layers": 64},
+        {"experts_per_token": MAX_EXPERTS + 1},
+    ):
+        with pytest.raises(PresetError, match=f"must be at most {MAX_EXPERTS}") as info:
+            get_preset("mixtral", **overrides)
+        assert info.value.key in ("num_experts", "experts_per_token")
 
 
 # -- 2. no answer depends on what was asked before ------------------------------------------
@@ -378,6 +419,69 @@ def test_a_stopped_builder_delays_a_lookup_by_a_few_seconds_at_most(
     assert json.loads(proc.stdout)["values"]["d_model"] == 768
     assert waited < cache.LOCK_TIMEOUT + 10  # the process start-up, generously
     assert proc.stderr.count("waiting for another process") == 1
+
+
+LOCK_BUILDER = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from filelock import FileLock
+from transformer_presets import PresetRegistry, cache
+sources = PresetRegistry().sources
+key_dir = cache._key_dir(sources)
+os.makedirs(key_dir, exist_ok=True)
+with FileLock(os.path.join(key_dir, "lock")):
+    print("locked", flush=True)
+    if sys.stdin.readline().strip() == "build":
+        cache._build_and_store(key_dir, sources)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("ending", ["finishes", "dies"])
+def test_a_process_that_gave_up_waiting_does_not_wait_again(
+    ending: str, own_cache: Path, user_presets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Waits are counted, not timed: short bounds keep the test quick.
+    monkeypatch.setattr(cache, "LOCK_NOTICE", 0.05)
+    monkeypatch.setattr(cache, "LOCK_TIMEOUT", 0.3)
+    monkeypatch.setattr(cache, "STATS", dict.fromkeys(cache.STATS, 0))
+    (user_presets / "mine.toml").write_text('[mine]\nextends = "gpt2"\n')
+    builder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_BUILDER, str(SRC)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert builder.stdin is not None and builder.stdout is not None
+        assert builder.stdout.readline().strip() == "locked"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cache.CacheWarning)  # "waiting for ..."
+            # Ten lookups, each in a registry of its own (as show's two lookups were):
+            # one wait, then on without the cache.
+            for _ in range(10):
+                assert PresetRegistry().resolve("mine")["d_model"] == 768
+            assert cache.STATS["waits"] == 1
+            assert cache.STATS["builds"] == 10 and cache.STATS["hits"] == 0
+            # The build ends: stored by the other process, or abandoned when it died.
+            if ending == "finishes":
+                builder.stdin.write("build\n")
+                builder.stdin.flush()
+                assert builder.stdout.readline().strip() == "done"
+            else:
+                builder.kill()
+            builder.wait(timeout=60)
+            for _ in range(3):
+                assert PresetRegistry().resolve("mine")["d_model"] == 768
+    finally:
+        builder.kill()
+        builder.wait()
+    # No more waits; the cache is used again (built by this process if the other died).
+    assert cache.STATS["waits"] == 1
+    assert cache.STATS["stores"] == (0 if ending == "finishes" else 1)
+    assert cache.STATS["hits"] >= 2
+    assert cache.STATS["builds"] == (10 if ending == "finishes" else 11)
 
 
 def test_writes_bound_the_cache_and_drop_older_formats(own_cache: Path, user_presets: Path) -> None:
@@ -929,7 +1033,8 @@ toml_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_si
         max_size=3,
         unique_by=str.casefold,
     ),
-    n_ctx=st.integers(min_value=1, max_value=2**62),
+    # GPT-2's W_pos (n_ctx x 768) keeps the parameter count within 64 bits up to 2**52.
+    n_ctx=st.integers(min_value=1, max_value=2**52),
     eps=st.floats(min_value=0, max_value=1e3),
     attn_types=st.booleans(),
 )

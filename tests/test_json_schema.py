@@ -309,6 +309,10 @@ ALL_KEYS = [*FIELDS, *RESERVED_KEYS]
 
 text_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+# Just past 64 bits, either way: TOML-ish integers that tomllib still reads.
+beyond_int64 = st.integers(min_value=2**63, max_value=2**66) | st.integers(
+    min_value=-(2**66), max_value=-(2**63) - 1
+)
 scalars = st.one_of(
     st.booleans(),
     int64,
@@ -348,11 +352,14 @@ def typed_value(key: str) -> st.SearchStrategy[Any]:
         )
     kinds = FIELDS[key].kinds
     options: list[st.SearchStrategy[Any]] = []
+    if "int" in kinds or "float" in kinds:
+        options.append(beyond_int64)
     if "int" in kinds:
         options.append(int64)
     if "float" in kinds:
         finite = st.floats(allow_nan=False, allow_infinity=False)
-        options.append(st.one_of(finite, finite, st.floats()))
+        near_64_bits = st.floats(min_value=2.0**62, max_value=2.0**65)
+        options.append(st.one_of(finite, finite, st.floats(), near_64_bits, int64))
     if "bool" in kinds:
         options.append(st.booleans())
     chosen = st.sampled_from(FIELD_CHOICES.get(key, ("x",)))
@@ -476,6 +483,16 @@ names = st.one_of(plain_names, plain_names, text_values)
 @example(name=" p", table={})
 @example(name="p", table={"checkpoints": {"label_type": "step", "values": [3, 1]}})
 @example(name="p", table={"eps": math.nan})
+# Integers past 64 bits in float fields, and floats as large (to JSON, the same numbers).
+@example(name="p", table={"eps": 2**63})
+@example(name="p", table={"rotary_base": 2**63})
+@example(name="p", table={"yarn_factor": 2**64})
+@example(name="p", table={"yarn_beta_fast": -(2**63) - 1})
+@example(name="p", table={"rotary_base": 2.0**63})
+@example(name="p", table={"rotary_base": 2**63 - 1})
+@example(name="p", table={"initializer_range": -(2.0**63)})
+@example(name="p", table={"NTK_by_parts_factor": 9.3e18})
+@example(name="p", table={"num_experts": 65537})
 @example(name="p", table={"n_params": 5})
 @example(name="p", table={"aliases": [" p2"]})
 @example(name="p", table={"aliases": ["p\t2"]})
@@ -526,6 +543,30 @@ def test_taplo_and_the_loader_agree_on_every_field(tmp_path: Path) -> None:
             if taplo_check(path) != loader_accepts(text):
                 disagreements.append((name, value))
     assert disagreements == []
+
+
+@pytest.mark.parametrize("field", ["initializer_range", "rotary_base"])
+def test_taplo_and_the_loader_agree_on_float_fields_at_64_bits(tmp_path: Path, field: str) -> None:
+    # Past 2**63 a number is whole: to JSON (taplo's too) the integer and the float are
+    # one number, so both validators refuse either there. Just inside, both take them.
+    values = [
+        "9223372036854775807",  # 2**63 - 1
+        "9223372036854775808",  # 2**63
+        "9.223372036854775808e18",  # 2**63 as a float
+        "9223372036854774784.0",  # the float below 2**63
+        "-9223372036854775808",  # -2**63
+        "-9.223372036854775808e18",
+        "-9223372036854777856.0",  # the float below -2**63
+        "1e300",
+    ]
+    for i, value in enumerate(values):
+        text = f"[p]\n{field} = {value}\n"
+        path = tmp_path / f"{i}.toml"
+        path.write_text(text)
+        by_loader = loader_accepts(text)
+        assert taplo_check(path) == by_loader, value
+        assert schema_accepts(tomllib.loads(text)) == by_loader, value
+    assert loader_accepts(f"[p]\n{field} = 9223372036854774784.0\n")
 
 
 # -- names and aliases: the characters the loader refuses ------------------------------

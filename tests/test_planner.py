@@ -289,6 +289,12 @@ def test_the_config_methods_are_the_planner() -> None:
 
     cfg = HookedTransformerConfig(**MOE)
     assert cfg.hook_shapes(2, 8) == planner.hook_shapes(MOE, 2, 8)
+    assert cfg.hook_shapes(2, 8, names="*.hook_pre") == planner.hook_shapes(
+        MOE, 2, 8, names="*.hook_pre"
+    )
+    # A config of many experts answers about other hooks without laying theirs out.
+    many = HookedTransformerConfig(**{**MOE, "num_experts": 65_536})
+    assert many.hook_shapes(1, 4, names="hook_embed") == {"hook_embed": (1, 4, 64)}
     for dtype in (None, "bfloat16"):
         assert cfg.activation_cache_bytes(2, 8, dtype=dtype) == planner.activation_cache_bytes(
             MOE, 2, 8, dtype=dtype
@@ -459,3 +465,145 @@ def test_the_readme_example_runs() -> None:
         1, 2048, "blocks.*.hook_resid_post", dtype="bfloat16"
     )
     assert held == 32 * 2048 * 4096 * 2  # 32 layers of [1, 2048, d_model 4096] in bfloat16
+
+
+# -- counted, not laid out: the planner's bounds ---------------------------------------------
+
+SELECTIONS: list[Any] = [
+    None,
+    "hook_embed",
+    "*",
+    "blocks.*.hook_resid_post",
+    "*hook_resid_pre",
+    "*.hook_resid_*",
+    "blocks.0.*",
+    "blocks.1*",
+    "blocks.[02].*hook_[pq]*",
+    "*experts.1*",
+    "*.experts.*.hook_pre",
+    "unembed.*",
+    "*ln*",
+    ["hook_embed", "blocks.1.hook_resid_pre"],
+    ["blocks.2.hook_resid_pre", "unembed.hook_in"],
+]
+
+
+def _listed(specs: list[planner.HookSpec], names: Any) -> list[planner.HookSpec]:
+    """What a names_filter keeps of the whole listing, matched name by name."""
+    import fnmatch
+
+    if names is None:
+        return specs
+    globs = [names] if isinstance(names, str) else names
+    return [s for s in specs if any(fnmatch.fnmatchcase(s.name, g) for g in globs)]
+
+
+def test_counting_agrees_with_the_listing_for_every_decoder_preset() -> None:
+    # activation_cache_bytes and hook_count count hooks by their place in one block; the
+    # listing names every hook of every block. Both must give the same answer, for every
+    # structure of the zoo, selection and dtype, including layers counted as one.
+    from transformer_presets import PresetRegistry
+
+    reg = PresetRegistry()
+    structures = set()
+    for info in reg.list():
+        values = reg.resolve(info.name)
+        if params.model_class(values) != "HookedTransformer":
+            continue
+        full = {**values, **reg.derived(info.name)}
+        if not full.get("attn_types"):  # a per-layer list keeps its model's depth
+            full["n_layers"] = min(full["n_layers"], 5)
+        plan = ModelPlan(full)
+        # One preset of each structure: the hooks of each part, which hold the same tensor.
+        structure = repr(
+            [plan.gpt_oss, plan.L > 2]
+            + [
+                [[(r[0], r[3]) for r in p] if isinstance(p, list) else p for p in parts]
+                for lay in (plan._layout(1, 1, "float32"), plan._layout(1, 1, "bfloat16"))
+                for parts in ((lay.head, lay.block, lay.tail, lay.head_out),)
+            ]
+        )
+        if structure in structures:
+            continue
+        structures.add(structure)
+        for dtype in ("float32", "bfloat16"):
+            for batch, seq in ((2, min(plan.n_ctx, 17)),):
+                specs = plan.hook_specs(batch, seq, dtype)
+                for names in SELECTIONS:
+                    kept = _listed(specs, names)
+                    assert plan.hook_specs(batch, seq, dtype, names=names) == kept
+                    assert plan.hook_count(batch, seq, names, dtype) == len(kept)
+                    got = plan.activation_cache_bytes(batch, seq, names, dtype)
+                    assert got == planner.held_bytes(kept), (info.name, dtype, names)
+                curve = plan.activation_curve(batch, [1, seq], "*.hook_resid_*", dtype)
+                assert curve == [
+                    plan.activation_cache_bytes(batch, s, "*.hook_resid_*", dtype) for s in (1, seq)
+                ]
+    assert len(structures) >= 19  # the zoo's, when this was written
+
+
+def test_other_hooks_never_lay_out_the_experts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 65,536 experts in each of 4 layers: 786,432 expert hooks, none of them asked about.
+    many = {**MOE, "n_layers": 4, "num_experts": 65_536}
+    plan = ModelPlan(many)
+    made: list[str] = []
+
+    class Counted(planner.HookSpec):
+        def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
+            made.append(name)
+            super().__init__(name, *args, **kwargs)
+
+    monkeypatch.setattr(planner, "HookSpec", Counted)
+    matched: list[str] = []
+    call = planner._Globs.__call__
+    monkeypatch.setattr(
+        planner._Globs, "__call__", lambda self, n: matched.append(n) or call(self, n)
+    )
+    [embed] = plan.hook_specs(1, 8, names="hook_embed")
+    assert embed.name == "hook_embed" and made == ["hook_embed"]
+    assert plan.hook_shapes(1, 8, names=["hook_embed", "unembed.*"]) == {
+        "hook_embed": (1, 8, 64),
+        "unembed.hook_in": (1, 8, 64),
+        "unembed.hook_out": (1, 8, 100),
+    }
+    assert plan.hook_count(1, 8, "blocks.*.hook_resid_post") == 4
+    assert plan.activation_cache_bytes(1, 8, "blocks.9.*") == 0  # no block 9
+    # Every name matched was a head's, a tail's or a block's (4 layers), never an expert's.
+    assert not any(".experts." in n for n in matched) and len(matched) < 200
+    # All hooks: counted without a name, listed only when a listing is asked for.
+    two = len(ModelPlan({**many, "num_experts": 2}).hook_specs(1, 8))  # but for its experts
+    matched.clear()
+    made.clear()
+    assert plan.hook_count(1, 8) == two + 4 * 3 * (65_536 - 2)
+    assert plan.activation_cache_bytes(1, 8) > 0
+    assert made == [] and matched == []
+
+
+def test_more_experts_than_the_planner_lays_out_name_the_key() -> None:
+    fits = {**MOE, "n_layers": 4, "num_experts": planner.MAX_EXPERTS_IN_ALL // 4}
+    assert ModelPlan(fits).hook_count(1, 1, "hook_embed") == 1
+    with pytest.raises(PresetValidationError, match="at most 262144 experts in all") as info:
+        ModelPlan({**fits, "n_layers": 5})
+    assert info.value.key == "num_experts"
+    assert "got 5 x 65536" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "glob",
+    ["hook_embed", "*", "blocks.*", "blocks.1?.*", "*experts.[!0]*", "*.[3-5].*", "b*s.2*.h*"],
+)
+def test_a_glob_reaches_the_families_of_the_names_it_matches(glob: str) -> None:
+    import fnmatch
+
+    globs = planner._globs(glob)
+    assert globs is not None
+    number = planner._NUMBER
+    for i in (0, 1, 2, 13, 104):
+        for j in (0, 3, 5, 40):
+            for hook in ("hook_gate", "hook_pre", "hook_post"):
+                name = f"blocks.{i}.mlp.experts.{j}.{hook}"
+                if fnmatch.fnmatchcase(name, glob):
+                    assert globs.may_match("blocks.", number, ".mlp.experts.", number, "." + hook)
+                    assert globs.may_match(f"blocks.{i}.mlp.experts.", number, "." + hook)
+    assert not planner._globs("hook_embed").may_match("blocks.", number, ".hook_resid_pre")  # type: ignore[union-attr]
+    assert not planner._globs("blocks.1.*").may_match("blocks.2.mlp.experts.", number, ".hook_pre")  # type: ignore[union-attr]

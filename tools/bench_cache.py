@@ -108,7 +108,9 @@ def scenario(
     time.sleep(2.5)
     run_child(env, name)
     check = run_child(env, name)
-    assert check["stats"] == {"hits": 1, "builds": 0, "stores": 0, "fallbacks": 0}, check
+    assert check["stats"] == {"hits": 1, "builds": 0, "stores": 0, "fallbacks": 0, "waits": 0}, (
+        check
+    )
     warm = measure(env, name, args.runs)
     off = measure({**env, "TRANSFORMER_PRESETS_NO_CACHE": "1"}, name, args.runs)
     return {"warm": warm, "off": off, "tomllib_when_warm": check["tomllib"]}

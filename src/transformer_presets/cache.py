@@ -25,7 +25,9 @@ one else may write to (as ssh and git treat their files); elsewhere it is
 ignored, with one warning. Every file is read only if it is a regular file of
 at most :data:`MAX_FILE_BYTES`. A process waits at most :data:`LOCK_TIMEOUT`
 seconds for another one building the same generation (saying so on stderr
-after a second), then works without the cache. Each write keeps the cache
+after a second), then works without the cache; having given up once, it does
+not wait again while that build runs (once it is finished, the cache is
+used). Each write keeps the cache
 bounded: at most :data:`MAX_KEY_FOLDERS` source keys (the most recently
 validated) and :data:`MAX_CACHE_BYTES` in all, and no folder of an older
 format.
@@ -123,9 +125,10 @@ def _rmtree(path: str, *, ignore_errors: bool = False) -> None:
 
 
 #: Counters for tests and benchmarks: ``hits`` (a valid manifest was used),
-#: ``builds`` (the sources were parsed), ``stores`` (a generation was written)
-#: and ``fallbacks`` (a damaged shard forced a rebuild).
-STATS = {"hits": 0, "builds": 0, "stores": 0, "fallbacks": 0}
+#: ``builds`` (the sources were parsed), ``stores`` (a generation was written),
+#: ``fallbacks`` (a damaged shard forced a rebuild) and ``waits`` (a lookup
+#: waited for another process's build).
+STATS = {"hits": 0, "builds": 0, "stores": 0, "fallbacks": 0, "waits": 0}
 
 
 class CacheWarning(UserWarning):
@@ -134,6 +137,9 @@ class CacheWarning(UserWarning):
 
 _warned = False
 _waited = False
+# Key folders whose build lock this process gave up waiting for: while that build
+# runs, later lookups go on without the cache at once instead of waiting again.
+_given_up: set[str] = set()
 
 
 def _warn(message: str) -> None:
@@ -688,18 +694,27 @@ def _build_locked(key_dir: str, sources: list[Source], avoid: str | None = None)
         lock_path = os.path.join(key_dir, "lock")
         if os.path.isdir(lock_path):
             _rmtree(lock_path)  # damage: a folder where the lock file belongs
-        lock = FileLock(lock_path, timeout=LOCK_NOTICE)
+        lock = FileLock(lock_path)
         try:
-            lock.acquire()
+            lock.acquire(timeout=0)
         except Timeout:
-            _notice_wait(key_dir)
-            lock.acquire(timeout=LOCK_TIMEOUT - LOCK_NOTICE)
+            if key_dir in _given_up:
+                # Still the build this process waited for once: not again.
+                return _build(sources)
+            STATS["waits"] += 1
+            try:
+                lock.acquire(timeout=LOCK_NOTICE)
+            except Timeout:
+                _notice_wait(key_dir)
+                lock.acquire(timeout=LOCK_TIMEOUT - LOCK_NOTICE)
     except Timeout:
         # Another process is slow to build (or stopped): do not wait any longer.
+        _given_up.add(key_dir)
         return _build(sources)
     except OSError as exc:
         _warn(f"cannot write to {key_dir} ({exc.strerror or exc}); working without it")
         return _build(sources)
+    _given_up.discard(key_dir)  # that build is over: the lock is ours
     try:
         # A process that held the lock before us may have stored what we need.
         catalog = _load(key_dir, sources, avoid)

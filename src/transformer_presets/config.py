@@ -289,9 +289,15 @@ class HookedTransformerConfig:
         except PresetError as exc:
             raise exc.with_context(preset=self.model_name) from None
 
-    def hook_shapes(self, batch: int, seq: int, *, dtype: Any = None) -> dict[str, tuple[int, ...]]:
-        """Hook name -> shape of every activation ``run_with_cache`` stores, in its order."""
-        return self._planned("hook_shapes", batch, seq, dtype)  # type: ignore[no-any-return]
+    def hook_shapes(
+        self, batch: int, seq: int, *, dtype: Any = None, names: Any = None
+    ) -> dict[str, tuple[int, ...]]:
+        """Hook name -> shape of every activation ``run_with_cache`` stores, in its order.
+
+        ``names`` (a glob or a list of globs) keeps only the hooks it matches, without
+        laying out the others.
+        """
+        return self._planned("hook_shapes", batch, seq, dtype, names=names)  # type: ignore[no-any-return]
 
     def activation_cache_bytes(
         self, batch: int, seq: int, names: Any = None, *, dtype: Any = None

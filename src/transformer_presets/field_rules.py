@@ -31,6 +31,7 @@ __all__ = [
     "FIELD_CHOICES",
     "FIELD_DEFAULTS",
     "INT_LIMIT",
+    "MAX_EXPERTS",
     "PER_LAYER_FIELDS",
     "Bound",
     "check_and_derive",
@@ -70,13 +71,14 @@ DERIVED_FIELDS: tuple[str, ...] = (
 
 class Bound:
     """The numbers a numeric field accepts: ``low`` and up (above ``low`` when ``open``),
-    at most ``high``, plus the "not set" values in ``also``.
+    at most ``high``, plus the "not set" values in ``also``; ``why`` says why a value is
+    refused (``why_high``, only one above ``high``).
 
     >>> Bound(1, also=(-1,)).problem(0)
     'must be a positive integer (or -1), got 0'
     """
 
-    __slots__ = ("also", "high", "low", "open", "why")
+    __slots__ = ("also", "high", "low", "open", "why", "why_high")
 
     def __init__(
         self,
@@ -86,16 +88,19 @@ class Bound:
         high: int | None = None,
         also: tuple[Any, ...] = (),
         why: str = "",
+        why_high: str = "",
     ) -> None:
         self.low = low
         self.open = open
         self.high = high
         self.also = also
         self.why = why
+        self.why_high = why_high or why
 
     def problem(self, value: Any) -> str | None:
         if value in self.also and not isinstance(value, bool):
             return None
+        why = self.why
         if self.open and not value > self.low:
             reason = f"must be greater than {self.low}"
         elif value < self.low:
@@ -107,15 +112,23 @@ class Bound:
                 reason = f"must be at least {self.low}"
         elif self.high is not None and value > self.high:
             reason = f"must be at most {self.high}"
+            why = self.why_high
         else:
             return None
         also = f" (or {', '.join(map(repr, self.also))})" if self.also else ""
-        why = f" ({self.why})" if self.why else ""
-        return f"{reason}{also}, got {value!r}{why}"
+        return f"{reason}{also}, got {value!r}" + (f" ({why})" if why else "")
 
 
 #: The integers TransformerLens can store: it builds tensors of these sizes and indices.
+#: Numbers of float fields stay below it too (see :func:`value_problem`).
 INT_LIMIT = 2**63
+#: The most experts a mixture-of-experts layer may have. TransformerLens builds every
+#: expert as a module of its own, with three hooks, and loops over them in Python at every
+#: forward pass: 65,536 experts of the smallest width take it 26 s and 1.1 GiB to build,
+#: per layer (the most in a released model is 2,048, Switch-C's). The same bound as the
+#: layers a config.json and the planner hold.
+MAX_EXPERTS = 65_536
+_EXPERTS_WHY = "TransformerLens builds every expert as a module of its own"
 _POSITIVE = Bound(1)
 _NON_NEGATIVE = Bound(0)
 _ABOVE_ZERO = Bound(0, open=True)
@@ -137,8 +150,8 @@ FIELD_BOUNDS: dict[str, Bound] = {
     "seed": Bound(0, high=2**32 - 1, why="NumPy takes seeds below 2**32"),
     "rotary_dim": _POSITIVE,
     "n_key_value_heads": _POSITIVE,
-    "num_experts": _POSITIVE,
-    "experts_per_token": _POSITIVE,
+    "num_experts": Bound(1, high=MAX_EXPERTS, why_high=_EXPERTS_WHY),
+    "experts_per_token": Bound(1, high=MAX_EXPERTS, why_high=_EXPERTS_WHY),
     "relative_attention_max_distance": _POSITIVE,
     "relative_attention_num_buckets": _POSITIVE,
     "decoder_start_token_id": _NON_NEGATIVE,
@@ -249,6 +262,8 @@ def value_problem(name: str, value: Any) -> str | None:
     'must be a positive integer, got -1'
     >>> value_problem("eps", float("nan"))
     'must be a finite number, got nan'
+    >>> value_problem("rotary_base", 2**63)
+    'must be between -2**63 and 2**63 (64 bits), got 9223372036854775808'
     """
     kinds = field_kinds()[name]
     if value is None:
@@ -261,7 +276,18 @@ def value_problem(name: str, value: Any) -> str | None:
         if isinstance(value, numbers.Real) and not is_int(value):
             if not math.isfinite(value):
                 return f"must be a finite number, got {value!r}"
+            # A float this large is a whole number, which JSON (the schema) and a
+            # TOML-to-JSON editor cannot tell from the integer refused below; and
+            # TransformerLens hands these numbers to torch as 64-bit scalars.
+            if not -INT_LIMIT <= float(value) < INT_LIMIT:
+                return f"must be between -2**63 and 2**63 (64 bits), got {value!r}"
         elif not -INT_LIMIT <= value < INT_LIMIT:
+            if "float" in kinds:
+                # Not its digits: Python refuses to print integers of over 4,300.
+                shown = (
+                    repr(value) if abs(value) < 10**30 else f"{value.bit_length()} binary digits"
+                )
+                return f"must be between -2**63 and 2**63 (64 bits), got {shown}"
             return "must fit in 64 bits (between -2**63 and 2**63 - 1)"
         bound = FIELD_BOUNDS.get(name)
         return None if bound is None else bound.problem(value)
@@ -293,9 +319,11 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
     the command line can validate and describe presets without importing torch.
 
     Beyond TransformerLens's own checks, values no model can have are refused:
-    sizes that are zero or negative, non-finite numbers, integers beyond 64
-    bits (derived ones too: ``d_mlp`` and ``n_params``), unknown choices, head counts that do not divide, more experts per
-    token than experts, per-layer lists of another length than ``n_layers``.
+    sizes that are zero or negative, non-finite numbers, numbers beyond 64
+    bits (derived ones too: ``d_mlp``, ``n_params`` and the parameter count with the
+    embeddings), more than :data:`MAX_EXPERTS` experts, unknown choices, head counts that
+    do not divide, more experts per token than experts, per-layer lists of another length
+    than ``n_layers``.
 
     Raises :class:`PresetValidationError` naming the offending key.
 
@@ -445,6 +473,7 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
             key=key,
         )
     out["n_params"] = n_params
+    _check_total_params(values)
 
     if get("use_attn_scale") and get("attn_scale") == -1.0:
         out["attn_scale"] = math.sqrt(d_head)
@@ -453,6 +482,54 @@ def check_and_derive(values: Mapping[str, Any], *, warn: bool = False) -> dict[s
     if isinstance(dtype, str):
         dtype_name(dtype)
     return out
+
+
+# The sizes a parameter count is a product of: the candidates for the key that makes it.
+_SIZE_FIELDS = (
+    "n_layers",
+    "d_model",
+    "d_head",
+    "n_heads",
+    "d_mlp",
+    "n_ctx",
+    "d_vocab",
+    "d_vocab_out",
+    "num_experts",
+    "n_key_value_heads",
+    "relative_attention_num_buckets",
+)
+
+
+def _check_total_params(values: Mapping[str, Any]) -> None:
+    """Refuse a model whose parameters, embeddings included, do not fit in 64 bits.
+
+    TransformerLens's ``n_params`` leaves out embeddings, norms and biases: a context of
+    2**62 positions (``W_pos``) or a vocabulary of 2**62 tokens passes it. The key named
+    is the size that, were it 1, would let the count fit (the largest such); failing
+    that, the largest size.
+    """
+    from .params import known_params
+
+    def count(cfg: Mapping[str, Any]) -> int | None:
+        try:
+            return known_params(cfg)
+        except PresetValidationError:
+            return None  # a model TransformerLens cannot build: its own checks say so
+
+    total = count(values)
+    if total is None or total < INT_LIMIT:
+        return
+    sizes = {k: v for k in _SIZE_FIELDS if is_int(v := values.get(k)) and v > 1}
+    ranked = sorted(sizes, key=lambda k: sizes[k], reverse=True)
+    key = next(
+        (k for k in ranked if (c := count({**values, k: 1})) is not None and c < INT_LIMIT),
+        ranked[0],
+    )
+    raise PresetValidationError(
+        f"gives {total:.3g} parameters (embeddings included), beyond 64 bits "
+        f"(from {key} = {sizes[key]})",
+        key=key,
+    )
 
 
 _NO_DEFAULT = object()

@@ -27,7 +27,6 @@ more than one preset (inheritance, required fields, name clashes).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from ._dtypes import DTYPE_NAMES
@@ -64,11 +63,13 @@ _RESERVED_DOCS = {
 
 def _finite_number() -> dict[str, Any]:
     return {
-        "$comment": "A finite number: the bounds exclude the infinities, and since no number "
-        "is both >= 1 and <= 0, the 'not' rejects only NaN, which fails no comparison.",
+        "$comment": "A finite number within 64 bits, as the loader takes them for float "
+        "fields (beyond, a number is whole, and JSON cannot tell it from an integer): the "
+        "bounds exclude the infinities, and since no number is both >= 1 and <= 0, the "
+        "'not' rejects only NaN, which fails no comparison.",
         "type": "number",
-        "minimum": -sys.float_info.max,
-        "maximum": sys.float_info.max,
+        "minimum": -INT_LIMIT,
+        "exclusiveMaximum": INT_LIMIT,
         "not": {"minimum": 1, "maximum": 0},
     }
 

@@ -21,7 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs the planner's commands a noticeable share of their start-up
     from typing import Any
 
-__all__ = ["model_class", "total_params", "weight_bytes"]
+__all__ = ["known_params", "model_class", "total_params", "weight_bytes"]
 
 # TransformerLens builds these with HookedAudioEncoder, which on its own holds only the
 # transformer blocks: the convolutional feature encoder, the feature projection and any
@@ -154,9 +154,29 @@ def total_params(cfg: Any) -> int:
             "total_params counts unquantised models only", key="load_in_4bit"
         )
     kind = model_class(cfg)
+    if kind != "HookedAudioEncoder":
+        _require_vocab(c)
+    return _count(c, kind)
+
+
+def known_params(cfg: Any) -> int:
+    """:func:`total_params` as far as the config says: what the field rules bound.
+
+    A vocabulary left to the tokenizer (``d_vocab`` of -1) counts no embedding rows, and
+    4-bit quantisation is ignored (each weight counted as one element). Raises
+    :class:`PresetValidationError` for a config TransformerLens cannot build.
+
+    >>> known_params({"n_layers": 1, "d_model": 4, "n_ctx": 2, "d_head": 2, "attn_only": True})
+    104
+    """
+    c = _Config(cfg)
+    c.d_vocab, c.d_vocab_out = max(c.d_vocab, 0), max(c.d_vocab_out, 0)
+    return _count(c, model_class(cfg))
+
+
+def _count(c: _Config, kind: str) -> int:
     if kind == "HookedAudioEncoder":
         return c.n_layers * _bert_block(c)
-    _require_vocab(c)
     if kind == "HookedEncoder":
         return _bert_encoder(c)
     if kind == "HookedEncoderDecoder":

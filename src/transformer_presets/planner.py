@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "MAX_EXPERTS_IN_ALL",
     "MAX_LAYERS",
     "MAX_SIZE",
     "OPTIMIZERS",
@@ -78,6 +79,9 @@ __all__ = [
 #: few hundred; the same bound as a per-layer pattern's and a config.json's): its work
 #: and memory grow with every layer, and a preset may ask for 2**63 - 1 of them.
 MAX_LAYERS = 65_536
+#: The most experts the planner lays out, over all layers (``n_layers * num_experts``):
+#: listing their hooks takes three each (Qwen3-Next has 48 x 512 = 24,576 experts).
+MAX_EXPERTS_IN_ALL = 262_144
 
 #: The optimizers :func:`training_state` knows, as ``torch.optim`` holds their state.
 OPTIMIZERS = ("adamw", "sgd", "none")
@@ -190,7 +194,14 @@ class TrainingState:
 # -- the public functions -----------------------------------------------------------------
 
 
-def hook_specs(cfg: Any, batch: int, seq: int, dtype: Any = None) -> list[HookSpec]:
+def hook_specs(
+    cfg: Any,
+    batch: int,
+    seq: int,
+    dtype: Any = None,
+    *,
+    names: str | Iterable[str] | None = None,
+) -> list[HookSpec]:
     """Every activation ``run_with_cache`` stores for a ``[batch, seq]`` token tensor.
 
     In the order the cache holds them (the order the hooks first run), each with the
@@ -205,6 +216,10 @@ def hook_specs(cfg: Any, batch: int, seq: int, dtype: Any = None) -> list[HookSp
     not divide), so each expert hook's total over the experts is exact whatever the
     routing. GPT-OSS skips experts that receive no token, and so do these shapes.
 
+    ``names``, a shell-style glob or a list of globs over hook names, keeps only the hooks
+    that match (as a ``names_filter`` would); hooks no glob can match, such as every
+    expert's for ``"hook_embed"``, are never laid out.
+
     Raises :class:`PresetValidationError` for a model that is not a ``HookedTransformer``
     (BERT, T5 and the speech encoders are not covered), for a configuration
     TransformerLens cannot run, and for a bad ``batch``, ``seq`` or ``dtype``.
@@ -214,22 +229,32 @@ def hook_specs(cfg: Any, batch: int, seq: int, dtype: Any = None) -> list[HookSp
     >>> specs = hook_specs(gpt2, 2, 16)
     >>> specs[0], specs[-1].shape
     (HookSpec('hook_embed', (2, 16, 768), 'float32', nbytes=98304), (2, 16, 50257))
+    >>> [s.name for s in hook_specs(gpt2, 2, 16, names="blocks.1?.hook_resid_post")]
+    ['blocks.10.hook_resid_post', 'blocks.11.hook_resid_post']
     """
-    return ModelPlan(cfg).hook_specs(batch, seq, dtype)
+    return ModelPlan(cfg).hook_specs(batch, seq, dtype, names=names)
 
 
-def hook_shapes(cfg: Any, batch: int, seq: int, dtype: Any = None) -> dict[str, tuple[int, ...]]:
+def hook_shapes(
+    cfg: Any,
+    batch: int,
+    seq: int,
+    dtype: Any = None,
+    *,
+    names: str | Iterable[str] | None = None,
+) -> dict[str, tuple[int, ...]]:
     """Hook name -> shape of every activation ``run_with_cache`` stores, in the cache's order.
 
     The same in every dtype; ``dtype`` is accepted (and checked) for symmetry with the
-    other functions. See :func:`hook_specs` for dtypes and the mixture-of-experts shapes.
+    other functions. See :func:`hook_specs` for dtypes, the mixture-of-experts shapes and
+    ``names``.
 
     >>> shapes = hook_shapes({"n_layers": 2, "d_model": 64, "n_ctx": 32, "d_head": 16,
     ...                       "d_vocab": 100, "act_fn": "gelu"}, batch=3, seq=8)
     >>> shapes["blocks.0.attn.hook_pattern"], shapes["blocks.1.mlp.hook_post"]
     ((3, 4, 8, 8), (3, 8, 256))
     """
-    return ModelPlan(cfg).hook_shapes(batch, seq, dtype)
+    return ModelPlan(cfg).hook_shapes(batch, seq, dtype, names=names)
 
 
 def activation_cache_bytes(
@@ -390,24 +415,110 @@ def _optimizer(value: Any) -> str:
     )
 
 
-def _selector(names: Any) -> Callable[[str], bool] | None:
-    """A predicate over hook names for a glob or a collection of globs (None: every hook)."""
+def _globs(names: Any) -> _Globs | None:
+    """The hooks a glob or a collection of globs selects (None: every hook)."""
     if names is None:
         return None
     if isinstance(names, str):
-        patterns = [names]
-    elif isinstance(names, list | tuple | set | frozenset) and all(
-        isinstance(n, str) for n in names
-    ):
-        patterns = list(names)
-    else:
-        raise PresetValidationError(
-            f"must be a glob or a list of globs over hook names, got {type(names).__name__}",
-            key="names",
-        )
-    import fnmatch  # only with a filter: it imports re
+        return _Globs((names,))
+    if isinstance(names, list | tuple | set | frozenset) and all(isinstance(n, str) for n in names):
+        return _Globs(tuple(sorted(names) if isinstance(names, set | frozenset) else names))
+    raise PresetValidationError(
+        f"must be a glob or a list of globs over hook names, got {type(names).__name__}",
+        key="names",
+    )
 
-    return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+#: In a family of hook names: one or more digits (a layer's or an expert's number).
+_NUMBER = None
+
+
+class _Globs:
+    """Shell-style globs over hook names, as ``fnmatch.fnmatchcase`` reads them.
+
+    Besides matching a name, they answer whether any name of a family could match
+    (``blocks.<n>.mlp.experts.<n>.hook_pre``), so that hooks no glob reaches are never
+    laid out one by one.
+    """
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        import fnmatch  # only with a filter: it imports re
+        import re
+
+        self.patterns = patterns
+        self._matchers = [re.compile(fnmatch.translate(p)).match for p in patterns]
+        self._tokens = [_glob_tokens(p) for p in patterns]
+        self._in_class = fnmatch.fnmatchcase
+
+    def __call__(self, name: str) -> bool:
+        return any(match(name) for match in self._matchers)
+
+    def may_match(self, *family: str | None) -> bool:
+        """Whether some name of ``family`` (text, and :data:`_NUMBER` for numbers) matches."""
+        items: list[str | None] = []
+        for part in family:
+            items.extend([None] if part is _NUMBER else part)
+        return any(self._reaches(tokens, items) for tokens in self._tokens)
+
+    def _reaches(self, tokens: list[str], items: list[str | None]) -> bool:
+        # The glob and the family side by side, as two automata: a state is (the glob's
+        # token, the family's item, whether a number has had a digit yet).
+        end_g, end_t = len(tokens), len(items)
+        seen: set[tuple[int, int, bool]] = set()
+        todo = [(0, 0, False)]
+        while todo:
+            state = todo.pop()
+            if state in seen:
+                continue
+            seen.add(state)
+            g, t, digits = state
+            if g < end_g and tokens[g] == "*":
+                todo.append((g + 1, t, digits))  # the star matches nothing more
+            if digits:
+                todo.append((g, t + 1, False))  # the number ends here
+            if t == end_t:
+                if g == end_g:
+                    return True
+                continue
+            if g == end_g:
+                continue
+            item, token = items[t], tokens[g]
+            for char in "0123456789" if item is None else item:
+                if token == "*":
+                    nxt = g
+                elif (
+                    token == "?"
+                    or token == char
+                    or (len(token) > 1 and self._in_class(char, token))
+                ):
+                    nxt = g + 1
+                else:
+                    continue
+                todo.append((nxt, t, True) if item is None else (nxt, t + 1, False))
+        return False
+
+
+def _glob_tokens(pattern: str) -> list[str]:
+    """A glob's parts as fnmatch reads them: ``*``, ``?``, a ``[...]`` class, or a character."""
+    tokens: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        token = pattern[i]
+        i += 1
+        if token == "[":  # a class, when closed (else a plain "[", as fnmatch.translate)
+            j = i
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j < n:
+                token, i = pattern[i - 1 : j + 1], j + 1
+        if token == "*" and tokens and tokens[-1] == "*":
+            continue
+        tokens.append(token)
+    return tokens
 
 
 def held_bytes(specs: Iterable[HookSpec]) -> int:
@@ -422,15 +533,18 @@ def held_bytes(specs: Iterable[HookSpec]) -> int:
 
 
 class _Hooks:
-    """The cache being filled: hook name -> [shape, dtype, same_as], in first-run order."""
+    """The cache being filled: hook name -> [shape, dtype, root], in first-run order (the
+    root is the hook first holding the same tensor, or None)."""
 
-    def __init__(self, dtype: str) -> None:
+    def __init__(self, dtype: str, *, takes_in: bool = False) -> None:
         self.dtype = dtype
         # Norms compute in float32 below single precision; in float32 and float64 a
         # Pre norm's output *is* its hook_normalized tensor (.to(dtype) changes nothing).
         self.norm_dtype = "float32" if dtype in _HALF else dtype
         self.exact = dtype not in _HALF
         self.table: dict[str, list[Any]] = {}
+        if takes_in:  # a part that takes in the residual stream, as the hook _IN
+            self.table[_IN] = [(), dtype, None]
 
     def add(
         self, name: str, shape: tuple[int, ...], dtype: str | None = None, same: str | None = None
@@ -455,8 +569,96 @@ class _Hooks:
         # LayerNorm and RMSNorm scale the output by their weights: a new tensor.
         return normalized if kind.endswith("Pre") and self.exact else None
 
-    def specs(self) -> list[HookSpec]:
-        return [HookSpec(n, shape, dt, same) for n, (shape, dt, same) in self.table.items()]
+    def rows(self) -> list[_Row]:
+        """(name, shape, dtype, root) of every hook, in order; the root is the hook
+        holding the same tensor (:data:`_IN`, the residual stream coming in), or None."""
+        return [(n, shape, dt, root) for n, (shape, dt, root) in self.table.items() if n != _IN]
+
+
+# A hook of a layout: name (or name within a block), shape, dtype, the hook holding the
+# same tensor (None when it holds its own).
+_Row = tuple[str, tuple[int, ...], str, "str | None"]
+#: In a layout, the residual stream a block or the unembedding takes in (a pseudo hook).
+_IN = "<in>"
+_EXPERT_HOOKS = ("hook_gate", "hook_pre", "hook_post")
+
+
+def _nbytes(row: _Row) -> int:
+    numel = 1
+    for n in row[1]:
+        numel *= n
+    return numel * _ITEMSIZE[row[2]]
+
+
+class _Layout:
+    """The hooks of one ``[batch, seq]`` input, laid out once instead of once a layer.
+
+    ``head`` runs before the blocks, ``block`` in every block (names within the block:
+    ``blocks.3.`` is added), ``tail`` after them. Every block is the same but for the
+    residual stream it takes in (:data:`_IN`): the embedding's for the first block, the
+    previous block's ``block_out`` for the others, and the last block's for the tail. A
+    mixture of experts' hooks come after ``experts_after`` in each block, expert by
+    expert, for ``tokens`` tokens (see :meth:`ModelPlan._expert_specs`).
+    """
+
+    __slots__ = (
+        "block",
+        "block_out",
+        "dtype",
+        "experts_after",
+        "head",
+        "head_out",
+        "tail",
+        "tokens",
+    )
+
+    def __init__(
+        self,
+        head: list[_Row],
+        head_out: str | None,
+        block: list[_Row],
+        block_out: str,
+        experts_after: str | None,
+        tail: list[_Row],
+        tokens: int,
+        dtype: str,
+    ) -> None:
+        self.head, self.head_out = head, head_out
+        self.block, self.block_out, self.experts_after = block, block_out, experts_after
+        self.tail, self.tokens, self.dtype = tail, tokens, dtype
+
+
+class _Tally:
+    """Which tensors a selection of hooks holds, counted over the layers: worked out
+    once for a model and a selection, then priced at any ``[batch, seq]`` in an
+    instant (a layout's rows are the same at every size).
+
+    ``head``, ``block`` and ``tail`` count, row by row, the tensors held whose first
+    hook is that row (of the blocks, in how many); ``hooks`` is how many hooks are
+    selected, experts apart. Experts' hooks are counted by expert number: ``every`` of
+    each expert's, plus ``sums[i + 1] - sums[i]`` of expert ``numbers[i]``'s (the
+    numbers in order, so that :meth:`below` is a search).
+    """
+
+    __slots__ = ("block", "every", "head", "hooks", "numbers", "sums", "tail")
+
+    def __init__(self, head: int, block: int, tail: int) -> None:
+        self.head, self.block, self.tail = [0] * head, [0] * block, [0] * tail
+        self.hooks = 0
+        self.every = 0
+        self.numbers: list[int] = []
+        self.sums = [0]  # sums[k]: the weights of the first k numbers
+
+    def add_experts(self, weights: dict[int, int]) -> None:
+        for number in sorted(weights):
+            self.numbers.append(number)
+            self.sums.append(self.sums[-1] + weights[number])
+
+    def below(self, number: int) -> int:
+        """Expert hooks selected among the experts numbered below ``number``."""
+        import bisect
+
+        return self.every * number + self.sums[bisect.bisect_left(self.numbers, number)]
 
 
 class ModelPlan:
@@ -507,13 +709,28 @@ class ModelPlan:
         """The config's dtype, by its canonical name (``"float32"``)."""
         return self.config_dtype
 
-    def hook_specs(self, batch: int, seq: int, dtype: Any = None) -> list[HookSpec]:
+    def hook_specs(
+        self,
+        batch: int,
+        seq: int,
+        dtype: Any = None,
+        *,
+        names: str | Iterable[str] | None = None,
+    ) -> list[HookSpec]:
         """See :func:`hook_specs`."""
-        return self._hooks(batch, seq, self._dtype(dtype))
+        globs = _globs(names)
+        return self._specs(self._layout(batch, seq, self._dtype(dtype)), globs)
 
-    def hook_shapes(self, batch: int, seq: int, dtype: Any = None) -> dict[str, tuple[int, ...]]:
+    def hook_shapes(
+        self,
+        batch: int,
+        seq: int,
+        dtype: Any = None,
+        *,
+        names: str | Iterable[str] | None = None,
+    ) -> dict[str, tuple[int, ...]]:
         """See :func:`hook_shapes`."""
-        return {s.name: s.shape for s in self.hook_specs(batch, seq, dtype)}
+        return {s.name: s.shape for s in self.hook_specs(batch, seq, dtype, names=names)}
 
     def activation_cache_bytes(
         self,
@@ -523,9 +740,47 @@ class ModelPlan:
         dtype: Any = None,
     ) -> int:
         """See :func:`activation_cache_bytes`."""
-        selected = _selector(names)
-        specs = self.hook_specs(batch, seq, dtype)
-        return held_bytes(s for s in specs if selected is None or selected(s.name))
+        return self.activation_curve(batch, (seq,), names, dtype)[0]
+
+    def activation_curve(
+        self,
+        batch: int,
+        seqs: Iterable[int],
+        names: str | Iterable[str] | None = None,
+        dtype: Any = None,
+    ) -> list[int]:
+        """:meth:`activation_cache_bytes` at each of ``seqs``, the hooks selected once.
+
+        Neither lays the hooks out layer by layer: which tensors the selection holds is
+        counted once for the model (for all hooks, or globs no layer's hook can match,
+        without visiting the layers), then priced at each size.
+
+        >>> plan = ModelPlan({"n_layers": 2, "d_model": 64, "n_ctx": 32, "d_head": 16,
+        ...                   "d_vocab": 100, "act_fn": "gelu"})
+        >>> plan.activation_curve(1, [8, 16, 32], "blocks.*.hook_resid_post")
+        [4096, 8192, 16384]
+        """
+        globs = _globs(names)
+        dt = self._dtype(dtype)
+        tally = self._tally(globs, dt)
+        return [self._priced(tally, self._layout(batch, seq, dt))[1] for seq in seqs]
+
+    def hook_count(
+        self,
+        batch: int,
+        seq: int,
+        names: str | Iterable[str] | None = None,
+        dtype: Any = None,
+    ) -> int:
+        """How many hooks :meth:`hook_specs` lists, without listing them.
+
+        >>> ModelPlan({"n_layers": 2, "d_model": 64, "n_ctx": 32, "d_head": 16,
+        ...            "d_vocab": 100, "act_fn": "gelu"}).hook_count(1, 8, "blocks.*")
+        34
+        """
+        globs = _globs(names)
+        dt = self._dtype(dtype)
+        return self._priced(self._tally(globs, dt), self._layout(batch, seq, dt))[0]
 
     def kv_cache_bytes(
         self, batch: int, seq: int, dtype: Any = None, *, include_mask: bool = False
@@ -643,7 +898,14 @@ class ModelPlan:
                         f"must be between 1 and num_experts ({self.experts}), got {self.per_token}",
                         key="experts_per_token",
                     )
+                if self.L * self.experts > MAX_EXPERTS_IN_ALL:
+                    raise PresetValidationError(
+                        f"the planner lays out at most {MAX_EXPERTS_IN_ALL} experts in all "
+                        f"(n_layers x num_experts), got {self.L} x {self.experts}",
+                        key="num_experts",
+                    )
         self.config_dtype = dtype_key(c.get("dtype"))
+        self._tallies: dict[tuple[tuple[str, ...] | None, bool], _Tally] = {}
 
     def _check_olmo_norms(self, kv: Any) -> None:
         # OLMo's Q/K norms run over whole projections: their widths must match.
@@ -672,16 +934,10 @@ class ModelPlan:
 
     # -- activations ----------------------------------------------------------------
 
-    def _routed(self, tokens: int) -> list[int]:
-        """Tokens per expert for an even split of ``tokens * experts_per_token``."""
-        base, extra = divmod(tokens * self.per_token, self.experts)
-        return [base + (j < extra) for j in range(self.experts)]
-
-    def _hooks(self, batch: int, seq: int, dtype: str) -> list[HookSpec]:
+    def _layout(self, batch: int, seq: int, dtype: str) -> _Layout:
         B, S = self._sizes(batch, seq)
-        d, H, Hk = self.d, self.H, self.Hk
+        resid = (B, S, self.d)
         h = _Hooks(dtype)
-        resid = (B, S, d)
         if self.c.flag("use_hook_tokens"):
             h.add("hook_tokens", (B, S), _TOKEN_DTYPE)
         embed = None
@@ -691,49 +947,65 @@ class ModelPlan:
         if self.pos in ("standard", "shortformer"):
             h.add("hook_pos_embed", resid)
         # Only "standard" adds the position embedding to the residual stream.
-        residual: str | None = None if self.pos == "standard" else embed
-        for i in range(self.L):
-            p = f"blocks.{i}."
-            residual = h.add(p + "hook_resid_pre", resid, same=residual)
-            q_in: tuple[int, ...] = resid
-            k_in: tuple[int, ...] = resid
-            if self.attn_in:
-                q_in = k_in = (B, S, H, d)
-                h.add(p + "hook_attn_in", q_in)
-            if self.split:
-                q_in, k_in = (B, S, H, d), (B, S, Hk, d)
-                h.add(p + "hook_q_input", q_in)
-                h.add(p + "hook_k_input", k_in)
-                h.add(p + "hook_v_input", k_in)
-            if not self.post_norm:
-                for shape in (q_in, k_in, k_in):  # queries, keys, values
-                    h.norm(p + "ln1", self.norm, shape, None)
-            self._attention_hooks(h, p + "attn.", B, S)
-            out = h.norm(p + "ln1_post", self.after_kind, resid, None)
-            if self.post_norm:
-                out = h.norm(p + "ln1", self.norm, resid, out)
-            h.add(p + "hook_attn_out", resid, same=out)
-            if self.attn_only:
-                residual = h.add(p + "hook_resid_post", resid)
-                continue
-            if not self.parallel:
-                h.add(p + "hook_resid_mid", resid)
-            if self.c.flag("use_hook_mlp_in"):
-                h.add(p + "hook_mlp_in", resid)
-            if not self.post_norm or self.parallel:
-                h.norm(p + "ln2", self.norm, resid, None)
-            self._mlp_hooks(h, p + "mlp.", B, S)
-            out = h.norm(p + "ln2_post", self.after_kind, resid, None)
-            if self.post_norm:
-                out = h.norm(p + "ln2", self.norm, resid, out)
-            h.add(p + "hook_mlp_out", resid, same=out)
-            residual = h.add(p + "hook_resid_post", resid)
-        out = residual
+        head_out = None if self.pos == "standard" else (h.table[embed][2] or embed)
+        block = _Hooks(dtype, takes_in=True)
+        experts_after = self._block_hooks(block, B, S)
+        tail = _Hooks(dtype, takes_in=True)
+        out: str | None = _IN
         if self.norm is not None:
-            out = h.norm("ln_final", self._final_kind(), resid, residual)
-        h.add("unembed.hook_in", resid, same=out)
-        h.add("unembed.hook_out", (B, S, self.V_out))
-        return h.specs()
+            out = tail.norm("ln_final", self._final_kind(), resid, _IN)
+        tail.add("unembed.hook_in", resid, same=out)
+        tail.add("unembed.hook_out", (B, S, self.V_out))
+        return _Layout(
+            h.rows(),
+            head_out,
+            block.rows(),
+            "hook_resid_post",
+            experts_after,
+            tail.rows(),
+            B * S,
+            dtype,
+        )
+
+    def _block_hooks(self, h: _Hooks, B: int, S: int) -> str | None:
+        """One block's hooks, named within the block; the hook its experts' follow."""
+        d, H, Hk = self.d, self.H, self.Hk
+        resid = (B, S, d)
+        h.add("hook_resid_pre", resid, same=_IN)
+        q_in: tuple[int, ...] = resid
+        k_in: tuple[int, ...] = resid
+        if self.attn_in:
+            q_in = k_in = (B, S, H, d)
+            h.add("hook_attn_in", q_in)
+        if self.split:
+            q_in, k_in = (B, S, H, d), (B, S, Hk, d)
+            h.add("hook_q_input", q_in)
+            h.add("hook_k_input", k_in)
+            h.add("hook_v_input", k_in)
+        if not self.post_norm:
+            for shape in (q_in, k_in, k_in):  # queries, keys, values
+                h.norm("ln1", self.norm, shape, None)
+        self._attention_hooks(h, "attn.", B, S)
+        out = h.norm("ln1_post", self.after_kind, resid, None)
+        if self.post_norm:
+            out = h.norm("ln1", self.norm, resid, out)
+        h.add("hook_attn_out", resid, same=out)
+        if self.attn_only:
+            h.add("hook_resid_post", resid)
+            return None
+        if not self.parallel:
+            h.add("hook_resid_mid", resid)
+        if self.c.flag("use_hook_mlp_in"):
+            h.add("hook_mlp_in", resid)
+        if not self.post_norm or self.parallel:
+            h.norm("ln2", self.norm, resid, None)
+        experts_after = self._mlp_hooks(h, "mlp.", B, S)
+        out = h.norm("ln2_post", self.after_kind, resid, None)
+        if self.post_norm:
+            out = h.norm("ln2", self.norm, resid, out)
+        h.add("hook_mlp_out", resid, same=out)
+        h.add("hook_resid_post", resid)
+        return experts_after
 
     def _final_kind(self) -> str | None:
         if self.c.flag("final_rms") and self.norm in ("LN", "LNPre"):
@@ -760,28 +1032,178 @@ class ModelPlan:
         if self.c.flag("use_attn_result"):
             h.add(a + "hook_result", (B, S, H, self.d))
 
-    def _mlp_hooks(self, h: _Hooks, p: str, B: int, S: int) -> None:
+    def _mlp_hooks(self, h: _Hooks, p: str, B: int, S: int) -> str | None:
+        """The MLP's hooks; with experts, the hook their hooks follow (see :meth:`_specs`)."""
         m = self.m
         if self.experts:
             tokens = B * S
             h.add(p + "hook_expert_weights", (tokens, self.experts), "float32")
-            h.add(p + "hook_expert_indices", (tokens, self.per_token), "int64")
-            for j, n in enumerate(self._routed(tokens)):
-                if n == 0 and self.gpt_oss:
-                    continue
-                for name in ("hook_gate", "hook_pre", "hook_post"):
-                    h.add(f"{p}experts.{j}.{name}", (n, m))
-            return
+            return h.add(p + "hook_expert_indices", (tokens, self.per_token), "int64")
         h.add(p + "hook_pre", (B, S, m))
         if self.solu_ln:
             h.add(p + "hook_mid", (B, S, m))
             # A LayerNorm over d_mlp, or only its centring and scaling without "LN".
             out = h.norm(p + "ln", "LN" if self.norm == "LN" else "LNPre", (B, S, m), None)
             h.add(p + "hook_post", (B, S, m), same=out)
-            return
+            return None
         if self.gated:
             h.add(p + "hook_pre_linear", (B, S, m))
         h.add(p + "hook_post", (B, S, m))
+        return None
+
+    def _expert_specs(
+        self, out: list[HookSpec], p: str, lay: _Layout, globs: _Globs | None
+    ) -> None:
+        """Block ``p``'s experts' hooks, expert by expert, for an even split of the routed
+        tokens (the first experts take one more when it does not divide), so that each
+        hook's total over the experts is exact whatever the router does. GPT-OSS skips
+        experts that receive no token."""
+        hooks: tuple[str, ...] = _EXPERT_HOOKS
+        if globs is not None:
+            family = p + "mlp.experts."
+            hooks = tuple(h for h in hooks if globs.may_match(family, _NUMBER, "." + h))
+        base, extra = divmod(lay.tokens * self.per_token, self.experts)
+        for j in range(self.experts if hooks else 0):
+            n = base + (j < extra)
+            if n == 0 and self.gpt_oss:
+                continue
+            for hook in hooks:
+                name = f"{p}mlp.experts.{j}.{hook}"
+                if globs is None or globs(name):
+                    out.append(HookSpec(name, (n, self.m), lay.dtype))
+
+    def _specs(self, lay: _Layout, globs: _Globs | None) -> list[HookSpec]:
+        """The hooks of ``lay`` that ``globs`` selects, in the cache's order. Hooks no glob
+        can reach (in no block, or no expert) are never visited block by block."""
+        out = [HookSpec(*row) for row in lay.head if globs is None or globs(row[0])]
+        reach = [
+            globs is None or globs.may_match("blocks.", _NUMBER, "." + row[0]) for row in lay.block
+        ]
+        experts = self.experts > 0 and (
+            globs is None
+            or any(
+                globs.may_match("blocks.", _NUMBER, ".mlp.experts.", _NUMBER, "." + hook)
+                for hook in _EXPERT_HOOKS
+            )
+        )
+        incoming = lay.head_out
+        if self.L and not (any(reach) or experts):
+            incoming = f"blocks.{self.L - 1}.{lay.block_out}"
+        else:
+            for i in range(self.L):
+                p = f"blocks.{i}."
+                for (name, shape, dtype, root), wanted in zip(lay.block, reach, strict=True):
+                    full = p + name
+                    if wanted and (globs is None or globs(full)):
+                        same = root if root is None else incoming if root == _IN else p + root
+                        out.append(HookSpec(full, shape, dtype, same))
+                    if experts and name == lay.experts_after:
+                        self._expert_specs(out, p, lay, globs)
+                incoming = p + lay.block_out
+        for name, shape, dtype, root in lay.tail:
+            if globs is None or globs(name):
+                out.append(HookSpec(name, shape, dtype, incoming if root == _IN else root))
+        return out
+
+    def _tally(self, globs: _Globs | None, dtype: str) -> _Tally:
+        """The :class:`_Tally` of ``globs``, kept for the next question (a layout's rows
+        and which hold the same tensor change with the dtype only in half precision)."""
+        key = (None if globs is None else globs.patterns, dtype in _HALF)
+        tally = self._tallies.get(key)
+        if tally is None:
+            if len(self._tallies) >= 8:
+                self._tallies.clear()
+            tally = self._tallies[key] = self._count(self._layout(1, 1, dtype), globs)
+        return tally
+
+    def _count(self, lay: _Layout, globs: _Globs | None) -> _Tally:
+        """Which tensors the hooks ``globs`` selects hold, row by row (see :class:`_Tally`).
+
+        A tensor is held when any hook holding it is selected. The residual stream is the
+        one that crosses parts: what a block takes in (the embedding, or the previous
+        block's ``hook_resid_post``) may be selected there or here, so it is counted once
+        the part after it has been seen. Every block but the first is the same when all
+        hooks are selected, or none of the blocks' can be: then two blocks are counted,
+        the second for all the others.
+        """
+        t = _Tally(len(lay.head), len(lay.block), len(lay.tail))
+        incoming: list[Any] | None = None  # [counts, row, held] of the tensor coming in
+
+        def part(
+            rows: list[_Row],
+            counts: list[int],
+            prefix: str,
+            times: int,
+            out: int | None,
+            reach: list[bool] | None = None,
+        ) -> None:
+            nonlocal incoming
+            where = {row[0]: i for i, row in enumerate(rows)}
+            held: set[int] = set()
+            takes_in = False
+            for i, (name, _, _, root) in enumerate(rows):
+                if globs is not None and not ((reach is None or reach[i]) and globs(prefix + name)):
+                    continue
+                t.hooks += times
+                if root == _IN and incoming is not None:
+                    takes_in = True
+                else:
+                    held.add(i if root is None or root == _IN else where[root])
+            if incoming is not None and (incoming[2] or takes_in):
+                incoming[0][incoming[1]] += times
+            if out is not None:
+                incoming = [counts, out, out in held]
+                held.discard(out)
+            for i in held:
+                counts[i] += times
+
+        reach = [
+            globs is None or globs.may_match("blocks.", _NUMBER, "." + row[0]) for row in lay.block
+        ]
+        heads = [row[0] for row in lay.head]
+        part(lay.head, t.head, "", 1, None if lay.head_out is None else heads.index(lay.head_out))
+        out = [row[0] for row in lay.block].index(lay.block_out)
+        if self.L and (globs is None or not any(reach)):
+            part(lay.block, t.block, "blocks.0.", 1, out, reach)
+            if self.L > 1:
+                part(lay.block, t.block, "blocks.1.", self.L - 1, out, reach)
+        else:
+            for i in range(self.L):
+                part(lay.block, t.block, f"blocks.{i}.", 1, out, reach)
+        part(lay.tail, t.tail, "", 1, None)
+
+        if self.experts and globs is None:
+            t.every = len(_EXPERT_HOOKS) * self.L
+        elif self.experts and globs is not None:
+            weights: dict[int, int] = {}
+            for hook in _EXPERT_HOOKS:
+                if not globs.may_match("blocks.", _NUMBER, ".mlp.experts.", _NUMBER, "." + hook):
+                    continue
+                for i in range(self.L):
+                    family = f"blocks.{i}.mlp.experts."
+                    if not globs.may_match(family, _NUMBER, "." + hook):
+                        continue
+                    for j in range(self.experts):
+                        if globs(f"{family}{j}.{hook}"):
+                            weights[j] = weights.get(j, 0) + 1
+            t.add_experts(weights)
+        return t
+
+    def _priced(self, t: _Tally, lay: _Layout) -> tuple[int, int]:
+        """(hooks, bytes) that ``t`` selects, at the sizes of ``lay``."""
+        total = 0
+        for counts, rows in ((t.head, lay.head), (t.block, lay.block), (t.tail, lay.tail)):
+            for n, row in zip(counts, rows, strict=True):
+                if n:
+                    total += n * _nbytes(row)
+        hooks = t.hooks
+        if self.experts:
+            base, extra = divmod(lay.tokens * self.per_token, self.experts)
+            selected = t.every * self.experts + t.sums[-1]
+            below = t.below(extra)  # of the experts that take one token more
+            total += (base * selected + below) * self.m * _ITEMSIZE[lay.dtype]
+            hooks += selected if base or not self.gpt_oss else below
+        return hooks, total
 
     # -- compute and caches ---------------------------------------------------------
 

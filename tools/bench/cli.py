@@ -27,6 +27,7 @@ from .measure import (
     measure_listing,
     measure_peers,
     measure_planner,
+    measure_plot,
     measure_scale,
 )
 from .plot import plot_scale
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 PLOT = ROOT / "benchmarks" / "scale.png"
 
-ALL_TARGETS = ("1", "2", "3", "4", "5", "6", "7")
+ALL_TARGETS = ("1", "2", "3", "4", "5", "6", "7", "8")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -146,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["peers"] = _step("6 peers", lambda: measure_peers(root, s))
         if "7" in args.only:
             results["planner"] = _step("7 size and hooks", lambda: measure_planner(root, s))
+        if "8" in args.only:
+            results["plot"] = _step("8 size --plot", lambda: measure_plot(root, s))
     if "scale" in results and not args.no_write and plot_scale(results["scale"], PLOT):
         results["scale"]["plot"] = PLOT.relative_to(ROOT).as_posix()
     info["Load average (1/5/15 min) before / after"] = f"{load_before}; {load_average()}"

@@ -29,6 +29,7 @@ __all__ = [
     "PEERS",
     "PLANNER",
     "PLANNER_PROBE",
+    "PLOTS",
     "PRESETS_PER_FILE",
     "PY",
     "SCALE_SIZES",
@@ -38,6 +39,7 @@ __all__ = [
     "measure_listing",
     "measure_peers",
     "measure_planner",
+    "measure_plot",
     "measure_scale",
     "planner_command",
 ]
@@ -286,6 +288,59 @@ def planner_command(args: Sequence[str]) -> str:
     "python -m transformer_presets hooks pythia-70m 'blocks.0.*'"
     """
     return shlex.join(["python", "-m", "transformer_presets", *args])
+
+
+#: Target 8 (issue 21): ``size --plot`` of a model at the planner's most layers against the
+#: same of GPT-2 small and against its table; arguments as in :data:`PLANNER` (``PLOT`` is
+#: replaced by an image in the sandbox).
+DEEP_LAYERS = 65_536
+DEEP = f"deep-{DEEP_LAYERS}"
+PLOTS: dict[str, tuple[str, ...]] = {
+    "size": ("size", "gpt2-small"),
+    "size-deep": ("size", DEEP),
+    "plot": ("size", "gpt2-small", "--plot", "PLOT"),
+    "plot-deep": ("size", DEEP, "--plot", "PLOT"),
+}
+#: A deep plot that takes longer than this once is not measured again: before issue 21 it
+#: took minutes (every hook laid out again at each of the plot's points).
+PLOT_PATIENCE = 120.0
+
+
+def measure_plot(root: Path, s: Settings) -> dict[str, Any]:
+    """Target 8: ``size --plot`` of 65,536 layers, against 12 layers' and against its table.
+
+    Needs matplotlib in this interpreter; a measured code whose deep plot takes over
+    :data:`PLOT_PATIENCE` once is reported as such, not measured.
+    """
+    if not exits_zero([PY, "-c", "import matplotlib"]):
+        return {"skipped": f"matplotlib is not importable by {PY}"}
+    box = Sandbox(root, "t8", s.tree)
+    box.user_presets.mkdir(parents=True, exist_ok=True)
+    (box.user_presets / "deep.toml").write_text(
+        f'["{DEEP}"]\nextends = "gpt2-small"\nn_layers = {DEEP_LAYERS}\n', encoding="utf-8"
+    )
+    warm_up([(box, DEEP)])
+    image = str(box.home / "plot.png")
+    argvs = {
+        key: [PY, "-m", "transformer_presets", *(image if a == "PLOT" else a for a in args)]
+        for key, args in PLOTS.items()
+    }
+    try:
+        done = subprocess.run(
+            argvs["plot-deep"],
+            env=box.env(),
+            cwd=s.tree,
+            capture_output=True,
+            timeout=PLOT_PATIENCE,
+        )
+    except subprocess.TimeoutExpired:
+        probe = planner_command([*PLOTS["plot-deep"][:-1], "plot.png"])
+        return {"skipped": f"`{probe}` took over {PLOT_PATIENCE:.0f} s on the measured code"}
+    if done.returncode != 0:
+        return {"skipped": "the measured code cannot plot (`size --plot` failed)"}
+    cases = {key: process_case(argv, box) for key, argv in argvs.items()}
+    res = interleave(cases, s.heavy_repeat, s.heavy_warmup)
+    return {"samples": res, "layers": DEEP_LAYERS}
 
 
 def measure_planner(root: Path, s: Settings) -> dict[str, Any]:

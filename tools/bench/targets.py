@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .measure import MAX_DEPTH, PLANNER, PRESETS_PER_FILE, PY, Settings, planner_command
+from .measure import (
+    DEEP,
+    MAX_DEPTH,
+    PLANNER,
+    PLOTS,
+    PRESETS_PER_FILE,
+    PY,
+    Settings,
+    planner_command,
+)
 from .procs import Sample, cpus, walls
 from .stats import (
     Ratio,
@@ -280,6 +289,15 @@ def build_targets(
             targets_planner, detail = _planner_section(data, s)
             targets += targets_planner
             details.append(detail)
+
+    if "plot" in results:
+        data = results["plot"]
+        if "skipped" in data:
+            notes.append(f"8: `size --plot` is not measured: {data['skipped']}.")
+        else:
+            targets_plot, detail = _plot_section(data, s)
+            targets += targets_plot
+            details.append(detail)
     return targets, details, notes
 
 
@@ -470,5 +488,47 @@ def _planner_section(data: dict[str, Any], s: Settings) -> tuple[list[Target], s
         "same entry point for comparison.\n\n"
         + markdown_table(["Command", "Wall clock", "CPU time", "/ `python -c pass`"], rows)
         + ("" if data["stayed_warm"] else REBUILT_NOTE)
+    )
+    return targets, detail
+
+
+#: Target 8's bound: a plot costs about the same whatever the model's depth.
+PLOT_BOUND = 1.5
+
+
+def _plot_command(key: str) -> str:
+    return planner_command(["plot.png" if a == "PLOT" else a for a in PLOTS[key]])
+
+
+def _plot_section(data: dict[str, Any], s: Settings) -> tuple[list[Target], str]:
+    res = data["samples"]
+    targets = [
+        process_target(
+            "8a",
+            f"`{_plot_command('plot-deep')}` / the same of `gpt2-small` (12 layers)",
+            res["plot-deep"],
+            res["plot"],
+            PLOT_BOUND,
+        ),
+        process_target(
+            "8b",
+            f"`{_plot_command('plot-deep')}` / `{_plot_command('size-deep')}`",
+            res["plot-deep"],
+            res["size-deep"],
+            None,
+        ),
+    ]
+    rows = process_rows(
+        res,
+        "size",
+        [(key, f"`{_plot_command(key)}`") for key in PLOTS],
+    )
+    detail = (
+        "### 8. The plot of a deep model\n\n"
+        f"`{DEEP}` is GPT-2 small with {data['layers']:,} layers, the most the planner lays "
+        f"out. Fresh processes, {s.heavy_repeat} interleaved runs each, warm cache; the plot "
+        "is a PNG. Before issue 21 the deep plot laid out every hook again at each of its 65 "
+        "points (366 s against 3 s for the table).\n\n"
+        + markdown_table(["Command", "Wall clock", "CPU time", "/ `size gpt2-small`"], rows)
     )
     return targets, detail

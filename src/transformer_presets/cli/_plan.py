@@ -43,18 +43,25 @@ __all__ = [
 GiB = 2**30
 #: The memory sizes ``size`` checks by default: common accelerators (8 to 80 GiB).
 DEFAULT_MEMORY = (8 * GiB, 16 * GiB, 24 * GiB, 40 * GiB, 80 * GiB)
+#: The largest ``--memory``: what 64-bit addresses reach (16 EiB).
+MAX_MEMORY = 2**64
 
 # Suffix -> bytes. Single letters are binary, as GPU tools and `ls -h` show sizes.
 _UNITS = {
     "": 1,
     "b": 1,
-    **{f"{p}b": 1000**i for i, p in enumerate("kmgtp", 1)},
-    **{f"{p}ib": 1024**i for i, p in enumerate("kmgtp", 1)},
-    **{p: 1024**i for i, p in enumerate("kmgtp", 1)},
+    **{f"{p}b": 1000**i for i, p in enumerate("kmgtpe", 1)},
+    **{f"{p}ib": 1024**i for i, p in enumerate("kmgtpe", 1)},
+    **{p: 1024**i for i, p in enumerate("kmgtpe", 1)},
 }
 _BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
 _DECIMAL = ("", "k", "M", "G", "T", "P", "E", "Z", "Y")
 PLOT_POINTS = 64
+
+
+# Sizes are whole numbers of bytes or FLOPs, of any size (a batch and a sequence of
+# 2**63 - 1 give ~2**200 bytes): they are scaled and rounded as integers, never as floats,
+# which would round them (and cannot hold past 1.8e308).
 
 
 def format_bytes(n: int) -> str:
@@ -63,33 +70,51 @@ def format_bytes(n: int) -> str:
     >>> format_bytes(48), format_bytes(1536), format_bytes(1395864371)
     ('48 B', '1.5 KiB', '1.3 GiB')
     """
-    value, unit = _scaled(n, 1024, len(_BINARY))
-    return f"{n} B" if unit == 0 else f"{_number(value)} {_BINARY[unit]}"
+    unit = _unit(n, 1024, len(_BINARY))
+    return f"{n} B" if unit == 0 else f"{_number(n, 1024**unit)} {_BINARY[unit]}"
 
 
-def format_flops(n: float) -> str:
-    """FLOPs in decimal units with one decimal: ``4.2e12`` -> ``"4.2 TFLOP"``.
+def format_flops(n: int) -> str:
+    """FLOPs in decimal units with one decimal: ``4200000000000`` -> ``"4.2 TFLOP"``.
 
-    >>> format_flops(4.2e12), format_flops(512), format_flops(284812800.0)
+    >>> format_flops(4_200_000_000_000), format_flops(512), format_flops(284_812_800)
     ('4.2 TFLOP', '512 FLOP', '284.8 MFLOP')
     """
-    value, unit = _scaled(n, 1000, len(_DECIMAL))
-    text = f"{value:.0f}" if unit == 0 else _number(value)
+    unit = _unit(n, 1000, len(_DECIMAL))
+    text = str(n) if unit == 0 else _number(n, 1000**unit)
     return f"{text} {_DECIMAL[unit]}FLOP"
 
 
-def _scaled(n: float, step: int, units: int) -> tuple[float, int]:
-    """``n`` divided by ``step`` until below it (or out of ``units``), and how many times."""
-    value, unit = float(n), 0
-    while abs(value) >= step and unit < units - 1:
-        value /= step
+def _unit(n: int, step: int, units: int) -> int:
+    """How many times ``n`` is divided by ``step`` to fall below it (at most ``units`` - 1)."""
+    unit = 0
+    while n >= step ** (unit + 1) and unit < units - 1:
         unit += 1
-    return value, unit
+    return unit
 
 
-def _number(value: float) -> str:
-    """One decimal, or past the largest unit's thousands a power of ten (``2.3e+09``)."""
-    return f"{value:.1f}" if abs(value) < 10000 else f"{value:.1e}"
+def _rounded(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` to the nearest integer, ties to even (as ``round``)."""
+    quotient, remainder = divmod(numerator, denominator)
+    if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def _number(numerator: int, denominator: int) -> str:
+    """The ratio with one decimal, or from 10,000 as a power of ten (``2.3e+09``)."""
+    if numerator < 10_000 * denominator:
+        tenths = _rounded(10 * numerator, denominator)
+        return f"{tenths // 10}.{tenths % 10}"
+    whole = numerator // denominator
+    # Its digits, without str(): Python refuses to print integers of over 4,300 of them.
+    exponent = max(0, whole.bit_length() * 30103 // 100000 - 1)
+    while 10 ** (exponent + 1) <= whole:
+        exponent += 1
+    tenths = _rounded(10 * numerator, denominator * 10**exponent)
+    if tenths == 100:  # 9.96e+09 rounds to 1.0e+10
+        tenths, exponent = 10, exponent + 1
+    return f"{tenths // 10}.{tenths % 10}e+{exponent:02d}"
 
 
 def format_percent(part: int, whole: int) -> str:
@@ -98,31 +123,47 @@ def format_percent(part: int, whole: int) -> str:
     >>> format_percent(1, 3), format_percent(1, 10**4), format_percent(5 * 10**20, 1)
     ('33%', '<1%', '5.0e+22%')
     """
-    percent = 100 * part / whole
-    if 0 < percent < 0.5:
-        return "<1%"  # not 0%: something is needed
-    return f"{percent:.0f}%" if percent < 10**6 else f"{percent:.1e}%"
+    if 100 * part < 10**6 * whole:
+        percent = _rounded(100 * part, whole)
+        # Not 0% when something is needed.
+        return "<1%" if part > 0 and percent == 0 else f"{percent}%"
+    return f"{_number(100 * part, whole)}%"
 
 
 def parse_memory(text: str) -> int:
     """A memory size in bytes: ``"24GiB"``, ``"24 GB"`` (10**9), ``"24G"`` (binary), ``"512"``.
 
-    Raises ``ValueError`` for anything else (argparse turns it into a usage error).
+    Read exactly (``"0.1GiB"`` is 107374182 bytes, the whole bytes of a tenth of a GiB),
+    from one byte to :data:`MAX_MEMORY`. Raises ``ValueError`` for anything else (argparse
+    turns it into a usage error).
 
     >>> parse_memory("24GiB"), parse_memory("1.5 GB"), parse_memory("16g")
     (25769803776, 1500000000, 17179869184)
     """
+    from decimal import Decimal, InvalidOperation
+
     stripped = text.strip()
-    digits = stripped.rstrip("BbIiKkMmGgTtPp ")
+    digits = stripped.rstrip("BbIiKkMmGgTtPpEe ")
     unit = stripped[len(digits) :].strip().lower()
     try:
-        number = float(digits)
-    except ValueError:
-        number = -1.0
+        number = Decimal(digits)
+    except (InvalidOperation, ValueError):
+        number = Decimal(-1)
+    size = 0
+    # The exponent first: 1e999999999 is not multiplied out, and is past any memory.
+    if unit in _UNITS and number.is_finite() and number > 0 and -40 < number.adjusted() < 40:
+        numerator, denominator = number.as_integer_ratio()
+        size = numerator * _UNITS[unit] // denominator
+    shown = repr(text) if len(text) <= 40 else f"a text of {len(text)} characters"
+    if size > MAX_MEMORY or (unit in _UNITS and number.is_finite() and number.adjusted() >= 40):
+        raise ValueError(
+            f"cannot read {shown} as a memory size: at most 16EiB (2**64 bytes, what "
+            "64-bit addresses reach)"
+        )
     # Less than a byte (0.5, 1e-9GiB) would be a memory of 0 bytes.
-    if unit not in _UNITS or not number * _UNITS[unit] >= 1 or number == float("inf"):
-        raise ValueError(f"cannot read {text!r} as a memory size (examples: 24GiB, 80GB, 16G)")
-    return int(number * _UNITS[unit])
+    if size < 1:
+        raise ValueError(f"cannot read {shown} as a memory size (examples: 24GiB, 80GB, 16G)")
+    return size
 
 
 # -- arguments --------------------------------------------------------------------------
@@ -293,13 +334,9 @@ def cmd_size(args: Args) -> int:
 
     name, values, derived, plan, batch, seq, dtype = _plan(args)
     glob = args.hooks
-    specs = plan.hook_specs(batch, seq, dtype)
-    if glob is not None:
-        import fnmatch
-
-        specs = [s for s in specs if fnmatch.fnmatchcase(s.name, glob)]
-
-    activations = held_bytes(specs)
+    # Counted, not listed: a model of 65,536 layers or many experts answers at once.
+    activations = plan.activation_cache_bytes(batch, seq, glob, dtype)
+    hooks = plan.hook_count(batch, seq, glob, dtype)
     parameters = total_params({**values, **derived})
     training = plan.training_state(args.optimizer, dtype)
     weights = plan.weight_bytes(dtype)
@@ -314,6 +351,8 @@ def cmd_size(args: Args) -> int:
     except PresetError as exc:  # a model TransformerLens's KV cache cannot hold
         kv_error = exc.reason
     flops = plan.forward_flops(batch, seq)
+    # Every FLOP counted is a multiple of the tokens (each matrix product runs per token).
+    per_token = flops // (batch * seq)
     needed = weights + buffers + activations
     memory = args.memory or list(DEFAULT_MEMORY)
     fits = [{"size_bytes": size, "fits": needed <= size} for size in memory]
@@ -336,9 +375,9 @@ def cmd_size(args: Args) -> int:
                 "kv_cache_bytes": keys_values,
                 "kv_cache_mask_bytes": mask,
                 "activation_bytes": activations,
-                "activation_hooks": len(specs),
+                "activation_hooks": hooks,
                 "forward_flops": flops,
-                "flops_per_token": flops / (batch * seq),
+                "flops_per_token": per_token,
                 "training_state": training.to_dict(),
                 "needed_bytes": needed,
                 "converted": plan._converted(dtype),
@@ -349,7 +388,6 @@ def cmd_size(args: Args) -> int:
 
     style = Style(sys.stdout)
     which = "hooks (all)" if glob is None else f"hooks matching {glob!r}"
-    per_token = flops / (batch * seq)
     rows = [
         ("parameters", f"{parameters:,}", ""),
         ("weights", format_bytes(weights), ""),
@@ -363,7 +401,7 @@ def cmd_size(args: Args) -> int:
                 f"keys and values after {seq} tokens (its {format_bytes(mask)} mask not counted)",
             )
         ),
-        ("activations", format_bytes(activations), f"run_with_cache, {len(specs)} {which}"),
+        ("activations", format_bytes(activations), f"run_with_cache, {hooks} {which}"),
         ("forward", format_flops(flops), f"per pass; {format_flops(per_token)} per token"),
         (
             "training state",
@@ -394,7 +432,7 @@ def cmd_size(args: Args) -> int:
     ]
     lines += [style(note, DIM) for note in _notes(plan, dtype)]
     emit(lines)
-    _glob_note(glob, len(specs))
+    _glob_note(glob, hooks)
     return EXIT_OK
 
 
@@ -422,6 +460,100 @@ def _buffer_note(plan: ModelPlan) -> str:
     return "scalars only"
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot, drawing into files; a clear error when it cannot be set up."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name == "matplotlib"
+        raise PresetError(
+            "--plot needs matplotlib: pip install 'transformer-presets[plot]'"
+            + ("" if missing else clean(f" ({exc})"))
+        ) from None
+    except Exception as exc:  # a bad MPLBACKEND or matplotlibrc value, a broken install
+        problem: Exception = exc
+    else:
+        try:
+            matplotlib.use("Agg")  # files only: no display needed
+            # Never through LaTeX, which a matplotlibrc may ask for and this machine lack.
+            matplotlib.rcParams["text.usetex"] = False
+            import matplotlib.pyplot as plt
+
+            return plt
+        except Exception as exc:
+            problem = exc
+    import os
+
+    backend = os.environ.get("MPLBACKEND")
+    said = "" if backend is None else f" (MPLBACKEND is {backend!r})"
+    raise PresetError(clean(f"--plot: matplotlib cannot be set up{said}: {problem}")) from None
+
+
+def _plot_series(
+    plan: ModelPlan, batch: int, dtype: str, glob: str | None
+) -> tuple[list[int], dict[str, list[int]]]:
+    """Sequence lengths from 1 to the context, and each memory component's bytes at them.
+
+    Exact integers (a context of 2**63 - 1 is no float), and each a single question to
+    the planner: the activations of every length are counted with one selection.
+    """
+    n_ctx = plan.n_ctx
+    seqs = sorted({max(1, _rounded(n_ctx * i, PLOT_POINTS)) for i in range(PLOT_POINTS + 1)})
+    weights = plan.weight_bytes(dtype)
+    buffers = [plan.buffer_bytes(seq, dtype) for seq in seqs]
+    activations = plan.activation_curve(batch, seqs, glob, dtype)
+    series = {"weights": [weights] * len(seqs), "buffers": buffers}
+    try:
+        series["KV cache"] = [plan.kv_cache_bytes(batch, seq, dtype) for seq in seqs]
+    except PresetError:  # a model TransformerLens's KV cache cannot hold: no such line
+        pass
+    series["activations"] = activations
+    series["weights + buffers + activations"] = [
+        weights + b + a for b, a in zip(buffers, activations, strict=True)
+    ]
+    return seqs, series
+
+
+def _draw(
+    plt: Any, seqs: list[int], series: dict[str, list[int]], memory: Sequence[int], title: str
+) -> Any:
+    """The figure of :func:`_plot_series`: bytes on a log scale, labelled in binary units."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for key, values in series.items():
+        # Floats only here, as points to draw.
+        ax.plot(
+            seqs,
+            [float(v) for v in values],
+            label=key,
+            linewidth=2.5 if key.startswith("weights +") else 1.5,
+        )
+    top = max(series["weights + buffers + activations"])
+    for size in memory:
+        if 100 * size <= 105 * top:
+            ax.axhline(float(size), color="grey", linestyle=":", linewidth=1)
+            ax.annotate(
+                format_bytes(size),
+                (seqs[0], float(size)),
+                fontsize=8,
+                color="grey",
+                parse_math=False,
+            )
+    ax.set_yscale("log", base=2)
+    # Powers of two, which a float holds exactly, named as the table names sizes.
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: format_bytes(round(y))))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(bottom=top / 2**14)  # below that, tiny buffers would squash the rest
+    ax.set_xlabel("sequence length (tokens)")
+    ax.set_ylabel("bytes")
+    # As written: a "$" in a preset's name or a glob is a dollar sign, not mathtext.
+    ax.set_title(title, parse_math=False)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
 def _plot(
     path: str,
     name: str,
@@ -433,15 +565,7 @@ def _plot(
 ) -> None:
     """Memory components against sequence length, up to the context, as an image."""
 
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only: no display needed
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise PresetError(
-            "--plot needs matplotlib: pip install 'transformer-presets[plot]'"
-        ) from None
+    plt = _pyplot()
     import os.path
 
     from matplotlib.backend_bases import FigureCanvasBase
@@ -455,49 +579,14 @@ def _plot(
             f"argument --plot: cannot write {image_format!r} images "
             f"(formats: {', '.join(sorted(formats))})"
         )
-    n_ctx = plan.n_ctx
-    seqs = sorted({max(1, round(n_ctx * i / PLOT_POINTS)) for i in range(PLOT_POINTS + 1)})
-    weights = plan.weight_bytes(dtype)
-    series: dict[str, list[float]] = {
-        "weights": [],
-        "buffers": [],
-        "KV cache": [],
-        "activations": [],
-        "weights + buffers + activations": [],
-    }
     try:
-        plan.kv_cache_bytes(1, 1, dtype)
-    except PresetError:  # a model TransformerLens's KV cache cannot hold: no such line
-        del series["KV cache"]
-    for seq in seqs:
-        buffers = plan.buffer_bytes(seq, dtype)
-        activations = plan.activation_cache_bytes(batch, seq, glob, dtype)
-        point = {
-            "weights": weights,
-            "buffers": buffers,
-            "activations": activations,
-            "weights + buffers + activations": weights + buffers + activations,
-        }
-        if "KV cache" in series:
-            point["KV cache"] = plan.kv_cache_bytes(batch, seq, dtype)
-        for key, values in series.items():
-            values.append(point[key] / GiB)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for key, values in series.items():
-        ax.plot(seqs, values, label=key, linewidth=2.5 if key.startswith("weights +") else 1.5)
-    top = max(series["weights + buffers + activations"])
-    for size in memory:
-        if size / GiB <= top * 1.05:
-            ax.axhline(size / GiB, color="grey", linestyle=":", linewidth=1)
-            ax.annotate(format_bytes(size), (seqs[0], size / GiB), fontsize=8, color="grey")
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=top / 1e4)  # below that, tiny buffers would squash the rest
-    ax.set_xlabel("sequence length (tokens)")
-    ax.set_ylabel("GiB")
-    which = "" if glob is None else f", hooks {glob}"
-    ax.set_title(f"{name}: batch {batch}, {dtype}{which}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+        seqs, series = _plot_series(plan, batch, dtype, glob)
+        title = f"{name}: batch {batch}, {dtype}" + ("" if glob is None else f", hooks {glob}")
+        fig = _draw(plt, seqs, series, memory, clean(title))
+    except PresetError:
+        raise
+    except Exception as exc:  # matplotlib's own failures, whatever their class
+        raise PresetError(clean(f"--plot: matplotlib could not draw the plot: {exc}")) from None
     fig.tight_layout()
     fig.savefig(path, dpi=100, format=image_format)
     plt.close(fig)
@@ -510,11 +599,8 @@ def _plot(
 def cmd_hooks(args: Args) -> int:
 
     name, _, _, plan, batch, seq, dtype = _plan(args)
-    specs = plan.hook_specs(batch, seq, dtype)
-    if args.glob is not None:
-        import fnmatch
-
-        specs = [s for s in specs if fnmatch.fnmatchcase(s.name, args.glob)]
+    # Hooks the glob cannot match (every expert's, for hook_embed) are never laid out.
+    specs = plan.hook_specs(batch, seq, dtype, names=args.glob)
     total = held_bytes(specs)
     if args.json:
         print_json(
