@@ -499,7 +499,9 @@ def _plot(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100, format=image_format)
+    from .._filewrite import write_file
+
+    write_file(path, lambda f: fig.savefig(f, dpi=100, format=image_format))
     plt.close(fig)
     sys.stderr.write(f"wrote {path}\n")
 
