@@ -561,6 +561,105 @@ def test_a_dangling_snapshot_link_says_where_it_points(hub: Path) -> None:
     assert info.value.file == str(repo / "snapshots" / "r1" / "config.json")
 
 
+# -- what the hub cache holds is read as preset files are -----------------------------------
+
+
+@pytest.mark.timeout(60)  # a ref opened for reading like any file used to wait for ever
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_at_refs_main_is_an_error_not_a_hang(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, None)
+    (repo / "refs").mkdir()
+    os.mkfifo(repo / "refs" / "main")
+    for source in (repo, "org/m"):
+        with pytest.raises(
+            HFConfigError, match=r"a FIFO \(named pipe\), not a regular file"
+        ) as info:
+            from_hf_config(source)
+        assert info.value.file == str(repo / "refs" / "main")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_import_hf_names_a_fifo_at_refs_main(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, None)
+    (repo / "refs").mkdir()
+    os.mkfifo(repo / "refs" / "main")
+    proc = subprocess.run(
+        [sys.executable, "-m", "transformer_presets", "import-hf", "org/m"],
+        env={**os.environ, "PYTHONPATH": str(DATA.parents[1] / "src")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"transformer-presets: error: {repo / 'refs' / 'main'}: "
+        "a FIFO (named pipe), not a regular file\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe r1", "not UTF-8 text: invalid start byte at byte 0"),
+        (b"r1" + b" " * 2000, "too large for a ref (2002 bytes, more than the limit of 1024)"),
+        ("link:/dev/zero", "a character device, not a regular file"),
+        ("link:gone", "a link to gone, which does not exist"),
+        ("folder", "a folder, not a regular file"),
+    ],
+    ids=["not-utf8", "too-large", "device", "dangling", "folder"],
+)
+def test_a_ref_that_cannot_be_read_is_named(hub: Path, content: bytes | str, message: str) -> None:
+    # One snapshot: a ref that is unreadable used to be taken as no ref at all.
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, None)
+    ref = repo / "refs" / "main"
+    ref.parent.mkdir()
+    if content == "folder":
+        ref.mkdir()
+    elif isinstance(content, str):
+        ref.symlink_to(content.removeprefix("link:"))
+    else:
+        ref.write_bytes(content)
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config(repo)
+    assert (info.value.file, info.value.reason) == (str(ref), message)
+
+
+def test_a_config_json_that_is_a_link_to_a_device_says_what_it_is(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, "r1")
+    config = repo / "snapshots" / "r1" / "config.json"
+    config.unlink()
+    config.symlink_to("/dev/zero")
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config("org/m")
+    assert (info.value.file, info.value.reason) == (
+        str(config),
+        "a character device, not a regular file",
+    )
+
+
+def test_snapshots_that_cannot_be_listed_are_named(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {}, "r1")
+    (repo / "snapshots").write_text("not a folder")
+    with pytest.raises(HFConfigError, match="cannot list the snapshots: Not a directory") as info:
+        from_hf_config(repo)
+    assert info.value.file == str(repo / "snapshots")
+
+
+@pytest.mark.parametrize("ref", [None, "r9"], ids=["no-ref", "ref-to-none-of-them"])
+def test_thousands_of_snapshots_give_a_short_error(hub: Path, ref: str | None) -> None:
+    repo = hub_repo(hub, "org/m", {}, ref)
+    for i in range(5000):
+        (repo / "snapshots" / f"{i:040x}").mkdir(parents=True)
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config(repo)
+    message = info.value.reason  # 5,000 names made a line of 44 KB
+    assert len(message) < 400, message
+    assert f"{0:040x}, {1:040x}" in message and "and 4,995 more" in message
+    assert "5,000 snapshots" in message
+
+
 def test_a_path_object_that_gives_bytes_is_refused_by_name() -> None:
     class BytesPath(os.PathLike[bytes]):
         def __fspath__(self) -> bytes:
@@ -879,6 +978,76 @@ def test_a_deep_or_self_containing_mapping_is_an_error() -> None:
     loop["again"] = [loop]
     with pytest.raises(HFConfigError, match="contains itself"):
         from_hf_config(loop, name="gpt2")
+
+
+def test_numpy_values_in_a_mapping_come_out_as_plain_python(user_presets: Path) -> None:
+    np = pytest.importorskip("numpy")
+    from transformer_presets import save_user_preset
+
+    data = _raw("gpt2") | {
+        "architectures": [np.str_("GPT2LMHeadModel")],
+        "n_layer": np.int64(2),
+        "n_embd": np.int32(64),
+        "n_head": np.uint8(4),
+        "n_ctx": np.int16(128),
+        "layer_norm_epsilon": np.float32(1e-5),
+        "scale_attn_weights": np.bool_(False),
+        "activation_function": np.str_("gelu_new"),
+    }
+    values = from_hf_config(data, name="me/np-gpt2")
+    assert {k: type(v) for k, v in values.items() if type(v) not in (int, float, bool, str)} == {}
+    assert (values["n_layers"], values["d_model"], values["use_attn_scale"]) == (2, 64, False)
+    assert values["eps"] == float(np.float32(1e-5))
+    json.dumps(values)
+    save_user_preset("me/np-gpt2", values)
+    # Nested too: Llama 3's scaling read from a rope_scaling of NumPy floats.
+    llama = _raw("meta-llama__Llama-3.2-1B")
+    llama["rope_scaling"] = {
+        k: np.float64(v) if isinstance(v, float) else v for k, v in llama["rope_scaling"].items()
+    }
+    scaled = from_hf_config(llama, name="meta-llama/Llama-3.2-1B")
+    assert scaled == _import("meta-llama__Llama-3.2-1B")
+    assert type(scaled["NTK_by_parts_factor"]) is float
+    # What has no plain value is refused, naming the key.
+    with pytest.raises(HFConfigError, match="key 'n_layer': expected an integer, got datetime64"):
+        from_hf_config(data | {"n_layer": np.datetime64("2024-01-01")}, name="gpt2")
+    with pytest.raises(HFConfigError, match=r"key 'n_embd': expected an integer, got float 64\.5"):
+        from_hf_config(data | {"n_embd": np.float16(64.5)}, name="gpt2")
+
+
+def test_a_container_a_mapping_holds_twice_is_no_loop() -> None:
+    llama = _raw("meta-llama__Llama-3.2-1B")
+    shared = dict(llama["rope_scaling"])
+    values = from_hf_config(
+        llama | {"rope_scaling": shared, "copy": [shared, shared]}, name="meta-llama/Llama-3.2-1B"
+    )
+    assert values == _import("meta-llama__Llama-3.2-1B")
+
+
+@pytest.mark.parametrize("item", ["0", "[0]", "{}", '"x"', "0.5", '0,0.5,"x",[],{"a":[1]}'])
+def test_checking_a_long_array_costs_no_more_memory_than_parsing_it(
+    tmp_path: Path, item: str
+) -> None:
+    # The check used to build a path per element: 1.5 GB for a 16 MiB array of zeros.
+    import tracemalloc
+
+    path = tmp_path / "config.json"
+    padding = ",".join([item] * (2_000_000 // len(item)))
+    path.write_text(
+        '{"architectures": ["GPT2LMHeadModel"], "n_ctx": 1024, "pad": [' + padding + "]}"
+    )
+
+    def peak(work: Any) -> int:
+        tracemalloc.start()
+        try:
+            work()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    parsing = peak(lambda: json.loads(path.read_text()))
+    importing = peak(lambda: from_hf_config(path, name="gpt2"))
+    assert importing < 1.3 * parsing, (importing, parsing)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
