@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from transformer_presets.errors import PresetError
 from transformer_presets.hf_import import (
     SUPPORTED_ARCHITECTURES,
     HFConfigError,
+    HFConfigNote,
     closest_preset,
     diff_values,
     differing_fields,
@@ -262,9 +264,6 @@ def test_errors_belong_to_the_project_family() -> None:
     [
         # Keys TransformerLens reads that the config class has no default for.
         ("Qwen__Qwen-1_8B", "seq_length", "QWenLMHeadModel"),
-        ("gpt2", "n_ctx", "GPT2LMHeadModel"),
-        ("google-t5__t5-small", "n_positions", "T5ForConditionalGeneration"),
-        ("google-t5__t5-small", "decoder_start_token_id", "T5ForConditionalGeneration"),
     ],
 )
 def test_missing_required_key_names_the_key_and_the_file(
@@ -370,6 +369,82 @@ def test_t5_context_comes_from_n_positions() -> None:
     # transformers 5 keeps no top-level max_length, so TransformerLens reads n_positions.
     data = _raw("google-t5__t5-small") | {"max_length": 20}
     assert _build(from_hf_config(data, name="google-t5/t5-small"))["n_ctx"] == 512
+
+
+def test_gpt2_as_transformers_5_saves_it_takes_its_context_from_n_positions() -> None:
+    # GPT2Config no longer writes the legacy n_ctx (TransformerLens 3.9 fails on such a file).
+    data = _raw("gpt2")
+    assert data["n_ctx"] == data["n_positions"] == 1024
+    saved = {k: v for k, v in data.items() if k != "n_ctx"}
+    assert from_hf_config(saved, name="gpt2") == from_hf_config(data, name="gpt2")
+    assert from_hf_config(saved | {"n_positions": 256}, name="gpt2")["n_ctx"] == 256
+    assert from_hf_config(saved | {"max_position_embeddings": 128}, name="gpt2")["n_ctx"] == 128
+    assert _build(from_hf_config({"architectures": ["GPT2LMHeadModel"]}))["n_ctx"] == 1024
+    # Where the file has n_ctx, TransformerLens reads it, whatever n_positions says.
+    assert from_hf_config(data | {"n_positions": 2048}, name="gpt2")["n_ctx"] == 1024
+
+
+def test_t5_as_transformers_5_saves_it_gets_what_t5_files_carry_with_a_note(
+    tmp_path: Path,
+) -> None:
+    # T5Config writes neither n_positions nor decoder_start_token_id, both of which
+    # TransformerLens 3.9 reads (and fails without).
+    full = _raw("google-t5__t5-small")
+    assert (full["n_positions"], full["decoder_start_token_id"], full["pad_token_id"]) == (
+        512,
+        0,
+        0,
+    )
+    data = {k: v for k, v in full.items() if k not in ("n_positions", "decoder_start_token_id")}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    with pytest.warns(HFConfigNote) as notes:
+        values = from_hf_config(path, name="google-t5/t5-small")
+    assert values == from_hf_config(HF / "google-t5__t5-small", name="google-t5/t5-small")
+    assert [str(n.message) for n in notes] == [
+        f"{path}: key 'n_positions': not in the file (transformers 5 does not write it): "
+        "n_ctx is 512, the value T5's config files carry",
+        f"{path}: key 'decoder_start_token_id': not in the file (transformers 5 does not "
+        "write it): it is pad_token_id (0), the token T5's decoder starts from",
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a file that says them gets no note
+        assert from_hf_config(full | {"n_positions": 1024}, name="t5")["n_ctx"] == 1024
+        assert (
+            from_hf_config(full | {"decoder_start_token_id": None}, name="t5").get(
+                "decoder_start_token_id"
+            )
+            is None
+        )
+    with pytest.warns(HFConfigNote):
+        assert from_hf_config(data | {"pad_token_id": 3}, name="t5")["decoder_start_token_id"] == 3
+    with (
+        pytest.warns(HFConfigNote),
+        pytest.raises(
+            HFConfigError, match="key 'decoder_start_token_id': missing, and so is pad_token_id"
+        ),
+    ):
+        from_hf_config(data | {"pad_token_id": None}, name="t5")
+
+
+def test_import_hf_says_what_it_took_and_writes_it_into_the_preset(tmp_path: Path) -> None:
+    data = {k: v for k, v in _raw("google-t5__t5-small").items() if k != "n_positions"}
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    proc = subprocess.run(
+        [sys.executable, "-m", "transformer_presets", "import-hf", str(tmp_path), "--name", "t5"],
+        env={**os.environ, "PYTHONPATH": str(DATA.parents[1] / "src")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    note = (
+        f"{tmp_path / 'config.json'}: key 'n_positions': not in the file (transformers 5 does "
+        "not write it): n_ctx is 512, the value T5's config files carry"
+    )
+    assert proc.stderr == f"transformer-presets: note: {note}\n"
+    assert f"# {note}\n" in proc.stdout and "n_ctx = 512" in proc.stdout
 
 
 def test_missing_key_in_a_nested_object_names_its_path() -> None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         PresetValidationError,
     )
     from .hf_export import HFExportError, to_hf_config
-    from .hf_import import HFConfigError, from_hf_config
+    from .hf_import import HFConfigError, HFConfigNote, from_hf_config
     from .records import Checkpoints, FieldOrigin, PresetInfo
     from .registry import (
         PresetRegistry,
@@ -57,6 +57,7 @@ _HOMES = {
     "Checkpoints": "records",
     "FileReport": "validation",
     "HFConfigError": "hf_import",
+    "HFConfigNote": "hf_import",
     "HFExportError": "hf_export",
     "from_hf_config": "hf_import",
     "save_user_preset": "userpresets",
@@ -77,6 +78,7 @@ __all__ = [
     "FieldOrigin",
     "FileReport",
     "HFConfigError",
+    "HFConfigNote",
     "HFExportError",
     "HookedTransformerConfig",
     "PresetArgumentError",

@@ -40,6 +40,7 @@ from .preset_keys import FIELDS, defaults, expand_pattern
 __all__ = [
     "SUPPORTED_ARCHITECTURES",
     "HFConfigError",
+    "HFConfigNote",
     "closest_preset",
     "diff_values",
     "differing_fields",
@@ -51,6 +52,18 @@ __all__ = [
 
 class HFConfigError(PresetError):
     """A Hugging Face ``config.json`` cannot be read or turned into a preset."""
+
+
+class HFConfigNote(UserWarning):
+    """A value :func:`from_hf_config` took without the file saying it (a warning category:
+    ``import-hf`` shows it as a note and writes it into the preset's comments)."""
+
+
+def _note(r: _Reader, key: str, message: str) -> None:
+    import warnings
+
+    text = str(PresetError(message, file=r.file, key=r.prefix + key))
+    warnings.warn(text, HFConfigNote, stacklevel=5)  # the caller of from_hf_config
 
 
 # Official-name prefixes for which TransformerLens's loader turns on
@@ -74,6 +87,9 @@ _CODE_LLAMA_CONTEXT = 4096
 # The TinyStories models were trained on 512 tokens although their config says
 # 2048; TransformerLens trims the positional embedding to match.
 _TINYSTORIES_CONTEXT = 512
+# T5's context when the file has no n_positions (as transformers 5 saves it): every
+# T5 config.json published carries 512, the length T5 was trained on.
+_T5_CONTEXT = 512
 
 # Bounds on what one config.json may ask for. Real files are a few kilobytes
 # and nest four levels deep; the per-layer lists built below are as long as
@@ -627,9 +643,10 @@ def _gpt2(r: _Reader, name: str) -> dict[str, Any]:
         "n_heads": n_heads,
         "d_mlp": 4 * d_model,
         "n_layers": r.layers("n_layer", 12),
-        # GPT2Config has no n_ctx; TransformerLens reads the legacy key the
-        # released files still carry, and fails without it.
-        "n_ctx": r.size("n_ctx"),
+        # TransformerLens reads the legacy n_ctx that the released files carry (and
+        # GPT2Config keeps as it is); transformers 5 no longer writes it, and without it
+        # TransformerLens fails: the context is then n_positions, the model's own.
+        "n_ctx": r.size("n_ctx") if r.present("n_ctx") else r.size("n_positions", 1024),
         "eps": r.get_num("layer_norm_epsilon", 1e-5),
         "d_vocab": r.size("vocab_size", 50257),
         "act_fn": r.get_str("activation_function", "gelu_new"),
@@ -1570,22 +1587,51 @@ def _t5(r: _Reader, name: str) -> dict[str, Any]:
         "d_mlp": r.size("d_ff", 2048),
         "d_vocab": r.size("vocab_size", 32128),
         "n_layers": r.layers("num_layers", 6),
-        # transformers 5 no longer keeps a top-level max_length on the config,
-        # so TransformerLens falls through to n_positions, which T5Config has
-        # no default for.
-        "n_ctx": r.size("n_positions"),
+        # transformers 5 no longer keeps a top-level max_length on the config, so
+        # TransformerLens reads n_positions, which T5Config neither has a default for
+        # nor writes (TransformerLens fails without it).
+        "n_ctx": _t5_context(r),
         "eps": r.get_num("layer_norm_epsilon", 1e-6),
         "act_fn": r.get_str("feed_forward_proj", "relu"),
         "positional_embedding_type": "relative_positional_bias",
         "relative_attention_max_distance": r.size("relative_attention_max_distance", 128),
         "relative_attention_num_buckets": r.size("relative_attention_num_buckets", 32),
-        # T5Config has no default for it, and TransformerLens reads it.
-        "decoder_start_token_id": r.get_int("decoder_start_token_id", nullable=True),
+        "decoder_start_token_id": _t5_decoder_start(r),
         "attention_dir": "bidirectional",
         "use_attn_scale": False,
         # T5Config ties the embeddings whatever the file says.
         "tie_word_embeddings": True,
     }
+
+
+def _t5_context(r: _Reader) -> int:
+    if r.present("n_positions"):
+        return r.size("n_positions")
+    _note(
+        r,
+        "n_positions",
+        f"not in the file (transformers 5 does not write it): n_ctx is {_T5_CONTEXT}, "
+        "the value T5's config files carry",
+    )
+    return _T5_CONTEXT
+
+
+def _t5_decoder_start(r: _Reader) -> Any:
+    # TransformerLens reads it; T5Config (transformers 5) neither has a default for it nor
+    # writes it, and T5's decoder starts from the padding token (transformers says so when
+    # it is missing), as every published T5 file has it.
+    if r.present("decoder_start_token_id"):
+        return r.get_int("decoder_start_token_id", nullable=True)
+    pad = r.get_int("pad_token_id", 0, nullable=True)
+    if pad is None:
+        raise r.error("decoder_start_token_id", "missing, and so is pad_token_id, T5's start token")
+    _note(
+        r,
+        "decoder_start_token_id",
+        f"not in the file (transformers 5 does not write it): it is pad_token_id ({pad}), "
+        "the token T5's decoder starts from",
+    )
+    return pad
 
 
 _CONVERTERS: dict[str, Callable[[_Reader, str], dict[str, Any]]] = {
