@@ -511,3 +511,14 @@ def test_a_path_no_file_can_have_is_a_preset_error(tmp_path: Path) -> None:
     with pytest.raises(PresetError, match="cannot write: Not a directory") as info:
         write_file(f"{tmp_path / 'file'}/x", b"x")
     assert info.value.file == f"{tmp_path / 'file'}/x"
+
+
+def test_a_refused_target_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    # A plot is drawn only to be written: a target that cannot take it is refused first.
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "folder")
+    made: list[str] = []
+    for target in ("folder", "link"):
+        with pytest.raises(PresetError, match="is a folder, not a file"):
+            write_file(str(tmp_path / target), lambda f: made.append(target))
+    assert made == []

@@ -98,7 +98,7 @@ def write_file(
             _through_temp(path, write, 0o666, keep=None, exclusive=False)
             return
         st = target
-    _into_special(path, st, _rendered(write))
+    _into_special(path, st, write)
 
 
 def replace_file(path: str, data: bytes, *, mode: int = 0o666) -> None:
@@ -258,7 +258,7 @@ def _into_descriptor(path: str, number: int, payload: bytes) -> None:
     _write_all(path, fd, payload)
 
 
-def _into_special(path: str, st: os.stat_result, payload: bytes) -> None:
+def _into_special(path: str, st: os.stat_result, write: Callable[[BinaryIO], object]) -> None:
     mode = st.st_mode
     if stat.S_ISDIR(mode):
         raise PresetError("is a folder, not a file", file=path)
@@ -267,6 +267,7 @@ def _into_special(path: str, st: os.stat_result, payload: bytes) -> None:
             f"is {kind_of(mode)}; only a regular file, a FIFO or a character device is written to",
             file=path,
         )
+    payload = _rendered(write)  # first: a FIFO's reader is not kept waiting while it is made
     _write_all(path, _open_special(path, fifo=stat.S_ISFIFO(mode)), payload)
 
 
