@@ -682,16 +682,22 @@ def test_import_hf_names_a_fifo_at_refs_main(hub: Path) -> None:
         ("link:/dev/zero", "a character device, not a regular file"),
         ("link:gone", "a link to gone, which does not exist"),
         ("folder", "a folder, not a regular file"),
+        ("refs-a-file", "cannot read: Not a directory"),
     ],
-    ids=["not-utf8", "too-large", "device", "dangling", "folder"],
+    ids=["not-utf8", "too-large", "device", "dangling", "folder", "refs-a-file"],
 )
 def test_a_ref_that_cannot_be_read_is_named(hub: Path, content: bytes | str, message: str) -> None:
     # One snapshot: a ref that is unreadable used to be taken as no ref at all.
     repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, None)
     ref = repo / "refs" / "main"
-    ref.parent.mkdir()
+    if content == "refs-a-file":
+        ref.parent.write_text("r1")
+    else:
+        ref.parent.mkdir()
     if content == "folder":
         ref.mkdir()
+    elif content == "refs-a-file":
+        pass
     elif isinstance(content, str):
         ref.symlink_to(content.removeprefix("link:"))
     else:

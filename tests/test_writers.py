@@ -520,5 +520,5 @@ def test_a_refused_target_is_refused_before_anything_is_made(tmp_path: Path) -> 
     made: list[str] = []
     for target in ("folder", "link"):
         with pytest.raises(PresetError, match="is a folder, not a file"):
-            write_file(str(tmp_path / target), lambda f: made.append(target))
+            write_file(str(tmp_path / target), lambda f: made.append("made"))
     assert made == []

@@ -169,9 +169,11 @@ def _snapshot_config(repo: str) -> str:
         raise PresetError(
             f"cannot list the snapshots: {exc.strerror or exc}", file=snapshots
         ) from None
-    ref = os.path.join(repo, "refs", "main")
+    refs = os.path.join(repo, "refs")
+    ref = os.path.join(refs, "main")
     main = ""
-    if os.path.lexists(ref):
+    # No ref is no ref; one that is there (or a refs that is no folder) is read, or named.
+    if os.path.lexists(ref) or (os.path.lexists(refs) and not os.path.isdir(refs)):
         main = read_text(ref, limit=MAX_REF_BYTES, what="a ref").strip()
     if main:
         if main not in revisions:
