@@ -738,7 +738,7 @@ def test_thousands_of_snapshots_give_a_short_error(hub: Path, ref: str | None) -
     message = info.value.reason  # 5,000 names made a line of 44 KB
     assert len(message) < 400, message
     assert f"{0:040x}, {1:040x}" in message and "and 4,995 more" in message
-    assert "5,000 snapshots" in message
+    assert ref is not None or "has 5,000 snapshots" in message
 
 
 def test_a_path_object_that_gives_bytes_is_refused_by_name() -> None:

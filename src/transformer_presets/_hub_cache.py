@@ -179,8 +179,8 @@ def _snapshot_config(repo: str) -> str:
         if main not in revisions:
             shown = repr(main) if len(main) <= 64 else repr(main[:61]) + "..."
             raise PresetError(
-                f"refs/main names revision {shown}, which is not among its "
-                f"{len(revisions):,} snapshots ({_named(revisions)})",
+                f"refs/main names revision {shown}, which is not among its snapshots "
+                f"({_named(revisions)})",
                 file=repo,
             )
         revision = main
