@@ -947,6 +947,14 @@ def test_import_hf_extends(home: Path, tmp_path: Path, base: str) -> None:
     assert text == data["toml"]
 
 
+@pytest.mark.parametrize("base", ["", " "], ids=["empty", "blank"])
+def test_import_hf_extends_nothing_is_a_usage_error(home: Path, base: str) -> None:
+    # It used to be ignored: the whole preset was written, as without --extends.
+    proc = fails("import-hf", str(HF / "gpt2"), "--extends", base, code=2)
+    assert "--extends: an empty name names no preset ('auto' picks one)" in proc.stderr
+    assert proc.stdout == ""
+
+
 def test_import_hf_save_and_force(user_dir: Path) -> None:
     source = str(HF / "EleutherAI__pythia-70m")
     target = user_dir / "me__pythia-70m.toml"

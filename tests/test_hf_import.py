@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,12 @@ from hypothesis import strategies as st
 from transformer_presets.config import HookedTransformerConfig
 from transformer_presets.errors import PresetError
 from transformer_presets.hf.extending import closest_preset, diff_values, differing_fields
-from transformer_presets.hf.importing import SUPPORTED_ARCHITECTURES, HFConfigError, from_hf_config
+from transformer_presets.hf.importing import (
+    SUPPORTED_ARCHITECTURES,
+    HFConfigError,
+    HFConfigNote,
+    from_hf_config,
+)
 from transformer_presets.preset_keys import FIELDS, defaults
 
 from .conftest import DATA
@@ -256,9 +262,6 @@ def test_errors_belong_to_the_project_family() -> None:
     [
         # Keys TransformerLens reads that the config class has no default for.
         ("Qwen__Qwen-1_8B", "seq_length", "QWenLMHeadModel"),
-        ("gpt2", "n_ctx", "GPT2LMHeadModel"),
-        ("google-t5__t5-small", "n_positions", "T5ForConditionalGeneration"),
-        ("google-t5__t5-small", "decoder_start_token_id", "T5ForConditionalGeneration"),
     ],
 )
 def test_missing_required_key_names_the_key_and_the_file(
@@ -368,6 +371,82 @@ def test_t5_context_comes_from_n_positions() -> None:
     # transformers 5 keeps no top-level max_length, so TransformerLens reads n_positions.
     data = _raw("google-t5__t5-small") | {"max_length": 20}
     assert _build(from_hf_config(data, name="google-t5/t5-small"))["n_ctx"] == 512
+
+
+def test_gpt2_as_transformers_5_saves_it_takes_its_context_from_n_positions() -> None:
+    # GPT2Config no longer writes the legacy n_ctx (TransformerLens 3.9 fails on such a file).
+    data = _raw("gpt2")
+    assert data["n_ctx"] == data["n_positions"] == 1024
+    saved = {k: v for k, v in data.items() if k != "n_ctx"}
+    assert from_hf_config(saved, name="gpt2") == from_hf_config(data, name="gpt2")
+    assert from_hf_config(saved | {"n_positions": 256}, name="gpt2")["n_ctx"] == 256
+    assert from_hf_config(saved | {"max_position_embeddings": 128}, name="gpt2")["n_ctx"] == 128
+    assert _build(from_hf_config({"architectures": ["GPT2LMHeadModel"]}))["n_ctx"] == 1024
+    # Where the file has n_ctx, TransformerLens reads it, whatever n_positions says.
+    assert from_hf_config(data | {"n_positions": 2048}, name="gpt2")["n_ctx"] == 1024
+
+
+def test_t5_as_transformers_5_saves_it_gets_what_t5_files_carry_with_a_note(
+    tmp_path: Path,
+) -> None:
+    # T5Config writes neither n_positions nor decoder_start_token_id, both of which
+    # TransformerLens 3.9 reads (and fails without).
+    full = _raw("google-t5__t5-small")
+    assert (full["n_positions"], full["decoder_start_token_id"], full["pad_token_id"]) == (
+        512,
+        0,
+        0,
+    )
+    data = {k: v for k, v in full.items() if k not in ("n_positions", "decoder_start_token_id")}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    with pytest.warns(HFConfigNote) as notes:
+        values = from_hf_config(path, name="google-t5/t5-small")
+    assert values == from_hf_config(HF / "google-t5__t5-small", name="google-t5/t5-small")
+    assert [str(n.message) for n in notes] == [
+        f"{path}: key 'n_positions': not in the file (transformers 5 does not write it): "
+        "n_ctx is 512, the value T5's config files carry",
+        f"{path}: key 'decoder_start_token_id': not in the file (transformers 5 does not "
+        "write it): it is pad_token_id (0), the token T5's decoder starts from",
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a file that says them gets no note
+        assert from_hf_config(full | {"n_positions": 1024}, name="t5")["n_ctx"] == 1024
+        assert (
+            from_hf_config(full | {"decoder_start_token_id": None}, name="t5").get(
+                "decoder_start_token_id"
+            )
+            is None
+        )
+    with pytest.warns(HFConfigNote):
+        assert from_hf_config(data | {"pad_token_id": 3}, name="t5")["decoder_start_token_id"] == 3
+    with (
+        pytest.warns(HFConfigNote),
+        pytest.raises(
+            HFConfigError, match="key 'decoder_start_token_id': missing, and so is pad_token_id"
+        ),
+    ):
+        from_hf_config(data | {"pad_token_id": None}, name="t5")
+
+
+def test_import_hf_says_what_it_took_and_writes_it_into_the_preset(tmp_path: Path) -> None:
+    data = {k: v for k, v in _raw("google-t5__t5-small").items() if k != "n_positions"}
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    proc = subprocess.run(
+        [sys.executable, "-m", "transformer_presets", "import-hf", str(tmp_path), "--name", "t5"],
+        env={**os.environ, "PYTHONPATH": str(DATA.parents[1] / "src")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    note = (
+        f"{tmp_path / 'config.json'}: key 'n_positions': not in the file (transformers 5 does "
+        "not write it): n_ctx is 512, the value T5's config files carry"
+    )
+    assert proc.stderr == f"transformer-presets: note: {note}\n"
+    assert f"# {note}\n" in proc.stdout and "n_ctx = 512" in proc.stdout
 
 
 def test_missing_key_in_a_nested_object_names_its_path() -> None:
@@ -569,6 +648,111 @@ def test_a_dangling_snapshot_link_says_where_it_points(hub: Path) -> None:
     with pytest.raises(HFConfigError, match=r"link to .*which does not exist") as info:
         from_hf_config(repo / "snapshots" / "r1")
     assert info.value.file == str(repo / "snapshots" / "r1" / "config.json")
+
+
+# -- what the hub cache holds is read as preset files are -----------------------------------
+
+
+@pytest.mark.timeout(60)  # a ref opened for reading like any file used to wait for ever
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_at_refs_main_is_an_error_not_a_hang(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, None)
+    (repo / "refs").mkdir()
+    os.mkfifo(repo / "refs" / "main")
+    for source in (repo, "org/m"):
+        with pytest.raises(
+            HFConfigError, match=r"a FIFO \(named pipe\), not a regular file"
+        ) as info:
+            from_hf_config(source)
+        assert info.value.file == str(repo / "refs" / "main")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_import_hf_names_a_fifo_at_refs_main(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, None)
+    (repo / "refs").mkdir()
+    os.mkfifo(repo / "refs" / "main")
+    proc = subprocess.run(
+        [sys.executable, "-m", "transformer_presets", "import-hf", "org/m"],
+        env={**os.environ, "PYTHONPATH": str(DATA.parents[1] / "src")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"transformer-presets: error: {repo / 'refs' / 'main'}: "
+        "a FIFO (named pipe), not a regular file\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe r1", "not UTF-8 text: invalid start byte at byte 0"),
+        (b"r1" + b" " * 2000, "too large for a ref (2002 bytes, more than the limit of 1024)"),
+        ("link:/dev/zero", "a character device, not a regular file"),
+        ("link:gone", "a link to gone, which does not exist"),
+        ("folder", "a folder, not a regular file"),
+        ("refs-a-file", "cannot read: Not a directory"),
+    ],
+    ids=["not-utf8", "too-large", "device", "dangling", "folder", "refs-a-file"],
+)
+def test_a_ref_that_cannot_be_read_is_named(hub: Path, content: bytes | str, message: str) -> None:
+    # One snapshot: a ref that is unreadable used to be taken as no ref at all.
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, None)
+    ref = repo / "refs" / "main"
+    if content == "refs-a-file":
+        ref.parent.write_text("r1")
+    else:
+        ref.parent.mkdir()
+    if content == "folder":
+        ref.mkdir()
+    elif content == "refs-a-file":
+        pass
+    elif isinstance(content, str):
+        ref.symlink_to(content.removeprefix("link:"))
+    else:
+        ref.write_bytes(content)
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config(repo)
+    assert (info.value.file, info.value.reason) == (str(ref), message)
+
+
+def test_a_config_json_that_is_a_link_to_a_device_says_what_it_is(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {"r1": "gpt2"}, "r1")
+    config = repo / "snapshots" / "r1" / "config.json"
+    config.unlink()
+    config.symlink_to("/dev/zero")
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config("org/m")
+    assert (info.value.file, info.value.reason) == (
+        str(config),
+        "a character device, not a regular file",
+    )
+
+
+def test_snapshots_that_cannot_be_listed_are_named(hub: Path) -> None:
+    repo = hub_repo(hub, "org/m", {}, "r1")
+    (repo / "snapshots").write_text("not a folder")
+    with pytest.raises(HFConfigError, match="cannot list the snapshots: Not a directory") as info:
+        from_hf_config(repo)
+    assert info.value.file == str(repo / "snapshots")
+
+
+@pytest.mark.parametrize("ref", [None, "r9"], ids=["no-ref", "ref-to-none-of-them"])
+def test_thousands_of_snapshots_give_a_short_error(hub: Path, ref: str | None) -> None:
+    repo = hub_repo(hub, "org/m", {}, ref)
+    for i in range(5000):
+        (repo / "snapshots" / f"{i:040x}").mkdir(parents=True)
+    with pytest.raises(HFConfigError) as info:
+        from_hf_config(repo)
+    message = info.value.reason  # 5,000 names made a line of 44 KB
+    assert len(message) < 400, message
+    assert f"{0:040x}, {1:040x}" in message and "and 4,995 more" in message
+    assert ref is not None or "has 5,000 snapshots" in message
 
 
 def test_a_path_object_that_gives_bytes_is_refused_by_name() -> None:
@@ -889,6 +1073,76 @@ def test_a_deep_or_self_containing_mapping_is_an_error() -> None:
     loop["again"] = [loop]
     with pytest.raises(HFConfigError, match="contains itself"):
         from_hf_config(loop, name="gpt2")
+
+
+def test_numpy_values_in_a_mapping_come_out_as_plain_python(user_presets: Path) -> None:
+    np = pytest.importorskip("numpy")
+    from transformer_presets import save_user_preset
+
+    data = _raw("gpt2") | {
+        "architectures": [np.str_("GPT2LMHeadModel")],
+        "n_layer": np.int64(2),
+        "n_embd": np.int32(64),
+        "n_head": np.uint8(4),
+        "n_ctx": np.int16(128),
+        "layer_norm_epsilon": np.float32(1e-5),
+        "scale_attn_weights": np.bool_(False),
+        "activation_function": np.str_("gelu_new"),
+    }
+    values = from_hf_config(data, name="me/np-gpt2")
+    assert {k: type(v) for k, v in values.items() if type(v) not in (int, float, bool, str)} == {}
+    assert (values["n_layers"], values["d_model"], values["use_attn_scale"]) == (2, 64, False)
+    assert values["eps"] == float(np.float32(1e-5))
+    json.dumps(values)
+    save_user_preset("me/np-gpt2", values)
+    # Nested too: Llama 3's scaling read from a rope_scaling of NumPy floats.
+    llama = _raw("meta-llama__Llama-3.2-1B")
+    llama["rope_scaling"] = {
+        k: np.float64(v) if isinstance(v, float) else v for k, v in llama["rope_scaling"].items()
+    }
+    scaled = from_hf_config(llama, name="meta-llama/Llama-3.2-1B")
+    assert scaled == _import("meta-llama__Llama-3.2-1B")
+    assert type(scaled["NTK_by_parts_factor"]) is float
+    # What has no plain value is refused, naming the key.
+    with pytest.raises(HFConfigError, match="key 'n_layer': expected an integer, got datetime64"):
+        from_hf_config(data | {"n_layer": np.datetime64("2024-01-01")}, name="gpt2")
+    with pytest.raises(HFConfigError, match=r"key 'n_embd': expected an integer, got float 64\.5"):
+        from_hf_config(data | {"n_embd": np.float16(64.5)}, name="gpt2")
+
+
+def test_a_container_a_mapping_holds_twice_is_no_loop() -> None:
+    llama = _raw("meta-llama__Llama-3.2-1B")
+    shared = dict(llama["rope_scaling"])
+    values = from_hf_config(
+        llama | {"rope_scaling": shared, "copy": [shared, shared]}, name="meta-llama/Llama-3.2-1B"
+    )
+    assert values == _import("meta-llama__Llama-3.2-1B")
+
+
+@pytest.mark.parametrize("item", ["0", "[0]", "{}", '"x"', "0.5", '0,0.5,"x",[],{"a":[1]}'])
+def test_checking_a_long_array_costs_no_more_memory_than_parsing_it(
+    tmp_path: Path, item: str
+) -> None:
+    # The check used to build a path per element: 1.5 GB for a 16 MiB array of zeros.
+    import tracemalloc
+
+    path = tmp_path / "config.json"
+    padding = ",".join([item] * (2_000_000 // len(item)))
+    path.write_text(
+        '{"architectures": ["GPT2LMHeadModel"], "n_ctx": 1024, "pad": [' + padding + "]}"
+    )
+
+    def peak(work: Any) -> int:
+        tracemalloc.start()
+        try:
+            work()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    parsing = peak(lambda: json.loads(path.read_text()))
+    importing = peak(lambda: from_hf_config(path, name="gpt2"))
+    assert importing < 1.3 * parsing, (importing, parsing)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")

@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from transformer_presets._filewrite import write_file
 from transformer_presets.config import field_table
 from transformer_presets.json_schema import schema_text
 
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             stale.append(target)
             continue
-        target.write_text(wanted, encoding="utf-8")
+        # Whole or not at all: a torn _fieldtable.py would break every import of the package.
+        write_file(str(target), wanted.encode("utf-8"))
         print(f"wrote {target}")
     for target in stale:
         print(f"{target} is out of date: run python -m tools.gen_schema", file=sys.stderr)

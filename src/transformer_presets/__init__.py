@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         PresetSyntaxError,
         PresetValidationError,
     )
-    from .hf.errors import HFConfigError, HFExportError
+    from .hf.errors import HFConfigError, HFConfigNote, HFExportError
     from .hf.exporting import to_hf_config
     from .hf.importing import from_hf_config
     from .records import Checkpoints, FieldOrigin, PresetInfo
@@ -58,6 +58,7 @@ _HOMES = {
     "Checkpoints": "records",
     "FileReport": "validation",
     "HFConfigError": "hf.errors",
+    "HFConfigNote": "hf.errors",
     "HFExportError": "hf.errors",
     "from_hf_config": "hf.importing",
     "save_user_preset": "userpresets",
@@ -78,6 +79,7 @@ __all__ = [
     "FieldOrigin",
     "FileReport",
     "HFConfigError",
+    "HFConfigNote",
     "HFExportError",
     "HookedTransformerConfig",
     "PresetArgumentError",

@@ -94,9 +94,12 @@ def read_regular(path: str, limit: int, *, private: bool = False) -> bytes:
             raise FileTooLarge(f"{st.st_size} bytes, more than the limit of {limit}")
         chunks = []
         total = 0
-        # The size can change between fstat and read: count what really arrives.
+        # The size can change between fstat and read: count what really arrives. Each
+        # read asks for what fstat promised and one byte more (os.read allocates what it
+        # is asked for: the limit, 64 MiB for a cache file, would be asked every time).
         while True:
-            chunk = os.read(fd, max(limit + 1 - total, 1) if total <= limit else 1)
+            want = min(limit + 1 - total, max(st.st_size + 1 - total, 1 << 16))
+            chunk = os.read(fd, want)
             if not chunk:
                 break
             chunks.append(chunk)

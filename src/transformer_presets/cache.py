@@ -856,21 +856,14 @@ def _write(path: str, data: Any) -> str:
 
 
 def _write_atomic(path: str, raw: bytes) -> None:
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.{os.urandom(8).hex()}.tmp")
-    try:
-        # Writable by this user alone whatever the umask (a umask of 002 is common):
-        # a manifest others may write is not trusted (see _read_data).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-        with open(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # The writer every file of the library goes through (a random, exclusive temporary
+    # name, removed on any failure), replacing whatever is there: in the cache a FIFO or a
+    # link is damage, not a target to write into, as it would be for a user's file.
+    # Writable by this user alone whatever the umask (a umask of 002 is common): a
+    # manifest others may write is not trusted (see _read_data).
+    from ._filewrite import replace_file
+
+    replace_file(path, raw, mode=0o600)
 
 
 def _collect_garbage(key_dir: str, keep: str) -> None:

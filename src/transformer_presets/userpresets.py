@@ -3,7 +3,8 @@
 A file there takes part in every lookup, so a broken one would break them all:
 :func:`save_user_preset` writes only text that loads, never a second
 definition of a name, never over an existing file unless asked, and never
-half a file (it writes a hidden temporary file and renames it into place).
+half a file (``_filewrite``: a hidden temporary file renamed into place, or
+created exclusively unless forced).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ._fileio import MAX_PRESET_FILE_BYTES
+from ._filewrite import write_file
 from ._sources import user_preset_dir
 from .errors import PresetArgumentError, PresetError, PresetValidationError
 from .preset_text import preset_toml
@@ -81,11 +83,8 @@ def save_user_preset(
     for d in parsed.presets:
         if d.error is not None:
             raise d.error
-    if target.exists() and not force:
-        raise PresetError(
-            "a preset file with this name exists; pass force=True (--force) to overwrite it",
-            file=target,
-        )
+    if os.path.lexists(target) and not force:
+        raise _exists(target)
     if registry is None:
         from .registry import PresetRegistry
 
@@ -100,15 +99,23 @@ def save_user_preset(
             "remove it or save under another name",
             file=target,
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")  # hidden: the registry skips it
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PresetError(f"cannot write: {exc.strerror or exc}", file=target) from None
+        raise PresetError(f"cannot create the folder: {exc.strerror or exc}", file=target) from None
+    try:
+        # Without force, created exclusively: a file another process saved meanwhile stays.
+        write_file(str(target), text.encode("utf-8"), replace=force)
+    except FileExistsError:
+        raise _exists(target) from None
     return target
+
+
+def _exists(target: Path) -> PresetError:
+    return PresetError(
+        "a preset file with this name exists; pass force=True (--force) to overwrite it",
+        file=target,
+    )
 
 
 def _toml_text(name: str, table: Mapping[str, Any], comments: Sequence[str], file: str) -> str:

@@ -18,32 +18,21 @@ if TYPE_CHECKING:
 __all__ = ["cmd_export_hf", "cmd_schema"]
 
 
-def _write_text(target: str, text: str, *, what: str) -> None:
-    """Write ``text`` to the file ``target`` through a temporary file, so a reader never
-    sees half. Errors name ``target`` (never the temporary file, which is removed).
+def _write_text(target: str, text: str, *, what: str, force: bool = True) -> None:
+    """Write ``text`` to the file ``target`` (see ``_filewrite``: whole or not at all, into a
+    FIFO or device as it is). Errors name ``target``; without ``force`` an existing one is.
 
     ``what`` names the argument ``target`` came from, for the error an empty one gets.
     """
-    from pathlib import Path
-
+    from .._filewrite import write_file
     from ..errors import PresetArgumentError, PresetError
 
     if not target:
         raise PresetArgumentError(f"{what}: an empty path names no file")
-    path = Path(target)
-    if path.is_dir():
-        raise PresetError("is a folder, not a file", file=path)
-    # The process id keeps two writers of one file from sharing a temporary file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:  # pragma: no cover - the folder went away or turned read-only
-            pass
-        raise OSError(exc.errno, exc.strerror, target) from None
+        write_file(target, text.encode("utf-8"), replace=force)
+    except FileExistsError:
+        raise PresetError("exists; pass --force to overwrite it", file=target) from None
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -90,11 +79,12 @@ def cmd_export_hf(args: argparse.Namespace) -> int:
         if target.is_dir():  # --force or not: a folder is not ours to replace
             raise PresetError("is a folder, not a file", file=target)
         # lexists: a link, even one to nowhere, is a file the user made; --force replaces
-        # the link itself, never the file it points at.
+        # the link itself, never the file it points at. (Checked again as it is written:
+        # another process may create it meanwhile.)
         if os.path.lexists(target) and not args.force:
             raise PresetError("exists; pass --force to overwrite it", file=target)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_text(str(target), text, what="DIR")
+        _write_text(str(target), text, what="DIR", force=args.force)
         path = str(target)
 
     if args.json:

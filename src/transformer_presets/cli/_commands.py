@@ -399,12 +399,34 @@ def _names_a_preset(reg: PresetRegistry, name: str) -> bool:
     return True
 
 
+def _import_with_notes(path: str, name: str | None) -> tuple[dict[str, Any], list[str]]:
+    """``from_hf_config``'s values, and the notes on what it took without the file saying it."""
+    import warnings
+
+    from ..hf.errors import HFConfigNote
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HFConfigNote)
+        values = from_hf_config(path, name=name)
+    notes = []
+    for w in caught:
+        if issubclass(w.category, HFConfigNote):
+            notes.append(str(w.message))
+        else:  # pragma: no cover - from_hf_config warns nothing else today
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return values, notes
+
+
 def cmd_import_hf(args: Args) -> int:
     if args.name is not None and name_problem(args.name):
         raise PresetArgumentError(
             f"--name {args.name!r} cannot name a preset: {name_problem(args.name)}"
         )
-    values = from_hf_config(args.path, name=args.name)
+    if args.extends is not None and not args.extends.strip():
+        raise PresetArgumentError("--extends: an empty name names no preset ('auto' picks one)")
+    values, assumed = _import_with_notes(args.path, args.name)
+    for text in assumed:
+        note(text)
     reg = registry_for(args)
     name = args.name or values.get("tokenizer_name")
     if not name:
@@ -439,7 +461,7 @@ def cmd_import_hf(args: Args) -> int:
             f"extending {base} (the closest bundled preset: "
             f"{len(differing)} differing field{'' if len(differing) == 1 else 's'})"
         )
-    elif args.extends:
+    elif args.extends is not None:
         base = reg.info(args.extends).name
 
     table: dict[str, Any]
@@ -450,7 +472,7 @@ def cmd_import_hf(args: Args) -> int:
             "extends": base,
             **extends_table(values, reg.resolve(base), patterns=reg._patterns(base)),
         }
-    comments = [f"Imported from {args.path} by transformer-presets import-hf"]
+    comments = [f"Imported from {args.path} by transformer-presets import-hf", *assumed]
     text = preset_toml(name, table, comments)
 
     saved = None

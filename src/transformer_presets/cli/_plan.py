@@ -588,7 +588,9 @@ def _plot(
     except Exception as exc:  # matplotlib's own failures, whatever their class
         raise PresetError(clean(f"--plot: matplotlib could not draw the plot: {exc}")) from None
     fig.tight_layout()
-    fig.savefig(path, dpi=100, format=image_format)
+    from .._filewrite import write_file
+
+    write_file(path, lambda f: fig.savefig(f, dpi=100, format=image_format))
     plt.close(fig)
     sys.stderr.write(f"wrote {path}\n")
 

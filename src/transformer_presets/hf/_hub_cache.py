@@ -8,7 +8,9 @@ that ``main`` pointed to. The hub cache is ``$HF_HUB_CACHE``, else
 ``~/.cache/huggingface/hub``, as ``huggingface_hub`` decides it.
 
 Nothing here goes to the network: a model that is not in the cache is an
-error that says where it looked.
+error that says where it looked. What the cache holds is read as preset files
+are (:func:`read_text`): regular files only, within a limit, never a FIFO
+opened for reading, a link's target checked, invalid UTF-8 named as such.
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ import os
 import re
 
 from .. import _env
+from .._fileio import FileTooLarge, NotRegularFile, read_regular
 from ..errors import PresetError
 
-__all__ = ["hub_cache_dir", "locate_config", "name_from_cache_path"]
+__all__ = ["MAX_REF_BYTES", "hub_cache_dir", "locate_config", "name_from_cache_path", "read_text"]
+
+#: The largest ``refs/main`` read: it holds a 40-character revision.
+MAX_REF_BYTES = 1024
+# Of a long list of snapshots, an error names this many (and the count).
+_NAMED = 5
 
 # A repository id as the hub writes it: NAME or ORG/NAME.
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
@@ -108,23 +116,71 @@ def locate_config(source: str) -> tuple[str, str | None]:
     raise PresetError("no such file or folder", file=source)
 
 
+def read_text(path: str, *, limit: int, what: str) -> str:
+    """The text of ``path``, a file of a model folder or the hub cache, read as preset files are.
+
+    A regular file of at most ``limit`` bytes (checked on the open file, which is
+    opened without blocking: a FIFO is never waited on), UTF-8 with or without a
+    byte-order mark. ``what`` names the kind of file in the errors ("a config.json").
+    Raises :class:`PresetError` naming ``path``: what it is instead (a FIFO, a
+    device, a link to nowhere and where it points), or why it cannot be read.
+    """
+    try:
+        raw = read_regular(path, limit)
+    except NotRegularFile as exc:
+        raise PresetError(str(exc), file=path) from None
+    except FileTooLarge as exc:
+        raise PresetError(f"too large for {what} ({exc})", file=path) from None
+    except FileNotFoundError:
+        if os.path.islink(path):
+            # As the hub cache links a snapshot's files to blobs that may be gone.
+            raise PresetError(
+                f"a link to {os.readlink(path)}, which does not exist", file=path
+            ) from None
+        raise PresetError("no such file", file=path) from None
+    except OSError as exc:
+        raise PresetError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PresetError(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=path) from None
+
+
+def _named(revisions: list[str]) -> str:
+    """A few of ``revisions``, and how many more: an error line stays short.
+
+    >>> _named(["a", "b"]), _named([str(i) for i in range(5000)])
+    ('a, b', '0, 1, 10, 100, 1000 and 4,995 more')
+    """
+    if not revisions:
+        return "none"
+    shown = ", ".join(sorted(revisions)[:_NAMED])
+    more = len(revisions) - _NAMED
+    return shown if more <= 0 else f"{shown} and {more:,} more"
+
+
 def _snapshot_config(repo: str) -> str:
     snapshots = os.path.join(repo, "snapshots")
     try:
         revisions = sorted(os.listdir(snapshots))
-    except OSError:
+    except FileNotFoundError:
         revisions = []
-    ref = os.path.join(repo, "refs", "main")
-    try:
-        with open(ref, encoding="utf-8") as f:
-            main = f.read(200).strip()
-    except OSError:
-        main = ""
+    except OSError as exc:  # a file, a FIFO or an unreadable folder where snapshots belong
+        raise PresetError(
+            f"cannot list the snapshots: {exc.strerror or exc}", file=snapshots
+        ) from None
+    refs = os.path.join(repo, "refs")
+    ref = os.path.join(refs, "main")
+    main = ""
+    # No ref is no ref; one that is there (or a refs that is no folder) is read, or named.
+    if os.path.lexists(ref) or (os.path.lexists(refs) and not os.path.isdir(refs)):
+        main = read_text(ref, limit=MAX_REF_BYTES, what="a ref").strip()
     if main:
         if main not in revisions:
+            shown = repr(main) if len(main) <= 64 else repr(main[:61]) + "..."
             raise PresetError(
-                f"refs/main names revision {main!r}, which is not among its snapshots "
-                f"({', '.join(revisions) or 'none'})",
+                f"refs/main names revision {shown}, which is not among its snapshots "
+                f"({_named(revisions)})",
                 file=repo,
             )
         revision = main
@@ -134,8 +190,8 @@ def _snapshot_config(repo: str) -> str:
         raise PresetError("is a hub cache folder with no snapshot in it", file=repo)
     else:
         raise PresetError(
-            f"has {len(revisions)} snapshots and no refs/main to choose between them: "
-            f"{', '.join(revisions)}; pass the snapshot folder you mean",
+            f"has {len(revisions):,} snapshots and no refs/main to choose between them: "
+            f"{_named(revisions)}; pass the snapshot folder you mean",
             file=repo,
         )
     config = os.path.join(snapshots, revision, "config.json")

@@ -3,18 +3,20 @@
 :class:`Reader` is what every family's import reads through: a missing key takes the
 default the family gives (the configuration class's own), a key of the wrong type or
 out of range is an :class:`HFConfigError` naming it (as the file spells it, inside
-nested objects too). The helpers below it read what several families share: numbers
+nested objects too), and a value a family takes without the file saying it (where the
+class has no default) is an :class:`HFConfigNote` naming it the same way. The helpers below it read what several families share: numbers
 inside a dict the file holds, key/value heads, sliding windows, per-layer kinds.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._plain import is_int as _plain_int
-from .errors import HFConfigError
+from .errors import HFConfigError, HFConfigNote
 
 __all__ = [
     "CONTEXT_CAP",
@@ -104,6 +106,15 @@ class Reader:
 
     def error(self, key: str, message: str) -> HFConfigError:
         return HFConfigError(message, file=self.file, key=self.prefix + key)
+
+    def note(self, key: str, message: str) -> None:
+        """Warn (:class:`HFConfigNote`) that a value was taken without the file saying it.
+
+        Called by a helper of a family's ``read_<arch>``: the warning points at the
+        caller of ``from_hf_config`` (this, the helper, ``read_<arch>``, ``from_hf_config``).
+        """
+        # Worded as an error is (file: key 'name': message), without being one.
+        warnings.warn(str(self.error(key, message)), HFConfigNote, stacklevel=5)
 
     def where(self, key: str) -> str:
         """The key a value is read from: the alias when the file spells it so."""

@@ -34,9 +34,9 @@ from ..preset_keys import defaults
 from ._json import load
 from ._read import Reader, shown
 from .architectures import ARCHITECTURES
-from .errors import HFConfigError
+from .errors import HFConfigError, HFConfigNote
 
-__all__ = ["SUPPORTED_ARCHITECTURES", "HFConfigError", "from_hf_config"]
+__all__ = ["SUPPORTED_ARCHITECTURES", "HFConfigError", "HFConfigNote", "from_hf_config"]
 
 # Context TransformerLens trims some models to by name.
 # Official-name prefixes for which TransformerLens's loader turns on
@@ -132,7 +132,11 @@ def from_hf_config(
     caps, ``trust_remote_code``).
 
     The values are what TransformerLens 3.9 builds for the model; a key the
-    file leaves out takes the default of the ``transformers`` config class. The
+    file leaves out takes the default of the ``transformers`` config class. Where
+    the class has none and ``transformers`` 5 no longer writes the key (T5's
+    ``n_positions`` and ``decoder_start_token_id``), the value T5's files carry is
+    taken and said in an :class:`HFConfigNote` warning. A mapping may hold NumPy
+    scalars: the values come out as plain Python ones. The
     result holds only JSON/TOML-friendly values (``dtype`` stays out: the
     checkpoint's storage type is not how TransformerLens loads it) and leaves
     out every field at its default, so that

@@ -11,15 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from .._family import GPT2, SIZES, Architecture
-from .._read import REQUIRED, Reader
+from .._read import Reader
 from .._traits import LAYERNORM, LEARNED_POSITIONS, traits
 from .._write import Export, four_times_wide
 
 __all__ = ["ARCHITECTURES"]
 
-# GPT2Config has no n_ctx; TransformerLens reads the legacy key the released files
-# still carry, and fails without it.
-_TL_GPT2 = GPT2.spelled(n_ctx="n_ctx").but(n_ctx=REQUIRED)
+# TransformerLens reads the context from the legacy n_ctx that the released files carry
+# (and GPT2Config keeps as it is); transformers 5 no longer writes it, and without it
+# TransformerLens fails: the context is then n_positions, the model's own (GPT2's keys).
+_TL_GPT2 = GPT2.spelled(n_ctx="n_ctx")
 
 # What SantaCoder's remote code (configuration_gpt2_mq.GPT2CustomConfig, which extends
 # GPT2Config) is loaded through, as its published config.json names it.
@@ -32,7 +33,7 @@ _SANTACODER_AUTO_MAP = {
 def read_gpt2(r: Reader, name: str) -> dict[str, Any]:
     r.aliases = GPT2.aliases
     return {
-        **_TL_GPT2.read(r, *SIZES),
+        **(_TL_GPT2 if r.present("n_ctx") else GPT2).read(r, *SIZES),
         "use_attn_scale": r.get_bool("scale_attn_weights", True),
         "scale_attn_by_inverse_layer_idx": r.get_bool("scale_attn_by_inverse_layer_idx", False),
         **traits(LAYERNORM),

@@ -19,8 +19,8 @@ from .._write import Export
 __all__ = ["ARCHITECTURES"]
 
 # T5Config's keys and defaults. transformers 5 no longer keeps a top-level max_length
-# on the config, so TransformerLens falls through to n_positions, which T5Config has
-# no default for.
+# on the config, so TransformerLens reads n_positions, which T5Config neither has a
+# default for nor writes (TransformerLens fails without it: see _context).
 _KEYS = (
     LLAMA.spelled(d_model="d_model", d_head="d_kv", n_heads="num_heads", d_mlp="d_ff")
     .spelled(n_layers="num_layers", n_ctx="n_positions", eps="layer_norm_epsilon")
@@ -42,19 +42,51 @@ _RELATIVE: Trait = (
 _ENCODER: Trait = ("attention_dir", "bidirectional", "a bidirectional encoder")
 # T5Config ties the embeddings whatever the file says.
 _TIED: Trait = ("tie_word_embeddings", True, "tied input and output embeddings")
+# T5's context when the file has no n_positions (as transformers 5 saves it): every
+# T5 config.json published carries 512, the length T5 was trained on.
+_T5_CONTEXT = 512
 
 
 def read_t5(r: Reader, name: str) -> dict[str, Any]:
     r.aliases = _KEYS.aliases
     return {
-        **_KEYS.read(r, *SIZES[:4], "d_vocab", "n_layers", "n_ctx", "eps", "act_fn"),
+        **_KEYS.read(r, *SIZES[:4], "d_vocab", "n_layers"),
+        "n_ctx": _context(r),
+        **_KEYS.read(r, "eps", "act_fn"),
         **traits(_RELATIVE),
         "relative_attention_max_distance": r.size("relative_attention_max_distance", 128),
         "relative_attention_num_buckets": r.size("relative_attention_num_buckets", 32),
-        # T5Config has no default for it, and TransformerLens reads it.
-        "decoder_start_token_id": r.get_int("decoder_start_token_id", nullable=True),
+        "decoder_start_token_id": _decoder_start(r),
         **traits(_ENCODER, UNSCALED, _TIED),
     }
+
+
+def _context(r: Reader) -> int:
+    if r.present(_KEYS.names["n_ctx"]):
+        return _KEYS.value(r, "n_ctx")  # type: ignore[no-any-return]
+    r.note(
+        _KEYS.names["n_ctx"],
+        f"not in the file (transformers 5 does not write it): n_ctx is {_T5_CONTEXT}, "
+        "the value T5's config files carry",
+    )
+    return _T5_CONTEXT
+
+
+def _decoder_start(r: Reader) -> Any:
+    # TransformerLens reads it; T5Config (transformers 5) neither has a default for it nor
+    # writes it, and T5's decoder starts from the padding token (transformers says so when
+    # it is missing), as every published T5 file has it.
+    if r.present("decoder_start_token_id"):
+        return r.get_int("decoder_start_token_id", nullable=True)
+    pad = r.get_int("pad_token_id", 0, nullable=True)
+    if pad is None:
+        raise r.error("decoder_start_token_id", "missing, and so is pad_token_id, T5's start token")
+    r.note(
+        "decoder_start_token_id",
+        f"not in the file (transformers 5 does not write it): it is pad_token_id ({pad}), "
+        "the token T5's decoder starts from",
+    )
+    return pad
 
 
 def write_t5(e: Export) -> dict[str, Any]:
