@@ -429,6 +429,16 @@ def test_t5_as_transformers_5_saves_it_gets_what_t5_files_carry_with_a_note(
         from_hf_config(data | {"pad_token_id": None}, name="t5")
 
 
+def test_a_note_points_at_the_caller_of_from_hf_config() -> None:
+    # The note is raised a fixed number of frames below from_hf_config (Reader.note, the
+    # family's helper, read_t5): it must name the line that called from_hf_config.
+    data = {k: v for k, v in _raw("google-t5__t5-small").items() if k != "n_positions"}
+    with pytest.warns(HFConfigNote) as notes:
+        line = sys._getframe().f_lineno + 1
+        from_hf_config(data, name="t5")
+    assert [(n.filename, n.lineno) for n in notes] == [(__file__, line)]
+
+
 def test_import_hf_says_what_it_took_and_writes_it_into_the_preset(tmp_path: Path) -> None:
     data = {k: v for k, v in _raw("google-t5__t5-small").items() if k != "n_positions"}
     (tmp_path / "config.json").write_text(json.dumps(data))
