@@ -19,7 +19,7 @@ import re
 from . import _env
 from .errors import PresetError
 
-__all__ = ["hub_cache_dir", "locate_config", "name_from_cache_path"]
+__all__ = ["hub_cache_dir", "locate_config", "name_from_cache_path", "snapshot_folder"]
 
 # A repository id as the hub writes it: NAME or ORG/NAME.
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
@@ -109,36 +109,8 @@ def locate_config(source: str) -> tuple[str, str | None]:
 
 
 def _snapshot_config(repo: str) -> str:
-    snapshots = os.path.join(repo, "snapshots")
-    try:
-        revisions = sorted(os.listdir(snapshots))
-    except OSError:
-        revisions = []
-    ref = os.path.join(repo, "refs", "main")
-    try:
-        with open(ref, encoding="utf-8") as f:
-            main = f.read(200).strip()
-    except OSError:
-        main = ""
-    if main:
-        if main not in revisions:
-            raise PresetError(
-                f"refs/main names revision {main!r}, which is not among its snapshots "
-                f"({', '.join(revisions) or 'none'})",
-                file=repo,
-            )
-        revision = main
-    elif len(revisions) == 1:
-        revision = revisions[0]
-    elif not revisions:
-        raise PresetError("is a hub cache folder with no snapshot in it", file=repo)
-    else:
-        raise PresetError(
-            f"has {len(revisions)} snapshots and no refs/main to choose between them: "
-            f"{', '.join(revisions)}; pass the snapshot folder you mean",
-            file=repo,
-        )
-    config = os.path.join(snapshots, revision, "config.json")
+    revision = _snapshot_revision(repo, "main")
+    config = os.path.join(repo, "snapshots", revision, "config.json")
     if not os.path.lexists(config):
         raise PresetError(f"snapshot {revision} holds no config.json", file=repo)
     if not os.path.exists(config):
@@ -150,6 +122,73 @@ def _snapshot_config(repo: str) -> str:
             file=repo,
         )
     return config
+
+
+def _snapshot_revision(repo: str, ref: str) -> str:
+    """The snapshot of the hub cache folder ``repo`` that ``refs/<ref>`` names (a branch,
+    a tag or a commit; for ``main`` without a ref, the only snapshot)."""
+    snapshots = os.path.join(repo, "snapshots")
+    try:
+        revisions = sorted(os.listdir(snapshots))
+    except OSError:
+        revisions = []
+    if ref in revisions and ref != "main":
+        return ref  # a commit hash, given directly
+    ref_file = os.path.join(repo, "refs", *ref.split("/"))
+    try:
+        with open(ref_file, encoding="utf-8") as f:
+            named = f.read(200).strip()
+    except OSError:
+        named = ""
+    if named:
+        if named not in revisions:
+            raise PresetError(
+                f"refs/{ref} names revision {named!r}, which is not among its snapshots "
+                f"({', '.join(revisions) or 'none'})",
+                file=repo,
+            )
+        return named
+    if ref != "main":
+        raise PresetError(
+            f"has no revision {ref!r} (no refs/{ref}, no such snapshot; download it first)",
+            file=repo,
+        )
+    if len(revisions) == 1:
+        return revisions[0]
+    if not revisions:
+        raise PresetError("is a hub cache folder with no snapshot in it", file=repo)
+    raise PresetError(
+        f"has {len(revisions)} snapshots and no refs/main to choose between them: "
+        f"{', '.join(revisions)}; pass the snapshot folder you mean",
+        file=repo,
+    )
+
+
+def snapshot_folder(repo_id: str, revision: str | None = None) -> str | None:
+    """The snapshot folder of the model ``repo_id`` (``ORG/NAME``) in the hub cache, or
+    None when the cache has no folder for it. Offline.
+
+    ``revision`` is a branch or tag (a file under ``refs/``) or a commit; by default
+    what ``refs/main`` names. The repository's name matches in any case, as on the
+    Hub. Raises :class:`PresetError` for a cache folder that names a missing snapshot.
+
+    >>> snapshot_folder("no-such-org/no-such-model") is None
+    True
+    """
+    if not _REPO_ID.fullmatch(repo_id):
+        return None
+    hub = hub_cache_dir()
+    wanted = "models--" + repo_id.replace("/", "--")
+    folder = os.path.join(hub, wanted)
+    if not os.path.isdir(folder):
+        found = _folder_in_any_case(hub, wanted)
+        if found is None or not os.path.isdir(found):
+            return None
+        folder = found
+    ref = revision or "main"
+    if ref in (".", "..") or ref.startswith("/") or ".." in ref.split("/"):
+        raise PresetError(f"{ref!r} is not a revision", key="revision")
+    return os.path.join(folder, "snapshots", _snapshot_revision(folder, ref))
 
 
 def _folder_in_any_case(hub: str, wanted: str) -> str | None:
