@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         list_presets,
         resolve_preset,
     )
+    from .tl4 import BridgeError, boot_bridge, to_bridge_config
     from .userpresets import save_user_preset
     from .validation import FileReport, validate_files
 
@@ -63,6 +64,9 @@ _HOMES = {
     "to_hf_config": "hf_export",
     "validate_files": "validation",
     "FieldOrigin": "records",
+    "BridgeError": "tl4",  # TransformerLens 4 is imported only by its two functions
+    "boot_bridge": "tl4",
+    "to_bridge_config": "tl4",
     "PresetInfo": "records",
     "PresetRegistry": "registry",
     "explain_preset": "registry",
@@ -73,6 +77,7 @@ _HOMES = {
 
 __all__ = [
     "SUPPORTED_ACTIVATIONS",
+    "BridgeError",
     "Checkpoints",
     "FieldOrigin",
     "FileReport",
@@ -88,6 +93,7 @@ __all__ = [
     "PresetSyntaxError",
     "PresetValidationError",
     "__version__",
+    "boot_bridge",
     "cache_info",
     "clear_cache",
     "explain_preset",
@@ -96,6 +102,7 @@ __all__ = [
     "list_presets",
     "resolve_preset",
     "save_user_preset",
+    "to_bridge_config",
     "to_hf_config",
     "validate_files",
 ]
