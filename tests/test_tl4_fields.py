@@ -667,3 +667,23 @@ def test_boot_bridge_takes_floating_point_dtypes_only() -> None:
 
     with pytest.raises(PresetArgumentError, match=r"key 'dtype': dtype must be a floating-point"):
         boot_bridge("gpt2", dtype=torch.int64)
+
+
+def test_a_cpu_build_larger_than_the_memory_available_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from transformer_presets import tl4
+
+    available = tl4._available_memory()
+    if sys.platform.startswith("linux"):
+        assert available is not None and available > 0
+    monkeypatch.setattr(tl4, "_available_memory", lambda: 100 << 20)
+    with pytest.raises(BridgeError) as info:
+        boot_bridge("gpt2", device="cpu")
+    assert info.value.key == "device"
+    assert "its weights take about 622.1 MiB in float32, more than the 100.0 MiB" in str(info.value)
+    with pytest.raises(BridgeError, match=r"about 311\.1 MiB in bfloat16"):
+        boot_bridge("gpt2", device="cpu", dtype="bfloat16")
+    # The meta device takes no memory: the next check is TransformerLens's version.
+    with pytest.raises(BridgeError, match="needs TransformerLens"):
+        boot_bridge("gpt2", device="meta")

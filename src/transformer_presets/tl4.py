@@ -362,7 +362,9 @@ def boot_bridge(
     float32). ``device="meta"`` builds without allocating weights (Mixtral 8x7B in
     seconds), except where TransformerLens 4.3 reads weight values at boot: it splits
     fused Q/K/V projections (GPT-2, Phi-3, ...), which it refuses on meta; that is a
-    :class:`BridgeError` saying so, and ``device="cpu"`` builds it for real.
+    :class:`BridgeError` saying so, and ``device="cpu"`` builds it for real. On the CPU, a
+    model whose weights alone exceed the memory available now (Linux's ``MemAvailable``)
+    is a :class:`BridgeError` before anything is built, not the out-of-memory killer after.
 
     With ``load_weights=True`` the weights come only from the local cache (the preset's
     name as the repository, at its checkpoint's revision for a training checkpoint); a
@@ -391,6 +393,8 @@ def boot_bridge(
         )
     config = _transformers_config(values, name)
     snapshot, weights = _cached_weights(values, name) if load_weights else (None, [])
+    if torch_device.type == "cpu":
+        _check_memory(values, torch_dtype, name)
     _require_tl4("boot_bridge")
     with _offline():
         bridge = _boot(
@@ -597,12 +601,50 @@ def _link(source: str, target: str) -> None:
 def _weight_size(values: Mapping[str, Any], dtype: torch.dtype) -> str:
     from .params import total_params
 
-    size: float = total_params(values) * dtype.itemsize
+    return "about " + _bytes(total_params(values) * dtype.itemsize)
+
+
+def _bytes(size: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if size < 1024 or unit == "TiB":
-            return f"about {size:.1f} {unit}" if unit != "bytes" else f"{size} bytes"
+            return f"{size:.1f} {unit}" if unit != "bytes" else f"{size:.0f} bytes"
         size /= 1024
     raise AssertionError  # pragma: no cover
+
+
+def _check_memory(values: Mapping[str, Any], dtype: torch.dtype, name: str | None) -> None:
+    """Refuse a CPU build whose weights alone exceed the memory available now.
+
+    Linux hands out memory it does not have (overcommit) and kills the process that
+    touches too much of it: better a clear error before than the OOM killer after.
+    """
+    from .params import total_params
+
+    needed = total_params(values) * dtype.itemsize
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise BridgeError(
+            f"its weights take about {_bytes(needed)} in {str(dtype).removeprefix('torch.')}, "
+            f"more than the {_bytes(available)} this machine has available: build it with "
+            "device='meta' (no memory), on a GPU, or smaller (overrides such as n_layers=2)",
+            preset=name,
+            key="device",
+        )
+
+
+def _available_memory() -> int | None:
+    """The memory available for new allocations (Linux's MemAvailable), or None if unknown."""
+    from ._fileio import read_regular
+
+    try:
+        text = read_regular("/proc/meminfo", 1 << 16).decode("ascii", "replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "MemAvailable:" and fields[1].isdigit():
+            return int(fields[1]) * 1024
+    return None
 
 
 def _checkpoint_tie(snapshot: str) -> bool | None:
