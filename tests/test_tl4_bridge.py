@@ -141,6 +141,16 @@ out["cli"] = {
     "logits": list(bridge(tokens).shape),
 }
 
+# What bridge.cfg does not say (the README warns): it is TransformerLens's reading.
+llama = boot_bridge("meta-llama/Llama-3.2-1B", device="meta")
+qwen3 = boot_bridge("Qwen/Qwen3-0.6B", device="meta")
+out["cfg"] = {
+    "llama_rotary_base": llama.cfg.rotary_base,
+    "llama_rope_theta": llama.original_model.config.rope_parameters["rope_theta"],
+    "qwen3_use_qk_norm": qwen3.cfg.use_qk_norm,
+    "qwen3_has_q_norm": hasattr(qwen3.original_model.model.layers[0].self_attn, "q_norm"),
+}
+
 # Full size on the meta device, in seconds.
 start = time.perf_counter()
 mixtral = boot_bridge("mistralai/Mixtral-8x7B-v0.1", device="meta")
@@ -214,6 +224,12 @@ def test_boot_bridge_builds_what_transformerlens_4_builds_offline(tmp_path: Path
     assert results["cli"]["class"] == "GPTNeoXForCausalLM"
     assert results["cli"]["decoded"].endswith("Hello, wörld")
     assert results["cli"]["logits"][-1] == get_preset("pythia-14m").d_vocab
+    assert results["cfg"] == {
+        "llama_rotary_base": 10000,
+        "llama_rope_theta": get_preset("meta-llama/Llama-3.2-1B").rotary_base,
+        "qwen3_use_qk_norm": False,
+        "qwen3_has_q_norm": True,
+    }
     mixtral = results["mixtral"]
     assert mixtral["devices"] == ["meta"] and mixtral["params"] > 46e9
     assert mixtral["seconds"] < 60  # seconds, not the minutes (and 187 GB) a CPU build takes
@@ -275,6 +291,25 @@ out["restored"] = (
     and helpers._ensure_torchvision is installer
 )
 
+# Real weights with no tokenizer in the cache: the stand-in, and a warning that text in
+# means nonsense out.
+import shutil, warnings
+medium = os.path.join(os.environ["HF_HUB_CACHE"], "models--gpt2-medium", "snapshots", "c0ffee")
+os.makedirs(medium)
+for name in os.listdir(snapshot):
+    if name.startswith(("config", "model", "generation")):
+        shutil.copy(os.path.join(snapshot, name), medium)
+os.makedirs(os.path.join(os.path.dirname(os.path.dirname(medium)), "refs"))
+with open(os.path.join(os.path.dirname(os.path.dirname(medium)), "refs", "main"), "w") as f:
+    f.write("c0ffee")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    stand_in = boot_bridge("gpt2-medium", load_weights=True, device="cpu", **small)
+out["stand_in"] = {
+    "eos": stand_in.tokenizer.eos_token,
+    "warnings": [str(w.message) for w in caught if issubclass(w.category, UserWarning)],
+}
+
 def error(call):
     try:
         call()
@@ -304,6 +339,11 @@ def test_boot_bridge_uses_the_hugging_face_cache_and_names_what_it_lacks(tmp_pat
     # The cache's tokenizer, with or without its weights.
     assert results["special"] == results["fresh_special"] == "<|cached|>"
     assert results["restored"]
+    assert results["stand_in"]["eos"] == "<|endoftext|>"
+    assert any(
+        "load_weights=True): the stand-in tokenizer" in w and "pass token ids, not text" in w
+        for w in results["stand_in"]["warnings"]
+    ), results["stand_in"]
     errors = results["errors"]
     assert errors["more_layers"]["key"] == "load_weights"
     assert (

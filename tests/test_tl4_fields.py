@@ -280,6 +280,15 @@ def test_a_preset_the_native_model_cannot_build_names_the_field_and_the_way_out(
         to_bridge_config("qwen-1.8b")
 
 
+def test_the_readme_shows_the_refusal_as_it_is() -> None:
+    section = README.split("## TransformerLens 4", 1)[1]
+    shown = re.search(r"```\n(preset 'EleutherAI/pythia-70m'.*?)\n```", section, re.S)
+    assert shown is not None
+    with pytest.raises(BridgeError) as info:
+        to_bridge_config("pythia-70m")
+    assert str(info.value) == shown.group(1)
+
+
 def test_overrides_are_checked_and_refused_by_name() -> None:
     with pytest.raises(PresetError, match=r"key 'n_layer'.*did you mean 'n_layers'"):
         to_bridge_config("gpt2", n_layer=3)
