@@ -105,6 +105,12 @@ def describe(bridge):
         "dtypes": sorted({str(p.dtype) for p in bridge.parameters()}),
         "devices": sorted({p.device.type for p in bridge.parameters()}),
         "cfg_dtype": str(bridge.cfg.dtype),
+        # Floating-point buffers in another dtype than the parameters, by their last name.
+        "other_buffers": sorted({
+            n.rsplit(".", 1)[-1]
+            for n, b in bridge.original_model.named_buffers()
+            if b.is_floating_point() and b.dtype != next(bridge.parameters()).dtype
+        }),
         "model_name": bridge.cfg.model_name,
     }
 
@@ -212,6 +218,10 @@ def test_boot_bridge_builds_what_transformerlens_4_builds_offline(tmp_path: Path
         assert ours["devices"] == [record["device"]], arch
         assert ours["dtypes"] == ["torch.float32"] == [ours["cfg_dtype"]], arch
         assert bf16["dtypes"] == ["torch.bfloat16"] == [bf16["cfg_dtype"]], arch
+        # Only transformers' rotary tables stay float32 (as the README says).
+        assert all(
+            b.endswith("inv_freq") or b == "embed_positions" for b in bf16["other_buffers"]
+        ), (arch, bf16["other_buffers"])
         assert ours["model_name"] == get_preset(archs[arch]).model_name
         if record["device"] == "cpu":
             cpu_only.add(arch)
