@@ -358,9 +358,10 @@ def boot_bridge(
 
     ``device`` defaults to the preset's (``cuda``, then ``mps``, then ``cpu``, as
     TransformerLens 3 chose) and ``dtype`` to the preset's (float32): every parameter of
-    the bridge is in ``dtype``, and every floating-point buffer but transformers' rotary
-    tables (``inv_freq``, ``original_inv_freq``, GPT-J's ``embed_positions``: float32). ``device="meta"`` builds without allocating weights (Mixtral 8x7B in
-    seconds), except where TransformerLens 4.3 reads weight values at boot: it splits
+    the bridge is in ``dtype``, and so is every floating-point buffer but transformers'
+    rotary tables (``inv_freq``, ``original_inv_freq``, GPT-J's ``embed_positions``),
+    which stay float32. ``device="meta"`` builds without allocating weights (Mixtral 8x7B
+    in seconds), except where TransformerLens 4.3 reads weight values at boot: it splits
     fused Q/K/V projections (GPT-2, Phi-3, ...), which it refuses on meta; that is a
     :class:`BridgeError` saying so, and ``device="cpu"`` builds it for real. On the CPU, a
     model whose weights alone exceed the memory available now (Linux's ``MemAvailable``)
