@@ -63,6 +63,7 @@ def test_export_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
         "architecture": "GPTNeoXForCausalLM",
         "path": str(target),
         "config": to_hf_config("pythia-70m"),
+        "tokenizer": None,
     }
     assert json.loads(target.read_text()) == data["config"]
 
@@ -123,12 +124,72 @@ def test_export_a_user_preset_with_a_chosen_architecture(tmp_path: Path) -> None
 def test_neither_command_imports_torch_or_numpy(command: str, tmp_path: Path) -> None:
     args = ["schema", "-o", str(tmp_path / "s.json")]
     if command == "export-hf":
-        args = ["export-hf", "google/gemma-3-4b-pt", str(tmp_path)]
+        args = ["export-hf", "google/gemma-3-4b-pt", str(tmp_path), "--tokenizer"]
     proc = run(*args, python_flags=("-X", "importtime"))
     assert proc.returncode == 0, proc.stderr
     imported = _imported(proc)
     assert "transformer_presets.cli._bridges" in imported
     assert sorted(m for m in imported if m.split(".")[0] in ("torch", "numpy")) == []
+
+
+# -- export-hf --tokenizer ---------------------------------------------------------------
+
+
+def test_export_with_a_tokenizer_writes_the_stand_in(tmp_path: Path) -> None:
+    from transformer_presets.hf._model_folder import stand_in_tokenizer
+
+    out = ok("export-hf", "gpt2", str(tmp_path), "--tokenizer")
+    assert out.splitlines() == [
+        f"wrote {tmp_path / 'config.json'} (GPT2LMHeadModel)",
+        "wrote the stand-in tokenizer (no tokenizer of gpt2 in the Hugging Face cache): "
+        "tokenizer.json, tokenizer_config.json, TOKENIZER-STAND-IN.txt",
+    ]
+    for name, text in stand_in_tokenizer(50257, 1024).items():
+        assert (tmp_path / name).read_text(encoding="utf-8") == text
+    data = ok_json("export-hf", "gpt2", str(tmp_path), "--tokenizer", "--force")
+    assert data["tokenizer"] == {
+        "source": "stand-in",
+        "about": "the stand-in tokenizer (no tokenizer of gpt2 in the Hugging Face cache)",
+        "files": [str(tmp_path / n) for n in stand_in_tokenizer(2, 1)],
+    }
+
+
+def test_export_with_a_tokenizer_copies_the_models_own_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = tmp_path / "hub" / "models--EleutherAI--pythia-70m" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    (snapshot / "tokenizer.json").write_text('{"the": "real one"}')
+    (snapshot / "special_tokens_map.json").write_text("{}")
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("abc")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    folder = tmp_path / "out"
+    data = ok_json("export-hf", "pythia-70m", str(folder), "--tokenizer")
+    assert data["tokenizer"]["source"] == "cache"
+    assert data["tokenizer"]["about"] == (
+        "the tokenizer of EleutherAI/pythia-70m from the Hugging Face cache"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json",
+        "special_tokens_map.json",
+        "tokenizer.json",
+    ]
+    assert (folder / "tokenizer.json").read_text() == '{"the": "real one"}'
+
+
+def test_export_with_a_tokenizer_needs_a_folder_and_force_to_overwrite(tmp_path: Path) -> None:
+    proc = fails("export-hf", "gpt2", "-", "--tokenizer", code=2)
+    assert "--tokenizer writes files: give a folder, not -" in proc.stderr
+    (tmp_path / "tokenizer.json").write_text("mine")
+    proc = fails("export-hf", "gpt2", str(tmp_path), "--tokenizer")
+    assert f"{tmp_path / 'tokenizer.json'}: exists; pass --force to overwrite it" in proc.stderr
+    # Nothing was written: not even config.json.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokenizer.json"]
+    (tmp_path / "tokenizer_config.json").mkdir()
+    proc = fails("export-hf", "gpt2", str(tmp_path), "--tokenizer", "--force")
+    assert f"{tmp_path / 'tokenizer_config.json'}: is a folder, not a file" in proc.stderr
+    assert (tmp_path / "tokenizer.json").read_text() == "mine"
 
 
 # -- where the file goes: links, folders, empty and unwritable paths ---------------------

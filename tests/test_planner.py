@@ -458,7 +458,10 @@ def test_the_readme_example_runs() -> None:
     import re
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```py\n(.*?)```", readme, re.S)
+    # The planner's example (the TransformerLens 4 section has py blocks of its own).
+    (block,) = [
+        b for b in re.findall(r"```py\n(.*?)```", readme, re.S) if "activation_cache_bytes" in b
+    ]
     namespace: dict[str, Any] = {}
     exec(compile(block, "README.md", "exec"), namespace)
     held = namespace["cfg"].activation_cache_bytes(

@@ -55,3 +55,12 @@ def test_the_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             and "=" not in line.split("#")[0].replace("==", "")
         ]
         assert values and all(v is not None for v in values)
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    command = re.search(
+        r"\*\*Install and run the whole test suite\*\*.*?```bash\n(.*?)\n```", README, re.S
+    )
+    assert command is not None and ".tl4" in command.group(1)
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert ci == command.group(1)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         list_presets,
         resolve_preset,
     )
+    from .tl4 import BridgeError, boot_bridge, to_bridge_config
     from .userpresets import save_user_preset
     from .validation import FileReport, validate_files
 
@@ -65,6 +66,9 @@ _HOMES = {
     "to_hf_config": "hf.exporting",
     "validate_files": "validation",
     "FieldOrigin": "records",
+    "BridgeError": "tl4",  # TransformerLens 4 is imported only by its two functions
+    "boot_bridge": "tl4",
+    "to_bridge_config": "tl4",
     "PresetInfo": "records",
     "PresetRegistry": "registry",
     "explain_preset": "registry",
@@ -75,6 +79,7 @@ _HOMES = {
 
 __all__ = [
     "SUPPORTED_ACTIVATIONS",
+    "BridgeError",
     "Checkpoints",
     "FieldOrigin",
     "FileReport",
@@ -91,6 +96,7 @@ __all__ = [
     "PresetSyntaxError",
     "PresetValidationError",
     "__version__",
+    "boot_bridge",
     "cache_info",
     "clear_cache",
     "explain_preset",
@@ -99,6 +105,7 @@ __all__ = [
     "list_presets",
     "resolve_preset",
     "save_user_preset",
+    "to_bridge_config",
     "to_hf_config",
     "validate_files",
 ]

@@ -87,7 +87,9 @@ schema: the JSON Schema itself (it is JSON, --json or not);
 schema --output FILE --json: {"output": path}""",
     "export-hf": """\
 export-hf --json: {"name", "architecture", "path": the config.json written (null for DIR -),
-  "config": {key: value} (the config.json's contents, = to_hf_config(name))}""",
+  "config": {key: value} (the config.json's contents, = to_hf_config(name)),
+  "tokenizer": with --tokenizer {"source": "cache" or "stand-in", "about", "files":
+  [paths written]}, else null}""",
     "size": """\
 size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hooks": glob
   or null, "parameters", "weight_bytes", "buffer_bytes", "kv_cache_bytes" and
@@ -255,6 +257,13 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--architecture",
         metavar="ARCH",
         help="the Hugging Face architecture (default: the preset's original_architecture)",
+    )
+    p.add_argument(
+        "--tokenizer",
+        action="store_true",
+        help="also write a tokenizer, so that TransformerLens 4's boot_transformers(DIR, "
+        "load_weights=False) needs nothing from the network: the model's own from the "
+        "Hugging Face cache, else a byte-level stand-in (see the README)",
     )
     p.set_defaults(func=cmd_export_hf)
 

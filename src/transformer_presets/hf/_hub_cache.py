@@ -22,7 +22,14 @@ from .. import _env
 from .._fileio import FileTooLarge, NotRegularFile, read_regular
 from ..errors import PresetError
 
-__all__ = ["MAX_REF_BYTES", "hub_cache_dir", "locate_config", "name_from_cache_path", "read_text"]
+__all__ = [
+    "MAX_REF_BYTES",
+    "hub_cache_dir",
+    "locate_config",
+    "name_from_cache_path",
+    "read_text",
+    "snapshot_folder",
+]
 
 #: The largest ``refs/main`` read: it holds a 40-character revision.
 MAX_REF_BYTES = 1024
@@ -160,41 +167,8 @@ def _named(revisions: list[str]) -> str:
 
 
 def _snapshot_config(repo: str) -> str:
-    snapshots = os.path.join(repo, "snapshots")
-    try:
-        revisions = sorted(os.listdir(snapshots))
-    except FileNotFoundError:
-        revisions = []
-    except OSError as exc:  # a file, a FIFO or an unreadable folder where snapshots belong
-        raise PresetError(
-            f"cannot list the snapshots: {exc.strerror or exc}", file=snapshots
-        ) from None
-    refs = os.path.join(repo, "refs")
-    ref = os.path.join(refs, "main")
-    main = ""
-    # No ref is no ref; one that is there (or a refs that is no folder) is read, or named.
-    if os.path.lexists(ref) or (os.path.lexists(refs) and not os.path.isdir(refs)):
-        main = read_text(ref, limit=MAX_REF_BYTES, what="a ref").strip()
-    if main:
-        if main not in revisions:
-            shown = repr(main) if len(main) <= 64 else repr(main[:61]) + "..."
-            raise PresetError(
-                f"refs/main names revision {shown}, which is not among its snapshots "
-                f"({_named(revisions)})",
-                file=repo,
-            )
-        revision = main
-    elif len(revisions) == 1:
-        revision = revisions[0]
-    elif not revisions:
-        raise PresetError("is a hub cache folder with no snapshot in it", file=repo)
-    else:
-        raise PresetError(
-            f"has {len(revisions):,} snapshots and no refs/main to choose between them: "
-            f"{_named(revisions)}; pass the snapshot folder you mean",
-            file=repo,
-        )
-    config = os.path.join(snapshots, revision, "config.json")
+    revision = _snapshot_revision(repo, "main")
+    config = os.path.join(repo, "snapshots", revision, "config.json")
     if not os.path.lexists(config):
         raise PresetError(f"snapshot {revision} holds no config.json", file=repo)
     if not os.path.exists(config):
@@ -206,6 +180,78 @@ def _snapshot_config(repo: str) -> str:
             file=repo,
         )
     return config
+
+
+def _snapshot_revision(repo: str, ref: str) -> str:
+    """The snapshot of the hub cache folder ``repo`` that ``refs/<ref>`` names (a branch,
+    a tag or a commit; for ``main`` without a ref, the only snapshot)."""
+    snapshots = os.path.join(repo, "snapshots")
+    try:
+        revisions = sorted(os.listdir(snapshots))
+    except FileNotFoundError:
+        revisions = []
+    except OSError as exc:  # a file, a FIFO or an unreadable folder where snapshots belong
+        raise PresetError(
+            f"cannot list the snapshots: {exc.strerror or exc}", file=snapshots
+        ) from None
+    if ref in revisions and ref != "main":
+        return ref  # a commit hash, given directly
+    refs = os.path.join(repo, "refs")
+    ref_file = os.path.join(refs, *ref.split("/"))
+    named = ""
+    # No ref is no ref; one that is there (or a refs that is no folder) is read, or named.
+    if os.path.lexists(ref_file) or (os.path.lexists(refs) and not os.path.isdir(refs)):
+        named = read_text(ref_file, limit=MAX_REF_BYTES, what="a ref").strip()
+    if named:
+        if named not in revisions:
+            shown = repr(named) if len(named) <= 64 else repr(named[:61]) + "..."
+            raise PresetError(
+                f"refs/{ref} names revision {shown}, which is not among its snapshots "
+                f"({_named(revisions)})",
+                file=repo,
+            )
+        return named
+    if ref != "main":
+        raise PresetError(
+            f"has no revision {ref!r} (no refs/{ref}, no such snapshot; download it first)",
+            file=repo,
+        )
+    if len(revisions) == 1:
+        return revisions[0]
+    if not revisions:
+        raise PresetError("is a hub cache folder with no snapshot in it", file=repo)
+    raise PresetError(
+        f"has {len(revisions):,} snapshots and no refs/main to choose between them: "
+        f"{_named(revisions)}; pass the snapshot folder you mean",
+        file=repo,
+    )
+
+
+def snapshot_folder(repo_id: str, revision: str | None = None) -> str | None:
+    """The snapshot folder of the model ``repo_id`` (``ORG/NAME``) in the hub cache, or
+    None when the cache has no folder for it. Offline.
+
+    ``revision`` is a branch or tag (a file under ``refs/``) or a commit; by default
+    what ``refs/main`` names. The repository's name matches in any case, as on the
+    Hub. Raises :class:`PresetError` for a cache folder that names a missing snapshot.
+
+    >>> snapshot_folder("no-such-org/no-such-model") is None
+    True
+    """
+    if not _REPO_ID.fullmatch(repo_id):
+        return None
+    hub = hub_cache_dir()
+    wanted = "models--" + repo_id.replace("/", "--")
+    folder = os.path.join(hub, wanted)
+    if not os.path.isdir(folder):
+        found = _folder_in_any_case(hub, wanted)
+        if found is None or not os.path.isdir(found):
+            return None
+        folder = found
+    ref = revision or "main"
+    if ref in (".", "..") or ref.startswith("/") or ".." in ref.split("/"):
+        raise PresetError(f"{ref!r} is not a revision", key="revision")
+    return os.path.join(folder, "snapshots", _snapshot_revision(folder, ref))
 
 
 def _folder_in_any_case(hub: str, wanted: str) -> str | None:
