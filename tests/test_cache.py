@@ -21,16 +21,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import transformer_presets
-from transformer_presets import (
-    PresetError,
-    PresetRegistry,
-    _cachefiles,
-    _fingerprint,
-    _sources,
-    cache,
-    cache_info,
-    clear_cache,
-)
+from transformer_presets import PresetError, PresetRegistry, cache_info, clear_cache
+from transformer_presets.cache import files as _cachefiles
+from transformer_presets.cache import store as cache
+from transformer_presets.files import fingerprint as _fingerprint
+from transformer_presets.files import sources as _sources
 
 from .conftest import REPO
 
@@ -713,7 +708,8 @@ sys.path.insert(0, {src!r})
 warnings.simplefilter("error")
 # Waiting for another builder is said once on stderr; anything else is an error.
 warnings.filterwarnings("default", message=".*waiting for another process")
-from transformer_presets import PresetRegistry, cache
+from transformer_presets import PresetRegistry
+from transformer_presets.cache import store as cache
 reg = PresetRegistry()
 out = {{name: reg.resolve(name) for name in {names!r}}}
 print(json.dumps({{"values": out, "stats": cache.STATS}}))
@@ -765,14 +761,15 @@ def test_processes_on_a_cold_cache_agree(user_dir: Path, isolated: Path) -> None
 WARM_CHILD = """
 import sys
 sys.path.insert(0, {src!r})
-import transformer_presets.presetfile as presetfile, tomllib
+import transformer_presets.files.reader as presetfile, tomllib
 def refuse(*args, **kwargs):
     raise AssertionError("TOML parsed on a warm lookup")
 presetfile.parse_preset_file = refuse
 tomllib.loads = tomllib.load = refuse
-import transformer_presets._catalog as catalog
+import transformer_presets.catalog.build as catalog
 catalog.parse_preset_file = refuse
-from transformer_presets import resolve_preset, cache
+from transformer_presets import resolve_preset
+from transformer_presets.cache import store as cache
 assert resolve_preset("gen-00299")["n_layers"] > 0
 assert resolve_preset("gpt2-small")["n_layers"] == 12
 assert cache.STATS["hits"] == 1 and cache.STATS["builds"] == 0, cache.STATS
@@ -782,13 +779,14 @@ IMPORT_CHILD = """
 import sys
 sys.path.insert(0, {src!r})
 import transformer_presets
-eager = [m for m in ("tomllib", "transformer_presets.presetfile") if m in sys.modules]
-from transformer_presets import resolve_preset, cache
+eager = [m for m in ("tomllib", "transformer_presets.files.reader") if m in sys.modules]
+from transformer_presets import resolve_preset
+from transformer_presets.cache import store as cache
 
 assert resolve_preset("gen-00299")["n_layers"] > 0
 assert cache.STATS["hits"] == 1, cache.STATS
 print(",".join(eager), "|", ",".join(
-    m for m in ("tomllib", "transformer_presets.presetfile", "filelock", "torch", "numpy")
+    m for m in ("tomllib", "transformer_presets.files.reader", "filelock", "torch", "numpy")
     if m in sys.modules))
 """
 

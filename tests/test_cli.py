@@ -32,14 +32,14 @@ from transformer_presets import (
     list_presets,
     resolve_preset,
 )
-from transformer_presets._sources import bundled_dir, user_preset_dir
 from transformer_presets.cli import build_parser, main
 from transformer_presets.cli._parser import list_parser
 from transformer_presets.cli._quick import quick_list_args
-from transformer_presets.config import check_and_derive
+from transformer_presets.config.hooked import check_and_derive
+from transformer_presets.fields.keys import defaults
+from transformer_presets.files.sources import bundled_dir, user_preset_dir
 from transformer_presets.hf.extending import closest_preset
 from transformer_presets.hf.importing import from_hf_config
-from transformer_presets.preset_keys import defaults
 
 from .conftest import REPO
 
@@ -407,7 +407,7 @@ def test_show_toml_loads_back_through_the_registry(home: Path, tmp_path: Path) -
 
 
 def _checkpoints_of(name: str, registry: PresetRegistry | None = None) -> Any:
-    from transformer_presets.registry import default_registry
+    from transformer_presets.registry.registry import default_registry
 
     found = (registry or default_registry()).checkpoints(name)
     return None if found is None else (found.label_type, list(found.values))
@@ -823,7 +823,7 @@ def test_warm_listing_stays_off_the_slow_imports(home: Path, module: str, args: 
     proc = run(*args, module=module, python_flags=("-X", "importtime"))
     assert proc.returncode == 0, proc.stderr
     imported = _imported(proc)
-    assert "transformer_presets.cache" in imported
+    assert "transformer_presets.cache.store" in imported
     avoid = list(SLOW_IMPORTS)
     if "--json" not in args:
         avoid += ["json", "re"]
@@ -1164,7 +1164,7 @@ def test_import_hf_extends_takes_the_base_pattern_from_the_catalog_not_its_file(
         raise AssertionError("a preset file was parsed again")
 
     import transformer_presets.cli._commands as commands
-    import transformer_presets.presetfile as presetfile
+    import transformer_presets.files.reader as presetfile
 
     monkeypatch.setattr(presetfile, "parse_preset_file", spy)
     monkeypatch.setattr(commands, "parse_preset_file", spy, raising=False)

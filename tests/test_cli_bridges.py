@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from transformer_presets.fields.schema import schema_text
 from transformer_presets.hf.exporting import to_hf_config
-from transformer_presets.json_schema import schema_text
 
 from .test_cli import _imported, fails, ok, ok_json, run
 
@@ -136,7 +136,7 @@ def test_neither_command_imports_torch_or_numpy(command: str, tmp_path: Path) ->
 
 
 def test_export_with_a_tokenizer_writes_the_stand_in(tmp_path: Path) -> None:
-    from transformer_presets.hf._model_folder import stand_in_tokenizer
+    from transformer_presets.hf.model_folder import stand_in_tokenizer
 
     out = ok("export-hf", "gpt2", str(tmp_path), "--tokenizer")
     assert out.splitlines() == [

@@ -20,7 +20,7 @@ from transformer_presets import (
     PresetError,
     PresetValidationError,
 )
-from transformer_presets.config import ACTIVATION_NAMES
+from transformer_presets.config.hooked import ACTIVATION_NAMES
 
 from .conftest import REPO
 
@@ -339,8 +339,8 @@ def test_supported_activations_are_working_torch_functions() -> None:
 def test_the_generated_field_table_is_the_class_s() -> None:
     # The rules, the cache and the planner read _fieldtable.py instead of importing the
     # class; if this fails, run: python -m tools.gen_schema
-    from transformer_presets import _fieldtable
-    from transformer_presets.config import field_table
+    from transformer_presets.config.hooked import field_table
+    from transformer_presets.fields import table as _fieldtable
 
     kinds, defaults = field_table()
     assert kinds == _fieldtable.FIELD_KINDS

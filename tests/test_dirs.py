@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transformer_presets import _dirs
+from transformer_presets.common import dirs as _dirs
 
 APP = "transformer-presets"
 
@@ -112,7 +112,7 @@ def test_fast_path_answers_the_common_cases(monkeypatch: pytest.MonkeyPatch) -> 
 def test_common_case_does_not_import_platformdirs(tmp_path: object) -> None:
     code = (
         "import sys\n"
-        "from transformer_presets import _dirs\n"
+        "from transformer_presets.common import dirs as _dirs\n"
         "print(_dirs.user_config_dir()); print(_dirs.user_data_dir())\n"
         "print('platformdirs' in sys.modules)\n"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from transformer_presets.config import HookedTransformerConfig
-from transformer_presets.field_docs import FIELD_DOCS
+from transformer_presets.config.hooked import HookedTransformerConfig
+from transformer_presets.fields.docs import FIELD_DOCS
 
 
 def test_every_field_is_documented_and_no_stray_name() -> None:

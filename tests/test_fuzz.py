@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transformer_presets import HookedTransformerConfig, PresetError, PresetRegistry
-from transformer_presets._tomlscan import defuse, scan
-from transformer_presets.config import ACTIVATION_NAMES, FIELD_BOUNDS, FIELD_CHOICES
-from transformer_presets.preset_keys import FIELDS, RESERVED_KEYS
+from transformer_presets.config.hooked import ACTIVATION_NAMES, FIELD_BOUNDS, FIELD_CHOICES
+from transformer_presets.fields.keys import FIELDS, RESERVED_KEYS
+from transformer_presets.files._tomlscan import defuse, scan
 
 SETTINGS = settings(
     max_examples=150,

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from transformer_presets import get_preset, list_presets, resolve_preset
-from transformer_presets.config import FIELD_CHOICES, check_and_derive
+from transformer_presets.config.hooked import FIELD_CHOICES, check_and_derive
 from transformer_presets.errors import PresetError, PresetNotFoundError
+from transformer_presets.fields.keys import COMPUTED_ONLY, FIELDS, defaults
 from transformer_presets.hf._write import relevant as _relevant
 from transformer_presets.hf.exporting import (
     EXPORTABLE_ARCHITECTURES,
@@ -30,7 +31,6 @@ from transformer_presets.hf.exporting import (
     to_hf_config,
 )
 from transformer_presets.hf.importing import SUPPORTED_ARCHITECTURES, from_hf_config
-from transformer_presets.preset_keys import COMPUTED_ONLY, FIELDS, defaults
 
 
 def _bundled_by_architecture() -> dict[str, dict[str, Any]]:
@@ -781,7 +781,7 @@ def test_exporting_and_the_schema_import_neither_torch_nor_numpy() -> None:
     code = (
         "import sys\n"
         "from transformer_presets.hf.exporting import to_hf_config\n"
-        "from transformer_presets.json_schema import schema_text\n"
+        "from transformer_presets.fields.schema import schema_text\n"
         "to_hf_config('gpt2'); to_hf_config('google/gemma-3-4b-pt'); schema_text()\n"
         "print(sorted({'torch', 'numpy', 'transformers'} & set(sys.modules)))\n"
     )

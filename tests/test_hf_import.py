@@ -26,8 +26,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transformer_presets.config import HookedTransformerConfig
+from transformer_presets.config.hooked import HookedTransformerConfig
 from transformer_presets.errors import PresetError
+from transformer_presets.fields.keys import FIELDS, defaults
 from transformer_presets.hf.extending import closest_preset, diff_values, differing_fields
 from transformer_presets.hf.importing import (
     SUPPORTED_ARCHITECTURES,
@@ -35,7 +36,6 @@ from transformer_presets.hf.importing import (
     HFConfigNote,
     from_hf_config,
 )
-from transformer_presets.preset_keys import FIELDS, defaults
 
 from .conftest import DATA
 
@@ -790,7 +790,7 @@ def test_a_repo_id_not_in_the_cache_says_where_it_looked(hub: Path) -> None:
 def test_the_hub_cache_follows_the_variables_huggingface_hub_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transformer_presets.hf._hub_cache import hub_cache_dir
+    from transformer_presets.hf.hub_cache import hub_cache_dir
 
     for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"):
         monkeypatch.delenv(variable, raising=False)

@@ -45,8 +45,6 @@ from transformer_presets import (
     PresetError,
     PresetRegistry,
     PresetSyntaxError,
-    _cachefiles,
-    cache,
     explain_preset,
     get_preset,
     list_presets,
@@ -54,6 +52,8 @@ from transformer_presets import (
     save_user_preset,
     validate_files,
 )
+from transformer_presets.cache import files as _cachefiles
+from transformer_presets.cache import store as cache
 from transformer_presets.cli import main
 
 from .conftest import DATA, REPO
@@ -226,7 +226,7 @@ def test_the_parameter_count_with_embeddings_fits_in_64_bits(
 
 
 def test_more_experts_than_transformer_lens_builds_are_refused() -> None:
-    from transformer_presets.field_rules import MAX_EXPERTS
+    from transformer_presets.fields.rules import MAX_EXPERTS
 
     assert get_preset("mixtral", num_experts=MAX_EXPERTS).num_experts == MAX_EXPERTS
     for overrides in (
@@ -425,7 +425,8 @@ LOCK_BUILDER = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
 from filelock import FileLock
-from transformer_presets import PresetRegistry, cache
+from transformer_presets import PresetRegistry
+from transformer_presets.cache import store as cache
 sources = PresetRegistry().sources
 key_dir = cache._key_dir(sources)
 os.makedirs(key_dir, exist_ok=True)
@@ -518,7 +519,7 @@ def test_writes_bound_the_cache_and_drop_older_formats(own_cache: Path, user_pre
 def test_the_planner_refuses_more_layers_than_it_lays_out(command: str, user_presets: Path) -> None:
     # 10**8 layers is a legal n_layers; laying them out hook by hook took minutes and
     # gigabytes. Past the bound: a clear error naming file, preset and key, at once.
-    from transformer_presets.planner import MAX_LAYERS
+    from transformer_presets.planner.hooked import MAX_LAYERS
 
     mine = user_presets / "deep.toml"
     mine.write_text(f'[deep]\nextends = "gpt2"\nn_layers = {100 * MAX_LAYERS}\n')
@@ -1274,7 +1275,7 @@ def test_key_locations_are_right_for_any_valid_toml(
 ) -> None:
     import tomllib
 
-    from transformer_presets._tomlscan import scan
+    from transformer_presets.files._tomlscan import scan
 
     text, expected = document
     try:

@@ -27,13 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from transformer_presets.errors import PresetError, PresetSyntaxError
-from transformer_presets.json_schema import (
-    DIALECT,
-    INVISIBLE_BMP,
-    preset_file_schema,
-    schema_text,
-)
-from transformer_presets.preset_keys import (
+from transformer_presets.fields.keys import (
     COMPUTED_ONLY,
     FIELD_CHOICES,
     FIELDS,
@@ -41,7 +35,13 @@ from transformer_presets.preset_keys import (
     check_field_value,
     check_reserved_value,
 )
-from transformer_presets.presetfile import name_problem, parse_preset_text
+from transformer_presets.fields.schema import (
+    DIALECT,
+    INVISIBLE_BMP,
+    preset_file_schema,
+    schema_text,
+)
+from transformer_presets.files.reader import name_problem, parse_preset_text
 
 from .conftest import DATA, REPO
 
@@ -120,7 +120,7 @@ def test_schema_has_every_field_and_reserved_key_and_nothing_else() -> None:
 
 
 def test_every_field_is_described_from_the_field_docs() -> None:
-    from transformer_presets.field_docs import FIELD_DOCS
+    from transformer_presets.fields.docs import FIELD_DOCS
 
     properties = SCHEMA["$defs"]["preset"]["properties"]
     for name in FIELDS:
@@ -128,7 +128,7 @@ def test_every_field_is_described_from_the_field_docs() -> None:
 
 
 def test_enums_come_from_the_loaders_tables() -> None:
-    from transformer_presets.config import ACTIVATION_NAMES, DTYPE_NAMES
+    from transformer_presets.config.hooked import ACTIVATION_NAMES, DTYPE_NAMES
 
     properties = SCHEMA["$defs"]["preset"]["properties"]
     assert properties["act_fn"]["enum"] == list(ACTIVATION_NAMES)

@@ -13,7 +13,7 @@ from transformer_presets import (
     save_user_preset,
     validate_files,
 )
-from transformer_presets.userpresets import file_name_for
+from transformer_presets.registry.user_presets import file_name_for
 
 # -- validate_files ------------------------------------------------------------------------
 

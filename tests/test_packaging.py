@@ -54,7 +54,7 @@ def test_installed_copy_finds_its_presets(wheel: Path, tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import json, transformer_presets as tp\n"
-        "from transformer_presets._sources import bundled_dir\n"
+        "from transformer_presets.files.sources import bundled_dir\n"
         "print(json.dumps([str(bundled_dir()), len(tp.list_presets()), tp.resolve_preset('gpt2-small')['d_model']]))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site), "TRANSFORMER_PRESETS_NO_CACHE": "1"}

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from transformer_presets import params
 from transformer_presets.errors import PresetValidationError
-from transformer_presets.params import model_class, total_params, weight_bytes
+from transformer_presets.fields import params
+from transformer_presets.fields.params import model_class, total_params, weight_bytes
 
 from .conftest import DATA
 
@@ -221,7 +221,7 @@ def test_docstring_examples() -> None:
 def test_counting_imports_neither_torch_nor_numpy() -> None:
     code = (
         "import json, sys\n"
-        "from transformer_presets.params import total_params, weight_bytes\n"
+        "from transformer_presets.fields.params import total_params, weight_bytes\n"
         f"config = {GPT2!r}\n"
         "total_params(config)\n"
         "weight_bytes({**config, 'dtype': 'bfloat16'})\n"

@@ -40,9 +40,9 @@ import transformer_lens
 from torch.utils.flop_counter import FlopCounterMode
 from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
 
-from transformer_presets import planner
 from transformer_presets.errors import PresetValidationError
-from transformer_presets.params import model_class, total_params
+from transformer_presets.fields.params import model_class, total_params
+from transformer_presets.planner import hooked as planner
 
 from .test_transformer_lens_interop import _TINY, _VARIANTS, _bundled_only, no_network
 

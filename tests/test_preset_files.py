@@ -25,8 +25,8 @@ from transformer_presets import (
     PresetRegistry,
     PresetSyntaxError,
 )
-from transformer_presets.config import FIELD_DEFAULTS
-from transformer_presets.presetfile import parse_preset_text
+from transformer_presets.config.hooked import FIELD_DEFAULTS
+from transformer_presets.files.reader import parse_preset_text
 
 from .conftest import DATA
 

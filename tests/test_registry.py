@@ -28,7 +28,7 @@ from transformer_presets import (
     list_presets,
     resolve_preset,
 )
-from transformer_presets.registry import _matcher
+from transformer_presets.registry.registry import _matcher
 
 from .conftest import REPO
 
@@ -387,7 +387,7 @@ def test_repeated_get_sees_edits(user_presets: Path) -> None:
 def test_a_warm_lookup_scans_the_user_folder_once(
     user_presets: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transformer_presets import _fingerprint
+    from transformer_presets.files import fingerprint as _fingerprint
 
     # As if the files were older than the racy window (else they are hashed, and
     # the cache re-dates its manifest with a second scan once they age).

@@ -57,7 +57,7 @@ import transformer_lens.loading_from_pretrained as lfp  # noqa: E402
 
 from tools.tl39_reference import FixtureAutoConfig, config_object  # noqa: E402
 from transformer_presets import get_preset  # noqa: E402
-from transformer_presets.config import HookedTransformerConfig  # noqa: E402
+from transformer_presets.config.hooked import HookedTransformerConfig  # noqa: E402
 from transformer_presets.hf.exporting import HFExportError, to_hf_config  # noqa: E402
 from transformer_presets.hf.importing import HFConfigError, from_hf_config  # noqa: E402
 

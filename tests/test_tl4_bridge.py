@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from transformer_presets import PresetError, get_preset, list_presets
-from transformer_presets.hf._model_folder import tokenizer_files
+from transformer_presets.fields.params import total_params
 from transformer_presets.hf.exporting import to_hf_config
-from transformer_presets.params import total_params
-from transformer_presets.tl4 import _transformers_config
+from transformer_presets.hf.model_folder import tokenizer_files
+from transformer_presets.tl4.boot import _transformers_config
 
 from ._tl4 import requires_tl4, run_tl4
 from .conftest import REPO
@@ -252,7 +252,7 @@ from transformer_presets import (
     BridgeError, PresetError, PresetNotFoundError, boot_bridge, get_preset, to_bridge_config,
     to_hf_config,
 )
-from transformer_presets.hf._model_folder import stand_in_tokenizer
+from transformer_presets.hf.model_folder import stand_in_tokenizer
 
 job = json.load(open(sys.argv[0].replace("tl4-script.py", "job.json")))
 small = job["small"]

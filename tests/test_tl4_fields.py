@@ -35,17 +35,9 @@ from transformer_presets import (
     list_presets,
     to_bridge_config,
 )
-from transformer_presets._fieldtable import FIELD_KINDS
-from transformer_presets._tl4_fields import (
-    DROPPED,
-    FIELD_DECISIONS,
-    KINDS,
-    NATIVE_ACTIVATIONS,
-    REFUSED,
-    native_problems,
-)
-from transformer_presets.field_rules import ACTIVATION_NAMES
-from transformer_presets.hf._model_folder import (
+from transformer_presets.fields.rules import ACTIVATION_NAMES
+from transformer_presets.fields.table import FIELD_KINDS
+from transformer_presets.hf.model_folder import (
     MAX_TOKENIZER_FILE_BYTES,
     STAND_IN_SPECIAL,
     cached_tokenizer,
@@ -54,7 +46,15 @@ from transformer_presets.hf._model_folder import (
     tokenizer_files,
     write_tokenizer,
 )
-from transformer_presets.tl4 import _version_tuple, bridge_config_values
+from transformer_presets.tl4.boot import _version_tuple, bridge_config_values
+from transformer_presets.tl4.fields import (
+    DROPPED,
+    FIELD_DECISIONS,
+    KINDS,
+    NATIVE_ACTIVATIONS,
+    REFUSED,
+    native_problems,
+)
 
 from .conftest import REPO
 
@@ -96,7 +96,7 @@ def test_every_field_has_a_decision_in_declaration_order() -> None:
 
 
 def test_every_refusal_names_a_field_whose_decision_is_refused_or_conditional() -> None:
-    from transformer_presets._tl4_fields import _CHECKS
+    from transformer_presets.tl4.fields import _CHECKS
 
     for field, _check in _CHECKS:
         assert FIELD_DECISIONS[field].kind in (REFUSED, "carried", "converted"), field
@@ -587,9 +587,9 @@ def test_listing_resolving_and_planning_import_no_torch_nor_transformerlens() ->
         "import sys, transformer_presets as t\n"
         "t.to_bridge_config, t.boot_bridge, t.BridgeError\n"
         "t.list_presets(); t.resolve_preset('gpt2')\n"
-        "from transformer_presets import planner\n"
+        "from transformer_presets.planner import hooked as planner\n"
         "planner.activation_cache_bytes(t.resolve_preset('gpt2'), 1, 8)\n"
-        "import transformer_presets.tl4, transformer_presets.hf._model_folder\n"
+        "import transformer_presets.tl4.boot, transformer_presets.hf.model_folder\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'numpy', 'transformer_lens', 'transformers'))\n"
         "print(bad)\n"
@@ -620,11 +620,11 @@ def test_only_the_transformerlens_4_module_imports_transformerlens_or_transforme
                 for n in names
             ):
                 importers.add(path.relative_to(SRC).as_posix())
-    assert importers == {"tl4.py"}
+    assert importers == {"tl4/boot.py"}
 
 
 def test_the_readme_counts_what_boot_bridge_builds_and_what_reaches_nothing() -> None:
-    from transformer_presets.tl4 import _transformers_config
+    from transformer_presets.tl4.boot import _transformers_config
 
     cpu_only = {"GPT2LMHeadModel", "Phi3ForCausalLM"}  # tests/test_tl4_bridge.py checks these
     counts = {"meta": 0, "cpu": 0, "remote code": 0, "gemma 1": 0, "no architecture": 0}
@@ -653,7 +653,7 @@ def test_the_readme_counts_what_boot_bridge_builds_and_what_reaches_nothing() ->
 
 
 def test_loaded_weights_follow_the_checkpoints_own_tying(tmp_path: Path) -> None:
-    from transformer_presets.tl4 import _checkpoint_tie, _with_tie
+    from transformer_presets.tl4.boot import _checkpoint_tie, _with_tie
 
     config = {"tie_word_embeddings": False, "text_config": {"tie_word_embeddings": False}}
     (tmp_path / "config.json").write_text('{"tie_word_embeddings": true}')
@@ -681,7 +681,7 @@ def test_boot_bridge_takes_floating_point_dtypes_only() -> None:
 def test_a_cpu_build_larger_than_the_memory_available_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from transformer_presets import tl4
+    from transformer_presets.tl4 import boot as tl4
 
     available = tl4._available_memory()
     if sys.platform.startswith("linux"):

@@ -42,8 +42,8 @@ import torch
 import transformer_lens
 
 from transformer_presets import get_preset, list_presets
-from transformer_presets._tl4_fields import native_problems
-from transformer_presets.params import total_params
+from transformer_presets.fields.params import total_params
+from transformer_presets.tl4.fields import native_problems
 
 pytestmark = requires_tl4
 

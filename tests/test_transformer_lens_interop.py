@@ -46,7 +46,7 @@ if int(TL_VERSION.split(".")[0]) >= 4:
 
 import torch  # noqa: E402  (after the skip: without TransformerLens nothing here runs)
 
-from transformer_presets.params import model_class, total_params  # noqa: E402
+from transformer_presets.fields.params import model_class, total_params  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = DATA / "transformerlens_models.jsonl"

@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 
-from transformer_presets import _filewrite, save_user_preset
-from transformer_presets._filewrite import replace_file, write_file
+from transformer_presets import save_user_preset
 from transformer_presets.cli import main
+from transformer_presets.common import filewrite as _filewrite
+from transformer_presets.common.filewrite import replace_file, write_file
 from transformer_presets.errors import PresetError
+from transformer_presets.fields.schema import schema_text
 from transformer_presets.hf.exporting import to_hf_config
-from transformer_presets.json_schema import schema_text
 
 from .conftest import REPO
 from .test_cli import fails, ok, run
@@ -358,7 +359,7 @@ def test_a_signal_mid_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     code = (
         "import sys, time\n"
         f"sys.path.insert(0, {str(SRC)!r})\n"
-        "from transformer_presets._filewrite import write_file\n"
+        "from transformer_presets.common.filewrite import write_file\n"
         "def slow(f):\n"
         "    print('writing', flush=True)\n"
         "    while True:\n"

@@ -32,8 +32,8 @@ from transformer_presets import (
     list_presets,
     resolve_preset,
 )
-from transformer_presets.config import check_and_derive
-from transformer_presets.registry import default_registry
+from transformer_presets.config.hooked import check_and_derive
+from transformer_presets.registry.registry import default_registry
 
 from .conftest import DATA, REPO
 

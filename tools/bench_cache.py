@@ -44,7 +44,10 @@ import transformer_presets
 t1 = time.perf_counter()
 values = transformer_presets.resolve_preset({name!r})
 t2 = time.perf_counter()
-from transformer_presets import cache
+try:
+    from transformer_presets.cache import store as cache
+except ImportError:  # a checkout from before the subpackages
+    from transformer_presets import cache
 print(json.dumps({{"import": t1 - t0, "lookup": t2 - t1, "stats": cache.STATS,
                   "tomllib": "tomllib" in sys.modules, "n_layers": values["n_layers"]}}))
 """

@@ -1,8 +1,8 @@
 """``python -m tools.gen_schema``: rewrite the files generated from the config class.
 
 - ``src/transformer_presets/preset.schema.json``: the JSON Schema of preset files,
-  from the loader's field table (``transformer_presets.json_schema``);
-- ``src/transformer_presets/_fieldtable.py``: each field's kinds of value and
+  from the loader's field table (``transformer_presets.fields.schema``);
+- ``src/transformer_presets/fields/table.py``: each field's kinds of value and
   default as plain data, so that the rules (``field_rules``), the cache and the
   planner can check values without importing the class.
 
@@ -16,13 +16,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from transformer_presets._filewrite import write_file
-from transformer_presets.config import field_table
-from transformer_presets.json_schema import schema_text
+from transformer_presets.common.filewrite import write_file
+from transformer_presets.config.hooked import field_table
+from transformer_presets.fields.schema import schema_text
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "transformer_presets"
 TARGET = PACKAGE / "preset.schema.json"
-TABLE = PACKAGE / "_fieldtable.py"
+TABLE = PACKAGE / "fields" / "table.py"
 
 _TABLE_HEAD = '''"""``HookedTransformerConfig``'s fields as plain data (generated: do not edit).
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 
 def field_table_text() -> str:
-    """The text of ``_fieldtable.py`` for the class as it is."""
+    """The text of ``fields/table.py`` for the class as it is."""
     kinds, defaults = field_table()
 
     def quoted(value: object) -> str:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             stale.append(target)
             continue
-        # Whole or not at all: a torn _fieldtable.py would break every import of the package.
+        # Whole or not at all: a torn fields/table.py would break every import of the package.
         write_file(str(target), wanted.encode("utf-8"))
         print(f"wrote {target}")
     for target in stale:

@@ -170,7 +170,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _field_order() -> list[str]:
     sys.path.insert(0, str(REPO / "src"))
-    from transformer_presets.preset_keys import FIELDS
+    from transformer_presets.fields.keys import FIELDS
 
     return [f for f in FIELDS if f != "device"]
 

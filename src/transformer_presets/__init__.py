@@ -14,13 +14,14 @@ imports the package on every start) pays only for the modules it needs.
 
 from __future__ import annotations
 
-from ._version import __version__
+from .common.version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .activations import SUPPORTED_ACTIVATIONS
-    from .cache import cache_info, clear_cache
-    from .config import HookedTransformerConfig
+    from .cache.store import cache_info, clear_cache
+    from .catalog.records import Checkpoints, FieldOrigin, PresetInfo
+    from .config.activations import SUPPORTED_ACTIVATIONS
+    from .config.hooked import HookedTransformerConfig
     from .errors import (
         PresetArgumentError,
         PresetCycleError,
@@ -32,49 +33,48 @@ if TYPE_CHECKING:
     from .hf.errors import HFConfigError, HFConfigNote, HFExportError
     from .hf.exporting import to_hf_config
     from .hf.importing import from_hf_config
-    from .records import Checkpoints, FieldOrigin, PresetInfo
-    from .registry import (
+    from .registry.registry import (
         PresetRegistry,
         explain_preset,
         get_preset,
         list_presets,
         resolve_preset,
     )
-    from .tl4 import BridgeError, boot_bridge, to_bridge_config
-    from .userpresets import save_user_preset
-    from .validation import FileReport, validate_files
+    from .registry.user_presets import save_user_preset
+    from .registry.validation import FileReport, validate_files
+    from .tl4.boot import BridgeError, boot_bridge, to_bridge_config
 
 # Public name -> the module that defines it.
 _HOMES = {
-    "SUPPORTED_ACTIVATIONS": "activations",  # holds torch functions
-    "HookedTransformerConfig": "config",
-    "cache_info": "cache",
-    "clear_cache": "cache",
+    "SUPPORTED_ACTIVATIONS": "config.activations",  # holds torch functions
+    "HookedTransformerConfig": "config.hooked",
+    "cache_info": "cache.store",
+    "clear_cache": "cache.store",
     "PresetArgumentError": "errors",
     "PresetCycleError": "errors",
     "PresetError": "errors",
     "PresetNotFoundError": "errors",
     "PresetSyntaxError": "errors",
     "PresetValidationError": "errors",
-    "Checkpoints": "records",
-    "FileReport": "validation",
+    "Checkpoints": "catalog.records",
+    "FileReport": "registry.validation",
     "HFConfigError": "hf.errors",
     "HFConfigNote": "hf.errors",
     "HFExportError": "hf.errors",
     "from_hf_config": "hf.importing",
-    "save_user_preset": "userpresets",
+    "save_user_preset": "registry.user_presets",
     "to_hf_config": "hf.exporting",
-    "validate_files": "validation",
-    "FieldOrigin": "records",
-    "BridgeError": "tl4",  # TransformerLens 4 is imported only by its two functions
-    "boot_bridge": "tl4",
-    "to_bridge_config": "tl4",
-    "PresetInfo": "records",
-    "PresetRegistry": "registry",
-    "explain_preset": "registry",
-    "get_preset": "registry",
-    "list_presets": "registry",
-    "resolve_preset": "registry",
+    "validate_files": "registry.validation",
+    "FieldOrigin": "catalog.records",
+    "BridgeError": "tl4.boot",  # TransformerLens 4 is imported only by its two functions
+    "boot_bridge": "tl4.boot",
+    "to_bridge_config": "tl4.boot",
+    "PresetInfo": "catalog.records",
+    "PresetRegistry": "registry.registry",
+    "explain_preset": "registry.registry",
+    "get_preset": "registry.registry",
+    "list_presets": "registry.registry",
+    "resolve_preset": "registry.registry",
 }
 
 __all__ = [

@@ -33,7 +33,7 @@ def _write_text(target: str, text: str, *, what: str, force: bool = True) -> Non
 
 
 def _write_bytes(target: str, data: bytes, *, force: bool) -> None:
-    from .._filewrite import write_file
+    from ..common.filewrite import write_file
     from ..errors import PresetError
 
     try:
@@ -44,7 +44,7 @@ def _write_bytes(target: str, data: bytes, *, force: bool) -> None:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of preset files, or write it to ``--output``."""
-    from ..json_schema import schema_text
+    from ..fields.schema import schema_text
 
     text = schema_text()
     if args.output is None:
@@ -66,7 +66,7 @@ def cmd_export_hf(args: argparse.Namespace) -> int:
 
     from ..errors import PresetArgumentError, PresetError
     from ..hf.exporting import to_hf_config
-    from ..registry import PresetRegistry, default_registry
+    from ..registry.registry import PresetRegistry, default_registry
 
     registry = PresetRegistry(args.preset_path) if args.preset_path else default_registry()
     name = registry.info(args.name).name
@@ -81,7 +81,7 @@ def cmd_export_hf(args: argparse.Namespace) -> int:
     tokenizer: dict[str, Any] | None = None
     files: dict[str, bytes] = {}
     if args.tokenizer:
-        from ..hf._model_folder import tokenizer_files
+        from ..hf.model_folder import tokenizer_files
 
         text_config = config.get("text_config", config)
         about, files = tokenizer_files(

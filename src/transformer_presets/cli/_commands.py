@@ -10,20 +10,20 @@ import os
 import sys
 from typing import Any
 
-from .. import _env
-from .._plain import same_value
-from .._sources import bundled_dir, user_preset_dir
-from ..cache import cache_info, clear_cache
+from ..cache.store import cache_info, clear_cache
+from ..catalog.records import PresetInfo
+from ..common import env as _env
+from ..common.plain import same_value
 from ..errors import PresetArgumentError, PresetError
+from ..fields.keys import FIELDS
+from ..files.reader import name_problem
+from ..files.sources import bundled_dir, user_preset_dir
+from ..files.text import preset_toml
 from ..hf.extending import closest_preset, differing_fields, extends_table
 from ..hf.importing import from_hf_config
-from ..preset_keys import FIELDS
-from ..preset_text import preset_toml
-from ..presetfile import name_problem
-from ..records import PresetInfo
-from ..registry import PresetRegistry
-from ..userpresets import save_user_preset
-from ..validation import validate_files
+from ..registry.registry import PresetRegistry
+from ..registry.user_presets import save_user_preset
+from ..registry.validation import validate_files
 from ._output import (
     BOLD,
     DIM,

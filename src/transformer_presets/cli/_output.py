@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import _env
+from ..common import env as _env
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from .._version import __version__
-from ..planner import OPTIMIZERS
-from ..registry import SORT_KEYS, SOURCE_KINDS
+from ..common.version import __version__
+from ..planner.hooked import OPTIMIZERS
+from ..registry.registry import SORT_KEYS, SOURCE_KINDS
 from ._bridges import cmd_export_hf, cmd_schema
 from ._commands import (
     cmd_cache,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 
 from ..errors import PresetArgumentError, PresetError
-from ..params import total_params
-from ..planner import MAX_SIZE, OPTIMIZERS, ModelPlan, dtype_key, held_bytes
+from ..fields.params import total_params
+from ..planner.hooked import MAX_SIZE, OPTIMIZERS, ModelPlan, dtype_key, held_bytes
 from ._output import BOLD, DIM, EXIT_OK, PROG, Style, clean, emit, print_json, table
 from ._quick import registry_for
 
@@ -588,7 +588,7 @@ def _plot(
     except Exception as exc:  # matplotlib's own failures, whatever their class
         raise PresetError(clean(f"--plot: matplotlib could not draw the plot: {exc}")) from None
     fig.tight_layout()
-    from .._filewrite import write_file
+    from ..common.filewrite import write_file
 
     write_file(path, lambda f: fig.savefig(f, dpi=100, format=image_format))
     plt.close(fig)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from ..registry import SORT_KEYS, SOURCE_KINDS
+from ..registry.registry import SORT_KEYS, SOURCE_KINDS
 from ._output import (
     DIM,
     EXIT_OK,
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     import types
     from collections.abc import Sequence
 
-    from .._types import SummaryRow
-    from ..registry import PresetRegistry
+    from ..catalog.types import SummaryRow
+    from ..registry.registry import PresetRegistry
 
     # What a command receives: argparse's answer, or the quick reader's.
     Args = argparse.Namespace | types.SimpleNamespace
@@ -43,7 +43,7 @@ __all__ = ["LIST_HEADERS", "cmd_list", "quick_list_args", "registry_for"]
 
 def registry_for(args: Args) -> PresetRegistry:
     """The registry a command reads: ``--preset-path`` files first, else the default one."""
-    from ..registry import PresetRegistry, default_registry
+    from ..registry.registry import PresetRegistry, default_registry
 
     paths = getattr(args, "preset_path", None) or []
     return PresetRegistry(paths) if paths else default_registry()

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PresetError
-from ._hub_cache import locate_config, read_text
 from .errors import HFConfigError
+from .hub_cache import locate_config, read_text
 
 __all__ = ["load"]
 

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._plain import is_int as _plain_int
+from ..common.plain import is_int as _plain_int
 from .errors import HFConfigError, HFConfigNote
 
 __all__ = [

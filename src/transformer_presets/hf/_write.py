@@ -15,8 +15,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .._plain import same_value
-from ..config import FIELD_DEFAULTS
+from ..common.plain import same_value
+from ..config.hooked import FIELD_DEFAULTS
 
 __all__ = [
     "NOT_EXPORTED",

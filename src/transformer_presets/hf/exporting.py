@@ -52,9 +52,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..config import HookedTransformerConfig, check_and_derive
+from ..config.hooked import HookedTransformerConfig, check_and_derive
 from ..errors import PresetError, PresetValidationError, did_you_mean
-from ..preset_keys import FIELDS, check_field_value, defaults
+from ..fields.keys import FIELDS, check_field_value, defaults
 from ._read import MAX_LAYERS
 from ._write import (
     NOT_EXPORTED,
@@ -85,7 +85,7 @@ def _values(
     """Every field's value (defaults and derived values filled in), and the preset's name."""
     name: str | None = None
     if isinstance(source, str):
-        from ..registry import default_registry
+        from ..registry.registry import default_registry
 
         registry = default_registry()
         name = registry.info(source).name

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._plain import same_value
+from ..common.plain import same_value
 from ..errors import PresetError
-from ..preset_keys import FIELDS, defaults, expand_pattern
+from ..fields.keys import FIELDS, defaults, expand_pattern
 from .errors import HFConfigError
 
 __all__ = ["closest_preset", "diff_values", "differing_fields", "extends_table", "is_tuned"]
@@ -97,7 +97,7 @@ def extends_table(
     ...               patterns={"attn_types": {"repeat": ["local", "global"]}})
     {'n_layers': 3}
     """
-    from ..field_rules import DERIVED_FIELDS, check_and_derive
+    from ..fields.rules import DERIVED_FIELDS, check_and_derive
 
     diff = diff_values(values, base)
     table: dict[str, Any] = {k: diff.pop(k) for k in ("unset", "none") if k in diff}
@@ -167,7 +167,7 @@ def differing_fields(values: Mapping[str, Any], candidate: Mapping[str, Any]) ->
     ignored = {"model_name", "tokenizer_name", "n_params", "device", "init_weights"}
 
     def built(v: Mapping[str, Any]) -> dict[str, Any]:
-        from ..field_rules import check_and_derive
+        from ..fields.rules import check_and_derive
 
         full = {**specs, **v}
         try:

@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from os import PathLike
 from typing import Any
 
-from .._plain import same_value
-from ..preset_keys import defaults
+from ..common.plain import same_value
+from ..fields.keys import defaults
 from ._json import load
 from ._read import Reader, shown
 from .architectures import ARCHITECTURES
@@ -204,7 +204,7 @@ def _check_loadable(values: Mapping[str, Any], file: str | None) -> None:
     handing out values that fail later.
     """
     from ..errors import PresetValidationError
-    from ..field_rules import check_and_derive
+    from ..fields.rules import check_and_derive
 
     try:
         check_and_derive(values)
