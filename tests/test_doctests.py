@@ -10,12 +10,13 @@ import pytest
 
 import transformer_presets
 
+# Every module of every subpackage (walk_packages goes down the folders).
 MODULES = sorted(
     ["transformer_presets"]
     + [
-        f"transformer_presets.{info.name}"
-        for info in pkgutil.iter_modules(transformer_presets.__path__)
-        if info.name != "__main__"
+        info.name
+        for info in pkgutil.walk_packages(transformer_presets.__path__, "transformer_presets.")
+        if not info.name.endswith("__main__")
     ]
 )
 
