@@ -28,6 +28,11 @@ the experts and router of a mixture of experts (but GPT-OSS's) in float32 whatev
 number for such a model in another dtype is for the model converted with
 ``model.to(dtype)``, which runs.
 
+Every function takes ``model="hooked"`` (the default: that ``HookedTransformer``) or
+``model="bridge"``: TransformerLens 4.3's ``TransformerBridge`` as ``boot_bridge`` builds it
+(:class:`BridgePlan`, laid out by :mod:`.planner_bridge`), for which the questions about
+``run_with_cache``'s cache are answered and the others raise an error saying why.
+
 Pure Python: nothing here imports torch or numpy, and the command line reaches it from
 the registry's resolved values without importing the config class either.
 """
@@ -37,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._dtypes import dtype_name
-from .errors import PresetValidationError, did_you_mean
+from .errors import PresetArgumentError, PresetValidationError, did_you_mean
 from .field_rules import check_and_derive
 from .params import (
     _GPT_OSS_ARCHITECTURE,
@@ -60,7 +65,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_LAYERS",
     "MAX_SIZE",
+    "MODELS",
     "OPTIMIZERS",
+    "BridgePlan",
     "HookSpec",
     "ModelPlan",
     "TrainingState",
@@ -70,6 +77,7 @@ __all__ = [
     "hook_shapes",
     "hook_specs",
     "kv_cache_bytes",
+    "plan_for",
     "training_state",
     "training_state_bytes",
 ]
@@ -105,21 +113,29 @@ class HookSpec:
     ``nbytes`` is the size of this tensor. ``same_as`` names an earlier hook holding the
     very same tensor (``blocks.1.hook_resid_pre`` is ``blocks.0.hook_resid_post``), or is
     None; the cache holds such a tensor once, and :func:`activation_cache_bytes` counts
-    it once.
+    it once. ``storage_bytes`` is set where the tensor is a view of memory of another
+    size (a TransformerBridge's position embedding broadcast over the batch, or a slice
+    of a model's buffer, which the cache adds nothing to): the memory it keeps alive.
 
     >>> HookSpec("hook_embed", (1, 4, 8), "float32")
     HookSpec('hook_embed', (1, 4, 8), 'float32', nbytes=128)
     """
 
-    __slots__ = ("dtype", "name", "nbytes", "same_as", "shape")
+    __slots__ = ("dtype", "name", "nbytes", "same_as", "shape", "storage_bytes")
 
     def __init__(
-        self, name: str, shape: tuple[int, ...], dtype: str, same_as: str | None = None
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: str,
+        same_as: str | None = None,
+        storage_bytes: int | None = None,
     ) -> None:
         self.name = name
         self.shape = shape
         self.dtype = dtype
         self.same_as = same_as
+        self.storage_bytes = storage_bytes
         numel = 1
         for n in shape:
             numel *= n
@@ -127,8 +143,10 @@ class HookSpec:
 
     def __repr__(self) -> str:
         same = "" if self.same_as is None else f", same_as={self.same_as!r}"
+        held = "" if self.storage_bytes is None else f", storage_bytes={self.storage_bytes}"
         return (
-            f"HookSpec({self.name!r}, {self.shape!r}, {self.dtype!r}, nbytes={self.nbytes}{same})"
+            f"HookSpec({self.name!r}, {self.shape!r}, {self.dtype!r}, "
+            f"nbytes={self.nbytes}{same}{held})"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -139,14 +157,18 @@ class HookSpec:
     __hash__ = None  # type: ignore[assignment]  # mutable, like a dict
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data: ``{"name", "shape": [...], "dtype", "bytes", "same_as"}``."""
-        return {
+        """Plain data: ``{"name", "shape": [...], "dtype", "bytes", "same_as"}``, and
+        ``"storage_bytes"`` where it is set."""
+        out = {
             "name": self.name,
             "shape": list(self.shape),
             "dtype": self.dtype,
             "bytes": self.nbytes,
             "same_as": self.same_as,
         }
+        if self.storage_bytes is not None:
+            out["storage_bytes"] = self.storage_bytes
+        return out
 
 
 class TrainingState:
@@ -190,7 +212,9 @@ class TrainingState:
 # -- the public functions -----------------------------------------------------------------
 
 
-def hook_specs(cfg: Any, batch: int, seq: int, dtype: Any = None) -> list[HookSpec]:
+def hook_specs(
+    cfg: Any, batch: int, seq: int, dtype: Any = None, *, model: str = "hooked"
+) -> list[HookSpec]:
     """Every activation ``run_with_cache`` stores for a ``[batch, seq]`` token tensor.
 
     In the order the cache holds them (the order the hooks first run), each with the
@@ -209,16 +233,23 @@ def hook_specs(cfg: Any, batch: int, seq: int, dtype: Any = None) -> list[HookSp
     (BERT, T5 and the speech encoders are not covered), for a configuration
     TransformerLens cannot run, and for a bad ``batch``, ``seq`` or ``dtype``.
 
+    With ``model="bridge"``, the tensors of TransformerLens 4.3's ``TransformerBridge``
+    (:class:`BridgePlan`): a component's ``hook_in``/``hook_out`` beside the familiar
+    names, which are mostly second names of the same tensors (``same_as``), and
+    ``storage_bytes`` where a tensor is a view of memory of another size.
+
     >>> gpt2 = {"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...         "d_vocab": 50257, "act_fn": "gelu_new"}
     >>> specs = hook_specs(gpt2, 2, 16)
     >>> specs[0], specs[-1].shape
     (HookSpec('hook_embed', (2, 16, 768), 'float32', nbytes=98304), (2, 16, 50257))
     """
-    return ModelPlan(cfg).hook_specs(batch, seq, dtype)
+    return plan_for(cfg, model).hook_specs(batch, seq, dtype)
 
 
-def hook_shapes(cfg: Any, batch: int, seq: int, dtype: Any = None) -> dict[str, tuple[int, ...]]:
+def hook_shapes(
+    cfg: Any, batch: int, seq: int, dtype: Any = None, *, model: str = "hooked"
+) -> dict[str, tuple[int, ...]]:
     """Hook name -> shape of every activation ``run_with_cache`` stores, in the cache's order.
 
     The same in every dtype; ``dtype`` is accepted (and checked) for symmetry with the
@@ -229,7 +260,7 @@ def hook_shapes(cfg: Any, batch: int, seq: int, dtype: Any = None) -> dict[str, 
     >>> shapes["blocks.0.attn.hook_pattern"], shapes["blocks.1.mlp.hook_post"]
     ((3, 4, 8, 8), (3, 8, 256))
     """
-    return ModelPlan(cfg).hook_shapes(batch, seq, dtype)
+    return plan_for(cfg, model).hook_shapes(batch, seq, dtype)
 
 
 def activation_cache_bytes(
@@ -238,6 +269,8 @@ def activation_cache_bytes(
     seq: int,
     names: str | Iterable[str] | None = None,
     dtype: Any = None,
+    *,
+    model: str = "hooked",
 ) -> int:
     """The bytes of the activations ``run_with_cache`` stores for a ``[batch, seq]`` input.
 
@@ -254,11 +287,17 @@ def activation_cache_bytes(
     >>> activation_cache_bytes(gpt2, 1, 1024, "blocks.*.hook_resid_post")
     37748736
     """
-    return ModelPlan(cfg).activation_cache_bytes(batch, seq, names, dtype)
+    return plan_for(cfg, model).activation_cache_bytes(batch, seq, names, dtype)
 
 
 def kv_cache_bytes(
-    cfg: Any, batch: int, seq: int, dtype: Any = None, *, include_mask: bool = False
+    cfg: Any,
+    batch: int,
+    seq: int,
+    dtype: Any = None,
+    *,
+    include_mask: bool = False,
+    model: str = "hooked",
 ) -> int:
     """The bytes of the keys and values TransformerLens caches after a forward over ``seq`` tokens.
 
@@ -272,10 +311,12 @@ def kv_cache_bytes(
     ...                 "d_vocab": 50257, "act_fn": "gelu_new"}, 1, 1024)
     75497472
     """
-    return ModelPlan(cfg).kv_cache_bytes(batch, seq, dtype, include_mask=include_mask)
+    return plan_for(cfg, model).kv_cache_bytes(batch, seq, dtype, include_mask=include_mask)
 
 
-def forward_flops(cfg: Any, batch: int, seq: int, dtype: Any = None) -> int:
+def forward_flops(
+    cfg: Any, batch: int, seq: int, dtype: Any = None, *, model: str = "hooked"
+) -> int:
     """The FLOPs of one forward pass on a ``[batch, seq]`` token tensor.
 
     Counted as ``torch.utils.flop_counter.FlopCounterMode`` counts them: 2 per
@@ -289,10 +330,12 @@ def forward_flops(cfg: Any, batch: int, seq: int, dtype: Any = None) -> int:
     ...                "d_vocab": 50257, "act_fn": "gelu_new"}, 1, 1024)
     291648307200
     """
-    return ModelPlan(cfg).forward_flops(batch, seq, dtype)
+    return plan_for(cfg, model).forward_flops(batch, seq, dtype)
 
 
-def buffer_bytes(cfg: Any, seq: int | None = None, dtype: Any = None) -> int:
+def buffer_bytes(
+    cfg: Any, seq: int | None = None, dtype: Any = None, *, model: str = "hooked"
+) -> int:
     """The bytes of the model's buffers after a forward pass over ``seq`` tokens.
 
     That is the rotary sine and cosine tables of every attention layer (2048 rows, or
@@ -307,10 +350,12 @@ def buffer_bytes(cfg: Any, seq: int | None = None, dtype: Any = None) -> int:
     >>> buffer_bytes(bloom, 2048) // 2**20  # MiB: the ALiBi bias of 24 layers
     6144
     """
-    return ModelPlan(cfg).buffer_bytes(seq, dtype)
+    return plan_for(cfg, model).buffer_bytes(seq, dtype)
 
 
-def training_state(cfg: Any, optimizer: str = "adamw", dtype: Any = None) -> TrainingState:
+def training_state(
+    cfg: Any, optimizer: str = "adamw", dtype: Any = None, *, model: str = "hooked"
+) -> TrainingState:
     """Weights, gradients and optimizer state after one training step, in bytes.
 
     Gradients are those ``loss.backward()`` leaves (one per parameter that the forward
@@ -327,17 +372,19 @@ def training_state(cfg: Any, optimizer: str = "adamw", dtype: Any = None) -> Tra
     ...                 "d_vocab": 50257, "act_fn": "gelu_new"})
     TrainingState(weights=652349764, gradients=652349764, optimizer=1304700320, total=2609399848)
     """
-    return ModelPlan(cfg).training_state(optimizer, dtype)
+    return plan_for(cfg, model).training_state(optimizer, dtype)
 
 
-def training_state_bytes(cfg: Any, optimizer: str = "adamw", dtype: Any = None) -> int:
+def training_state_bytes(
+    cfg: Any, optimizer: str = "adamw", dtype: Any = None, *, model: str = "hooked"
+) -> int:
     """The total of :func:`training_state`: weights + gradients + optimizer state.
 
     >>> training_state_bytes({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...                       "d_vocab": 50257, "act_fn": "gelu_new"}, "none")
     1304699528
     """
-    return ModelPlan(cfg).training_state(optimizer, dtype).total
+    return plan_for(cfg, model).training_state(optimizer, dtype).total
 
 
 # -- reading arguments ----------------------------------------------------------------------
@@ -414,7 +461,7 @@ def held_bytes(specs: Iterable[HookSpec]) -> int:
     """Bytes of the distinct tensors among ``specs`` (a tensor under two names once)."""
     held: dict[str, int] = {}
     for s in specs:
-        held[s.same_as or s.name] = s.nbytes
+        held[s.same_as or s.name] = s.nbytes if s.storage_bytes is None else s.storage_bytes
     return sum(held.values())
 
 
@@ -433,15 +480,24 @@ class _Hooks:
         self.table: dict[str, list[Any]] = {}
 
     def add(
-        self, name: str, shape: tuple[int, ...], dtype: str | None = None, same: str | None = None
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: str | None = None,
+        same: str | None = None,
+        storage: int | None = None,
     ) -> str:
         """Cache a tensor; ``same`` names the hook already holding it. Returns its name.
 
         A hook that runs again (ln1 runs once each for queries, keys and values) keeps
-        its place and takes the new tensor, as the cache's dict does.
+        its place and takes the new tensor, as the cache's dict does. ``storage``: the
+        bytes of the memory a view keeps alive (a second name shares its first's).
         """
-        root = None if same is None else (self.table[same][2] or same)
-        self.table[name] = [shape, dtype or self.dtype, root]
+        root = None
+        if same is not None:
+            root = self.table[same][2] or same
+            storage = self.table[root][3]
+        self.table[name] = [shape, dtype or self.dtype, root, storage]
         return name
 
     def norm(
@@ -456,7 +512,7 @@ class _Hooks:
         return normalized if kind.endswith("Pre") and self.exact else None
 
     def specs(self) -> list[HookSpec]:
-        return [HookSpec(n, shape, dt, same) for n, (shape, dt, same) in self.table.items()]
+        return [HookSpec(n, *row) for n, row in self.table.items()]
 
 
 class ModelPlan:
@@ -906,3 +962,120 @@ class ModelPlan:
             elif optimizer == "sgd":
                 state += numel * itemsize  # momentum_buffer
         return TrainingState(weights=weights, gradients=gradients, optimizer=state)
+
+
+# -- TransformerLens 4's TransformerBridge -------------------------------------------------
+
+#: The models the planner describes: TransformerLens 3's ``HookedTransformer`` and
+#: TransformerLens 4.3's ``TransformerBridge`` as ``boot_bridge`` builds it.
+MODELS = ("hooked", "bridge")
+
+
+def plan_for(cfg: Any, model: str = "hooked") -> ModelPlan:
+    """The plan of ``cfg``'s model: a :class:`ModelPlan` or a :class:`BridgePlan`.
+
+    >>> type(plan_for({"n_layers": 1, "d_model": 8, "n_ctx": 4, "d_head": 4, "d_vocab": 10,
+    ...                "act_fn": "relu", "original_architecture": "GPT2LMHeadModel"},
+    ...               "bridge")).__name__
+    'BridgePlan'
+    """
+    if model == "hooked":
+        return ModelPlan(cfg)
+    if model == "bridge":
+        return BridgePlan(cfg)
+    raise PresetArgumentError(
+        f"model must be one of {', '.join(map(repr, MODELS))}, got "
+        + (
+            f"{model!r}{did_you_mean(model, MODELS)}"
+            if isinstance(model, str)
+            else type(model).__name__
+        )
+    )
+
+
+# Why the questions other than the cache's are not answered for the bridge.
+_BRIDGE_NOT_COVERED = {
+    "kv_cache_bytes": (
+        "the bridge generates with transformers' own key-value cache, which keeps only the "
+        "window of sliding-window layers"
+    ),
+    "forward_flops": (
+        "the bridge runs transformers' forward pass with TransformerLens's attention and "
+        "projections in between"
+    ),
+    "buffer_bytes": "transformers' buffers (rotary frequencies, position ids) are another set",
+    "training_state": (
+        "transformers' parameters are not HookedTransformer's (no zero biases, tied "
+        "embeddings where the config ties them)"
+    ),
+}
+
+
+class BridgePlan(ModelPlan):
+    """TransformerLens 4.3's ``TransformerBridge`` of a preset, as ``boot_bridge`` builds it.
+
+    The same questions as :class:`ModelPlan` about what ``run_with_cache`` holds
+    (:meth:`hook_specs`, :meth:`hook_shapes`, :meth:`activation_cache_bytes`), laid out
+    by :mod:`.planner_bridge`'s table for the architecture's adapter. ``dtype`` is the
+    dtype the bridge is booted in (``boot_bridge(..., dtype=...)``). The other questions
+    raise :class:`PresetValidationError` saying why they are not answered for the bridge.
+
+    >>> plan = BridgePlan({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
+    ...     "d_vocab": 50257, "act_fn": "gelu_new", "original_architecture": "GPT2LMHeadModel"})
+    >>> len(plan.hook_specs(1, 8)), plan.activation_cache_bytes(1, 8)
+    (493, 7998912)
+    """
+
+    def _read(self, cfg: Any) -> None:
+        from .planner_bridge import BridgeLayout
+
+        self.layout = BridgeLayout(cfg)
+        if self.layout.L > MAX_LAYERS:
+            raise PresetValidationError(
+                f"the planner lays out at most {MAX_LAYERS} layers, got {self.layout.L}",
+                key="n_layers",
+            )
+        self._n_ctx = self.layout.n_ctx
+        self.config_dtype = dtype_key(self.layout.c.get("dtype"))
+        self.experts = 0  # no hook per expert: the bridge sees the router and the output
+        self.gpt_oss = False
+        self.pos = str(self.layout.c.get("positional_embedding_type"))
+
+    @property
+    def architecture(self) -> str:
+        """The ``transformers`` architecture the bridge wraps, and TransformerLens's adapter."""
+        return f"{self.layout.arch} ({self.layout.adapter.name})"
+
+    def _hooks(self, batch: int, seq: int, dtype: str) -> list[HookSpec]:
+        B, S = self._sizes(batch, seq)
+        self.layout.check_dtype(dtype)
+        h = _Hooks(dtype)
+        self.layout.emit(h, B, S, dtype)
+        return h.specs()
+
+    def _converted(self, dtype: str) -> bool:
+        return False
+
+    def _not_covered(self, question: str) -> PresetValidationError:
+        return PresetValidationError(
+            f"{question} is not worked out for model='bridge': {_BRIDGE_NOT_COVERED[question]}",
+            key="model",
+        )
+
+    def kv_cache_bytes(
+        self, batch: int, seq: int, dtype: Any = None, *, include_mask: bool = False
+    ) -> int:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("kv_cache_bytes")
+
+    def forward_flops(self, batch: int, seq: int, dtype: Any = None) -> int:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("forward_flops")
+
+    def buffer_bytes(self, seq: int | None = None, dtype: Any = None) -> int:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("buffer_bytes")
+
+    def training_state(self, optimizer: str = "adamw", dtype: Any = None) -> TrainingState:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("training_state")

@@ -5,6 +5,8 @@ activations, forward FLOPs and the training state, and which memory sizes hold t
 weights, buffers and activations; ``hooks NAME [GLOB]`` lists every hook with its shape
 and bytes. Both read the preset's resolved values from the registry (as ``list`` does)
 and work them out with :mod:`.planner`: no torch, numpy or config class is imported.
+``--model bridge`` asks about TransformerLens 4.3's ``TransformerBridge`` instead of
+TransformerLens 3's ``HookedTransformer`` (:class:`~transformer_presets.planner.BridgePlan`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 
 from ..errors import PresetArgumentError, PresetError
 from ..params import total_params
-from ..planner import MAX_SIZE, OPTIMIZERS, ModelPlan, dtype_key, held_bytes
+from ..planner import MAX_SIZE, MODELS, OPTIMIZERS, BridgePlan, ModelPlan, dtype_key, held_bytes
 from ._output import BOLD, DIM, EXIT_OK, PROG, Style, clean, emit, print_json, table
 from ._quick import registry_for
 
@@ -34,6 +36,8 @@ __all__ = [
     "format_bytes",
     "format_flops",
     "format_percent",
+    "matplotlib_figure",
+    "model_option",
     "optimizer_option",
     "parse_memory",
     "positive",
@@ -164,6 +168,13 @@ def optimizer_option(text: str) -> str:
     return text
 
 
+def model_option(text: str) -> str:
+    """A ``--model`` value; ValueError for an unknown one."""
+    if text not in MODELS:
+        raise ValueError(text)
+    return text
+
+
 def for_argparse(reader: Callable[[str], Any]) -> Callable[[str], Any]:
     """``reader`` with its ValueError worded as argparse shows it."""
 
@@ -185,21 +196,29 @@ def quick_plan_args(argv: Sequence[str], prog: str) -> types.SimpleNamespace | N
 
     command = argv[0]
     args = types.SimpleNamespace(
-        command=command, json=False, preset_path=[], batch=1, seq=None, dtype=None, prog=prog
+        command=command,
+        json=False,
+        preset_path=[],
+        batch=1,
+        seq=None,
+        dtype=None,
+        model="hooked",
+        prog=prog,
     )
     if command == "size":
         args.__dict__.update(hooks=None, optimizer="adamw", memory=None, plot=None, func=cmd_size)
-        options: tuple[str, ...] = ("--batch", "--seq", "--dtype", "--hooks", "--optimizer")
-        options += ("--plot", "--memory")
+        options: tuple[str, ...] = ("--batch", "--seq", "--dtype", "--model", "--hooks")
+        options += ("--optimizer", "--plot", "--memory")
         most_positionals = 1
     else:
         args.__dict__.update(glob=None, func=cmd_hooks)
-        options = ("--batch", "--seq", "--dtype")
+        options = ("--batch", "--seq", "--dtype", "--model")
         most_positionals = 2
     readers: dict[str, Callable[[str], Any]] = {
         "--batch": positive,
         "--seq": positive,
         "--dtype": dtype_option,
+        "--model": model_option,
         "--optimizer": optimizer_option,
     }
     positionals: list[str] = []
@@ -264,21 +283,30 @@ def _plan(
     registry = registry_for(args)
     name = registry.name(args.name)
     values, derived = registry.resolve(name), registry.derived(name)
+    kind = BridgePlan if args.model == "bridge" else ModelPlan
     try:
-        plan = ModelPlan.from_resolved(values, derived)
+        plan = kind.from_resolved(values, derived)
+        dtype = args.dtype or plan.dtype
+        if isinstance(plan, BridgePlan) and args.dtype is None:
+            plan.layout.check_dtype(dtype)  # the preset's own dtype
     except PresetError as exc:
         # Name the file (and line) that set the value the planner refuses.
         origin = registry.explain(name).get(exc.key or "")
         if origin is not None and origin.file is not None:
             raise exc.with_context(preset=name, file=origin.file, line=origin.line) from None
         raise exc.with_context(preset=name, file=registry.info(name).file) from None
+    if isinstance(plan, BridgePlan) and args.dtype is not None:
+        try:
+            plan.layout.check_dtype(dtype)
+        except PresetError as exc:  # a usage error (status 2)
+            raise PresetArgumentError(f"argument --dtype: {exc.reason}") from None
     seq = plan.n_ctx if args.seq is None else args.seq
     if seq > plan.n_ctx:
         # A usage error (status 2).
         raise PresetArgumentError(
             f"argument --seq: {seq} is beyond {name}'s context (n_ctx = {plan.n_ctx})"
         )
-    return name, values, derived, plan, args.batch, seq, args.dtype or plan.dtype
+    return name, values, derived, plan, args.batch, seq, dtype
 
 
 def _glob_note(glob: str | None, count: int) -> None:
@@ -298,6 +326,18 @@ def cmd_size(args: Args) -> int:
         import fnmatch
 
         specs = [s for s in specs if fnmatch.fnmatchcase(s.name, glob)]
+    if isinstance(plan, BridgePlan):
+        from ._plan_bridge import size_bridge
+
+        size_bridge(
+            *(args, name, values, derived, plan, specs, batch, seq, dtype),
+            memory=args.memory or list(DEFAULT_MEMORY),
+            format_bytes=format_bytes,
+            format_percent=format_percent,
+            figure=matplotlib_figure,
+        )
+        _glob_note(glob, len(specs))
+        return EXIT_OK
 
     activations = held_bytes(specs)
     parameters = total_params({**values, **derived})
@@ -422,17 +462,12 @@ def _buffer_note(plan: ModelPlan) -> str:
     return "scalars only"
 
 
-def _plot(
-    path: str,
-    name: str,
-    plan: ModelPlan,
-    batch: int,
-    dtype: str,
-    glob: str | None,
-    memory: Sequence[int],
-) -> None:
-    """Memory components against sequence length, up to the context, as an image."""
+def matplotlib_figure(path: str) -> tuple[Any, str]:
+    """``matplotlib.pyplot`` for files, and the image format ``path`` asks for.
 
+    Checked before any work: without a suffix matplotlib would add ".png" to the name,
+    and with one it cannot write it would fail only after the work is done.
+    """
     try:
         import matplotlib
 
@@ -446,8 +481,6 @@ def _plot(
 
     from matplotlib.backend_bases import FigureCanvasBase
 
-    # Without a suffix matplotlib would add ".png" to the name; with one it cannot
-    # write, it would fail only after the work is done.
     image_format = os.path.splitext(path)[1][1:].lower() or "png"
     formats = FigureCanvasBase.get_supported_filetypes()
     if image_format not in formats:
@@ -455,6 +488,20 @@ def _plot(
             f"argument --plot: cannot write {image_format!r} images "
             f"(formats: {', '.join(sorted(formats))})"
         )
+    return plt, image_format
+
+
+def _plot(
+    path: str,
+    name: str,
+    plan: ModelPlan,
+    batch: int,
+    dtype: str,
+    glob: str | None,
+    memory: Sequence[int],
+) -> None:
+    """Memory components against sequence length, up to the context, as an image."""
+    plt, image_format = matplotlib_figure(path)
     n_ctx = plan.n_ctx
     seqs = sorted({max(1, round(n_ctx * i / PLOT_POINTS)) for i in range(PLOT_POINTS + 1)})
     weights = plan.weight_bytes(dtype)
@@ -520,6 +567,7 @@ def cmd_hooks(args: Args) -> int:
         print_json(
             {
                 "name": name,
+                "model": args.model,
                 "batch": batch,
                 "seq": seq,
                 "dtype": dtype,
@@ -535,13 +583,20 @@ def cmd_hooks(args: Args) -> int:
     rows = []
     for s in specs:
         shared = s.same_as is not None and s.same_as in selected
+        note = f"same tensor as {s.same_as}" if shared else ""
+        if not shared and s.storage_bytes is not None:
+            note = (
+                f"a view of {format_bytes(s.storage_bytes)}"
+                if s.storage_bytes
+                else "a view of a model buffer"
+            )
         rows.append(
             [
                 s.name,
                 "[" + ", ".join(map(str, s.shape)) + "]",
                 s.dtype,
                 format_bytes(s.nbytes),
-                f"same tensor as {s.same_as}" if shared else "",
+                note,
             ]
         )
 
@@ -556,6 +611,8 @@ def cmd_hooks(args: Args) -> int:
         f"batch {batch} x seq {seq}, a tensor under two names counted once)"
     )
     lines += [style(note, DIM) for note in _notes(plan, dtype)]
+    if isinstance(plan, BridgePlan):
+        lines.append(style(f"TransformerLens 4.3 TransformerBridge: {plan.architecture}", DIM))
     emit(lines)
     _glob_note(args.glob, len(specs))
     return EXIT_OK
