@@ -316,7 +316,9 @@ def test_norms_keep_float32_statistics_below_single_precision() -> None:
 # -- torch-free --------------------------------------------------------------------------------
 
 
-def test_the_bridge_planner_imports_no_torch_transformers_or_transformer_lens() -> None:
+def test_the_bridge_planner_imports_no_torch_transformers_or_transformer_lens(
+    isolated_dirs: Path,
+) -> None:
     code = (
         "import sys\n"
         "from transformer_presets import planner, resolve_preset\n"
@@ -328,7 +330,11 @@ def test_the_bridge_planner_imports_no_torch_transformers_or_transformer_lens() 
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(REPO / "src"), "XDG_DATA_HOME": str(REPO / "build" / "xdg")},
+        env={
+            "PYTHONPATH": str(REPO / "src"),
+            "XDG_CONFIG_HOME": str(isolated_dirs / "config"),
+            "XDG_DATA_HOME": str(isolated_dirs / "data"),
+        },
         capture_output=True,
         text=True,
         check=True,
@@ -521,3 +527,18 @@ def test_layout_reads_a_config_as_well_as_values() -> None:
 
 def test_json_output_is_json(home: Path) -> None:
     json.loads(ok("hooks", "tiny-stories-1m", "--model", "bridge", "--seq", "4", "--json"))
+
+
+def test_rotary_tables_per_attention_type_follow_the_exported_layer_types() -> None:
+    # Gemma 3 computes one table per attention type in its config's layer_types, which the
+    # export writes from attn_types only where local attention is on.
+    v = values("google/gemma-3-270m")
+    assert v["use_local_attn"] and "global" in v["attn_types"]
+
+    def tables(values: dict[str, Any]) -> int:
+        specs = planner.hook_specs(values, 1, 4, model="bridge")
+        return len({s.same_as or s.name for s in specs if s.name.endswith("hook_cos")})
+
+    assert tables(v) == 2
+    assert tables({**v, "use_local_attn": False}) == 1
+    assert tables({**v, "attn_types": ["local"] * v["n_layers"]}) == 1

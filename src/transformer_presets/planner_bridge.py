@@ -916,8 +916,10 @@ class BridgeLayout:
             self.r = self.h // 2
         elif adapter.rotary == "dim":
             self.r = c.integer("rotary_dim")
-        types = c.get("attn_types") if adapter.per_type_rope else None
-        self.layer_types: list[str] = list(types) if types else [""] * self.L
+        # The attention type of each layer, as the export writes layer_types: attn_types
+        # where local attention is on, else every layer global.
+        types = c.get("attn_types") if adapter.per_type_rope and c.flag("use_local_attn") else None
+        self.layer_types: list[str] = list(types) if isinstance(types, list) else [""] * self.L
 
     def check_dtype(self, dtype: str) -> None:
         """Refuse a dtype TransformerLens 4.3 cannot run this model in."""

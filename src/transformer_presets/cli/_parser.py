@@ -100,7 +100,8 @@ size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hoo
 size --model bridge --json: {"name", "model": "bridge", "architecture", "adapter", "batch",
   "seq", "dtype", "hooks", "activation_bytes", "activation_hooks", "listed_bytes" (every
   hook's bytes added), "hooked_activation_bytes" and "hooked_activation_hooks"
-  (HookedTransformer's, or null), "needed_bytes", "memory": [{"size_bytes", "fits"}]}""",
+  (HookedTransformer's, or null), "needed_bytes" (the activations: the bridge's weights
+  are not worked out), "memory": [{"size_bytes", "fits"}]}""",
     "hooks": """\
 hooks --json: {"name", "model", "batch", "seq", "dtype", "pattern": glob or null, "hooks":
   [{"name", "shape": [...], "dtype", "bytes", "same_as": an earlier hook holding the
