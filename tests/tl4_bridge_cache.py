@@ -59,9 +59,15 @@ def _stand_in_tokenizer(folder: str) -> None:
         )
 
 
+class BridgeError(Exception):
+    """What ``boot_bridge`` raises for a model it does not build (remote code)."""
+
+
 def build_bridge(values: dict[str, Any], dtype: torch.dtype, device: str) -> Any:
     """The bridge ``boot_bridge`` builds for a preset's values, in ``dtype`` on ``device``."""
     config = to_hf_config(values)
+    if "auto_map" in config:  # boot_bridge runs no code from a model's repository
+        raise BridgeError(f"{config['architectures'][0]} needs trust_remote_code")
     if "vision_config" in config:
         # Gemma 3's image tower never runs on text; a tiny one spares seconds per build.
         config["vision_config"].update(

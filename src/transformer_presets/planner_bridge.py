@@ -61,10 +61,11 @@ __all__ = ["ADAPTERS", "DIMS", "NOT_BUILDABLE", "BridgeLayout"]
 
 #: Architectures a bridge cannot be built for offline, from an exported ``config.json``.
 NOT_BUILDABLE: dict[str, str] = {
-    "QWenLMHeadModel": (
-        "transformers builds Qwen-1 only with the code in its model repository "
-        "(trust_remote_code), which an exported config.json does not carry"
-    ),
+    arch: (
+        "its exported config.json names code in the model's repository (auto_map), which "
+        "transformers runs only with trust_remote_code and boot_bridge never downloads"
+    )
+    for arch in ("QWenLMHeadModel", "GPT2LMHeadCustomModel")  # Qwen-1, SantaCoder
 }
 
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8}
@@ -480,28 +481,6 @@ ADAPTERS: dict[str, _Adapter] = {
         _EMBED + _HOOK_EMBED + _POS_EMBED,
         _GPT2_BLOCK,
         x="",  # token and position embeddings added: a new tensor
-        fixed={**_LEARNED, "parallel_attn_mlp": False},
-    ),
-    # SantaCoder: transformers builds a GPT2LMHeadModel from the exported model_type;
-    # the bridge's adapter for the custom class bridges only the attention and MLP
-    # modules as a whole.
-    "GPT2LMHeadCustomModel": _decoder(
-        "Gpt2LmHeadCustomArchitectureAdapter",
-        _EMBED + _HOOK_EMBED + _POS_EMBED,
-        _pre_norm(
-            """
-            attn.hook_in BSD =ln1.hook_out
-            attn.hook_out BSD
-            hook_attn_out BSD =attn.hook_out
-            """
-            + _returned_pattern(),
-            """
-            mlp.hook_in BSD =ln2.hook_out
-            mlp.hook_out BSD
-            hook_mlp_out BSD =mlp.hook_out
-            """,
-        ),
-        x="",
         fixed={**_LEARNED, "parallel_attn_mlp": False},
     ),
     "GPTNeoForCausalLM": _decoder(
