@@ -1,10 +1,16 @@
-"""Where TransformerLens 4 is for the tests, and how they run it.
+"""Running code under TransformerLens 4.3, beside the 3.9 the test process imports.
 
-TransformerLens 4.3 and 3.9 share their dependencies but not a package name, so 4.3 is
-installed apart (``pip install --no-deps --target .tl4 'transformer-lens>=4.3,<5'``) and
-only ever runs in a subprocess with that folder first on ``sys.path``. The folder is
-``$TRANSFORMER_PRESETS_TEST_TL4``, else ``<repo>/.tl4``; without it the tests that need
-it skip, saying so.
+TransformerLens 3.9 and 4.3 share their dependencies but not a package name, so 4.3 is
+installed in a folder of its own (``pip install --no-deps --target .tl4
+'transformer-lens>=4.3,<5'``) and only ever runs in a subprocess with that folder first on
+``PYTHONPATH``. The folder is ``$TRANSFORMER_PRESETS_TEST_TL4``, else ``<repo>/.tl4``;
+without it the tests that need it skip, saying so. (The same convention, and the same
+names, as the TransformerLens 4 issue's tests.)
+
+The subprocess runs offline, and with ``no_network=True`` it refuses every socket and
+every child process: TransformerLens 4.3 pip-installs torchvision when a multimodal
+processor does not load (``sources/transformers/helpers.py``), which would replace the
+environment's torch.
 """
 
 from __future__ import annotations
@@ -13,66 +19,106 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import REPO
+
+__all__ = ["TL4_ENV", "TL4_FOLDER", "requires_tl4", "run_tl4", "tl4_folder"]
+
+#: The environment variable naming the folder TransformerLens 4 is installed in.
+TL4_ENV = "TRANSFORMER_PRESETS_TEST_TL4"
 
 
-def tl4_folder() -> Path | None:
-    """The folder holding TransformerLens 4's ``transformer_lens`` package, or None."""
-    folder = Path(os.environ.get("TRANSFORMER_PRESETS_TEST_TL4") or REPO / ".tl4")
-    return folder if (folder / "transformer_lens" / "__init__.py").is_file() else None
-
-
-def require_tl4() -> Path:
-    """The TransformerLens 4 folder; skips the calling test (or module) without it."""
-    folder = tl4_folder()
-    if folder is None:
-        pytest.skip(
-            "TransformerLens 4 is not installed beside 3.9: pip install --no-deps "
-            "--target .tl4 'transformer-lens>=4.3,<5' (or set TRANSFORMER_PRESETS_TEST_TL4)",
-            allow_module_level=True,
+def tl4_folder() -> tuple[Path | None, str]:
+    """The folder holding TransformerLens 4 (or None), and why it is (or is not) used."""
+    given = os.environ.get(TL4_ENV)
+    folder = Path(given) if given else REPO / ".tl4"
+    if not (folder / "transformer_lens" / "__init__.py").is_file():
+        return None, (
+            f"TransformerLens 4 is not installed in {folder}: pip install --no-deps "
+            f"--target .tl4 'transformer-lens>=4.3,<5' (or set {TL4_ENV})"
         )
-    return folder
+    return folder, f"TransformerLens 4 from {folder}"
 
 
-def tl4_env(folder: Path) -> dict[str, str]:
-    """The environment of a TransformerLens 4 subprocess: offline, installing nothing.
+TL4_FOLDER, _WHY = tl4_folder()
+#: Skips a test, naming why, when TransformerLens 4 is not there.
+requires_tl4 = pytest.mark.skipif(TL4_FOLDER is None, reason=_WHY)
 
-    TransformerLens 4.3 pip-installs torchvision when a multimodal processor fails to
-    load (``sources/transformers/helpers.py``, ``_ensure_torchvision``), which would
-    replace the environment's torch; pip is pointed at nothing, the hub is offline.
+# Run first in every subprocess: emit(value) hands the result back, and with no_network
+# every socket and child process is refused.
+_PRELUDE = """
+import json, os, socket, subprocess, warnings
+warnings.filterwarnings("ignore")
+
+def emit(value):
+    with open(os.environ["TL4_RESULT"], "w", encoding="utf-8") as f:
+        json.dump(value, f)
+
+if os.environ.get("TL4_NO_NETWORK") == "1":
+    def _refuse(*args, **kwargs):
+        raise OSError(f"refused in this test: {args!r}")
+
+    # Tools libraries run to find shared libraries; anything else (pip, uv, git) is refused.
+    _LOCAL_TOOLS = {"ldconfig", "gcc", "cc", "ld", "objdump", "uname"}
+    _popen = subprocess.Popen.__init__
+
+    def _local_only(self, args, *more, **kwargs):
+        argv = [args] if isinstance(args, (str, bytes)) else list(args)
+        program = os.path.basename(os.fsdecode(argv[0]).split()[0]) if argv else ""
+        if program not in _LOCAL_TOOLS:
+            raise OSError(f"starting {program!r} refused in this test: {argv!r}")
+        _popen(self, args, *more, **kwargs)
+
+    socket.socket.connect = _refuse
+    socket.create_connection = _refuse
+    subprocess.Popen.__init__ = _local_only
+    os.system = _refuse
+"""
+
+
+def run_tl4(
+    code: str,
+    tmp_path: Path,
+    *,
+    no_network: bool = False,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """Run ``code`` under TransformerLens 4 and return what it passed to ``emit(value)``.
+
+    A failing subprocess fails the test with its output.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(folder), *filter(None, [env.get("PYTHONPATH")])]),
-        PIP_NO_INDEX="1",
-        PIP_CONFIG_FILE=os.devnull,
-        UV_OFFLINE="1",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-        OMP_NUM_THREADS="1",
-    )
-    return env
-
-
-def run_tl4(script: Path, job: Any, *, timeout: float = 600) -> Any:
-    """Run ``script`` under TransformerLens 4 with ``job`` as JSON on stdin; its JSON answer."""
-    folder = require_tl4()
-    done = subprocess.run(
+    assert TL4_FOLDER is not None, _WHY
+    result = tmp_path / "tl4-result.json"
+    result.unlink(missing_ok=True)
+    script = tmp_path / "tl4-script.py"
+    script.write_text(_PRELUDE + "\n" + textwrap.dedent(code), encoding="utf-8")
+    full_env = {
+        **os.environ,
+        **(env or {}),
+        "PYTHONPATH": os.pathsep.join([str(TL4_FOLDER), str(REPO / "src"), str(REPO)]),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TL4_RESULT": str(result),
+        "TL4_NO_NETWORK": "1" if no_network else "0",
+        "OMP_NUM_THREADS": "1",  # tiny models run faster on one thread; the cores are shared
+    }
+    proc = subprocess.run(
         [sys.executable, str(script)],
-        input=json.dumps(job),
+        env=full_env,
         capture_output=True,
         text=True,
-        env=tl4_env(folder),
         timeout=timeout,
-        check=False,
+        cwd=tmp_path,
     )
-    if done.returncode != 0:
-        raise AssertionError(f"{script.name} failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout)
+    if proc.returncode != 0 or not result.exists():
+        pytest.fail(
+            f"the TransformerLens 4 subprocess failed ({proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
+    return json.loads(result.read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """The bridge planner (``model="bridge"``) against TransformerLens 4.3 itself.
 
 Optional: it needs TransformerLens 4.3 beside 3.9 (``tests/_tl4.py``) and skips without
-it. One subprocess (``tests/tl4_bridge_cache.py``) builds, on the CPU with the widths
+it. One subprocess, offline and refused any network or child process
+(``tests/tl4_bridge_cache.py`` in it), builds, on the CPU with the widths
 shrunk, a bridge for one preset of every architecture the planner covers and for every
 other structure of the zoo (with every kind of layer kept: Gemma 3's first global layer
 is its sixth), runs ``run_with_cache`` at two ``(batch, seq)`` pairs in float32 and one
@@ -15,24 +16,36 @@ meta device (names, shapes and dtypes: a meta tensor has no storage).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._tl4 import require_tl4, run_tl4
+from transformer_presets import list_presets, planner, resolve_preset
+from transformer_presets.errors import PresetValidationError
+from transformer_presets.planner_bridge import ADAPTERS, NOT_BUILDABLE
 
-require_tl4()
+from ._tl4 import requires_tl4, run_tl4
 
-from transformer_presets import list_presets, planner, resolve_preset  # noqa: E402
-from transformer_presets.errors import PresetValidationError  # noqa: E402
-from transformer_presets.planner_bridge import ADAPTERS, NOT_BUILDABLE  # noqa: E402
+pytestmark = requires_tl4
 
-from .test_transformer_lens_interop import _bundled_only  # noqa: E402
 
-SCRIPT = Path(__file__).with_name("tl4_bridge_cache.py")
+@contextlib.contextmanager
+def _bundled_only() -> Iterator[None]:
+    """The bundled presets alone: no user folder, no cache of the user's (as conftest)."""
+    with tempfile.TemporaryDirectory() as home, pytest.MonkeyPatch.context() as mp:
+        for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "TRANSFORMER_PRESETS_CACHE_DIR"):
+            mp.setenv(var, os.path.join(home, var))
+        mp.delenv("TRANSFORMER_PRESETS_PATH", raising=False)
+        yield
+
+
 PAIRS = {
     "float32": [[1, 5], [2, 7]],
     "bfloat16": [[2, 7]],
@@ -149,17 +162,27 @@ JOBS = [
 ]  # fmt: skip
 
 
+def _measure(tmp_path: Path) -> Any:
+    # One subprocess for every job: TransformerLens 4.3 takes seconds to import.
+    code = f"""
+    import json
+    from tests.tl4_bridge_cache import measure_all
+    emit(measure_all(json.loads({json.dumps(JOBS)!r})))
+    """
+    return run_tl4(code, tmp_path, no_network=True, timeout=1200)
+
+
 @pytest.fixture(scope="session")
 def measured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """TransformerLens 4.3's caches for every job, measured once for all xdist workers."""
     if not hasattr(request.config, "workerinput"):
-        return run_tl4(SCRIPT, JOBS)
+        return _measure(tmp_path_factory.mktemp("tl4"))
     from filelock import FileLock  # a dependency of transformers, there with TransformerLens
 
     shared = tmp_path_factory.getbasetemp().parent / "tl4_bridge_cache.json"
     with FileLock(f"{shared}.lock"):
         if not shared.is_file():
-            shared.write_text(json.dumps(run_tl4(SCRIPT, JOBS)))
+            shared.write_text(json.dumps(_measure(tmp_path_factory.mktemp("tl4"))))
         return json.loads(shared.read_text())
 
 

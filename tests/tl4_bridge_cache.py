@@ -1,8 +1,8 @@
 """What TransformerLens 4.3's ``TransformerBridge.run_with_cache`` holds, measured.
 
-Run by ``tests/test_planner_bridge_tl4.py`` in a subprocess with TransformerLens 4.3 first
-on the path (``tests/_tl4.py``): it reads a list of cases as JSON on stdin and writes, for
-each, the cache of ``run_with_cache`` at every ``(batch, seq)`` pair (hook names in the
+Imported by ``tests/test_planner_bridge_tl4.py`` in a subprocess with TransformerLens 4.3
+first on the path (``tests/_tl4.py``): :func:`measure_all` takes a list of cases and
+gives, for each, the cache of ``run_with_cache`` at every ``(batch, seq)`` pair (hook names in the
 cache's order, shapes, dtypes, bytes), the memory the cache keeps alive (each storage once,
 not counting the model's own parameters and buffers), and the same for a ``names_filter``
 selecting each glob. One process serves every case: TransformerLens takes seconds to import.
@@ -20,7 +20,6 @@ import fnmatch
 import json
 import logging
 import os
-import sys
 import tempfile
 import traceback
 import warnings
@@ -131,9 +130,10 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
+def measure_all(cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every case measured (or the error that stopped it), by the case's id."""
     results = {}
-    for case in json.load(sys.stdin):
+    for case in cases:
         try:
             results[case["id"]] = measure(case)
         except Exception as exc:  # reported to the test, which says whether it should fail
@@ -141,8 +141,4 @@ def main() -> None:
                 "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc(limit=-4),
             }
-    json.dump(results, sys.stdout)
-
-
-if __name__ == "__main__":
-    main()
+    return results
