@@ -521,9 +521,9 @@ def test_counting_agrees_with_the_listing_for_every_decoder_preset() -> None:
         structure = repr(
             [plan.gpt_oss, plan.L > 2]
             + [
-                [[(r[0], r[3]) for r in p] if isinstance(p, list) else p for p in parts]
+                [([[(r[0], r[3]) for r in rows] for rows in part.variants], part.out)]
                 for lay in (plan._layout(1, 1, "float32"), plan._layout(1, 1, "bfloat16"))
-                for parts in ((lay.head, lay.block, lay.tail, lay.head_out),)
+                for part in lay.parts
             ]
         )
         if structure in structures:
