@@ -402,6 +402,24 @@ def test_a_deep_bridge_is_counted_without_listing_its_layers(
         planner.BridgePlan({**deep, "n_layers": planner.MAX_LAYERS + 1})
 
 
+def test_eval_mode_dropout_passes_the_same_tensor_on() -> None:
+    # boot_bridge returns the bridge in eval mode: a dropout is the identity, so what goes
+    # through one keeps its tensor (in training mode each was a tensor of its own).
+    gpt2 = {s.name: s for s in planner.hook_specs(GPT2, 1, 4, model="bridge")}
+    assert gpt2["blocks.0.mlp.hook_out"].same_as == "blocks.0.mlp.out.hook_out"
+    bert = {s.name: s for s in planner.hook_specs(values("bert-base-cased"), 1, 4, model="bridge")}
+    assert bert["blocks.0.hook_in"].same_as == "embed_ln.hook_out"
+    t5 = {s.name: s for s in planner.hook_specs(values("t5-small"), 1, 4, model="bridge")}
+    for i in (0, 5):
+        assert t5[f"decoder_blocks.{i}.cross_attn.k.hook_in"].same_as == "encoder_ln_final.hook_out"
+        assert t5[f"decoder_blocks.{i}.cross_attn.v.hook_in"].same_as == "encoder_ln_final.hook_out"
+    # Selected alone, the decoder's cross attention inputs are one tensor.
+    one = planner.activation_cache_bytes(
+        values("t5-small"), 1, 4, "decoder_blocks.*.cross_attn.k.hook_in", model="bridge"
+    )
+    assert one == t5["encoder_ln_final.hook_out"].nbytes
+
+
 def test_norms_keep_float32_statistics_below_single_precision() -> None:
     for dtype, norm in (("bfloat16", "float32"), ("float16", "float32"), ("float64", "float64")):
         specs = planner.hook_specs(values("pythia-70m"), 1, 4, dtype, model="bridge")

@@ -1524,7 +1524,7 @@ class BridgePlan(ModelPlan):
     >>> plan = BridgePlan({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...     "d_vocab": 50257, "act_fn": "gelu_new", "original_architecture": "GPT2LMHeadModel"})
     >>> len(plan.hook_specs(1, 8)), plan.activation_cache_bytes(1, 8)
-    (493, 7998912)
+    (493, 7704000)
     """
 
     def _read(self, cfg: Any) -> None:

@@ -12,9 +12,9 @@ TransformerLens 4.3's ``model_bridge`` (``supported_architectures/<arch>.py``,
 compares every adapter with TransformerLens 4.3 itself).
 
 The model is the one ``boot_bridge`` builds: the preset's exported ``config.json``, the
-``transformers`` model built from it (eager attention, in the requested dtype) in the
-training mode ``from_config`` leaves it in, wrapped by ``TransformerBridge.boot_transformers``
-with its default hooks, and ``run_with_cache`` with its default arguments on a
+``transformers`` model built from it (eager attention, in the requested dtype), wrapped by
+``TransformerBridge.boot_transformers`` with its default hooks, in eval mode (dropout
+passes its input on: the same tensor), and ``run_with_cache`` with its default arguments on a
 ``[batch, seq]`` tensor of token ids (T5's decoder reads the input shifted right, as the
 bridge makes it by default, so both of its stacks see ``seq`` tokens).
 
@@ -102,9 +102,10 @@ def _parse(text: str) -> tuple[Row, ...]:
     return tuple(rows)
 
 
-def _norm(p: str, src: str = "", shape: str = "BSD", alias: str = "") -> str:
+def _norm(p: str, src: str = "", shape: str = "BSD", alias: str = "", out: str = "") -> str:
     """A norm's four hooks: its input (``src``; empty: a new tensor), its statistics,
-    the normalized value and its output. ``alias`` names its input a second time."""
+    the normalized value and its output. ``alias`` names its input a second time;
+    ``out`` is a shared tensor (``<name>``) its output is."""
     same = f" ={src}" if src else ""
     alias_row = f"{alias} {shape} ={p}.hook_in" if alias else ""
     return f"""
@@ -112,7 +113,7 @@ def _norm(p: str, src: str = "", shape: str = "BSD", alias: str = "") -> str:
     {alias_row}
     {p}.hook_scale {shape[:-1]}1 n
     {p}.hook_normalized {shape} n
-    {p}.hook_out {shape}
+    {p}.hook_out {shape}{f" ={out}" if out else ""}
     """
 
 
@@ -209,13 +210,13 @@ def _rotary_attention(
     )
 
 
-def _mlp(src: str, *, out_first: bool = False, new_out: bool = False, mlp_in: bool = False) -> str:
+def _mlp(src: str, *, out_first: bool = False, mlp_in: bool = False) -> str:
     """A two-layer MLP: hook_pre is its first projection, hook_post the second's input.
 
     ``out_first``: the MLP's hook_out fires before its projection's (OPT, BERT: the
-    bridge wraps a module holding only the first projection). ``new_out``: dropout after
-    the projection (GPT-2's resid_pdrop, in training mode) makes its output a new tensor.
-    ``mlp_in``: the block names the MLP's input hook_mlp_in too (BERT).
+    bridge wraps a module holding only the first projection). ``mlp_in``: the block
+    names the MLP's input hook_mlp_in too (BERT). A dropout after the projection (GPT-2's
+    resid_pdrop) passes the same tensor on in eval mode, as boot_bridge leaves the model.
     """
     head = f"""
     mlp.hook_in BSD ={src}
@@ -237,9 +238,9 @@ def _mlp(src: str, *, out_first: bool = False, new_out: bool = False, mlp_in: bo
         )
     return (
         head
-        + f"""
+        + """
     mlp.out.hook_out BSD
-    mlp.hook_out BSD{"" if new_out else " =mlp.out.hook_out"}
+    mlp.hook_out BSD =mlp.out.hook_out
     hook_mlp_out BSD =mlp.hook_out
     """
     )
@@ -467,7 +468,7 @@ _NEOX_ATTENTION = _qkv("ln1.hook_out") + _ROTARY_HOOKS + _scores() + _out_proj(h
 _GPT2_BLOCK = _pre_norm(
     # Joint QKV attention, computed by the bridge.
     _qkv("ln1.hook_out") + _scores() + _out_proj(hidden_states=True),
-    _mlp("ln2.hook_out", new_out=True),
+    _mlp("ln2.hook_out"),
 )
 
 ADAPTERS: dict[str, _Adapter] = {
@@ -728,7 +729,7 @@ ADAPTERS: dict[str, _Adapter] = {
         hook_out BSD =ln2.hook_out
         hook_resid_post BSD =ln2.hook_out
         """,
-        x="",  # the embeddings' dropout (training mode) makes a new tensor
+        x="embed_ln.hook_out",  # the embeddings' dropout passes it on in eval mode
         final="""
         /mlm_head.hook_in BSD =<x>
         /mlm_head.hook_out BSD
@@ -764,7 +765,9 @@ ADAPTERS: dict[str, _Adapter] = {
             + _BLOCK_OUT,
             "",  # T5 never calls the bridged shared embedding: no hook before the blocks
         ),
-        _norm("/encoder_ln_final", "<x>"),
+        # The encoder's output, after a dropout that passes it on in eval mode, is what
+        # every decoder layer's cross attention reads.
+        _norm("/encoder_ln_final", "<x>", out="<encoded>"),
         (
             "decoder_blocks",
             _BLOCK_IN
@@ -780,8 +783,7 @@ ADAPTERS: dict[str, _Adapter] = {
             hook_resid_mid BSD
             """
             + _norm("ln2", "hook_resid_mid")
-            # Cross attention: the keys and values of every layer read the encoder's
-            # output after its dropout (training mode), a new tensor.
+            # Cross attention: the keys and values of every layer read the encoder's output.
             + """
             cross_attn.hook_in BSD =ln2.hook_out
             cross_attn.q.hook_in BSD =ln2.hook_out
