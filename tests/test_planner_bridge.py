@@ -659,3 +659,70 @@ def test_rotary_tables_per_attention_type_follow_the_exported_layer_types() -> N
     assert tables(v) == 2
     assert tables({**v, "use_local_attn": False}) == 1
     assert tables({**v, "attn_types": ["local"] * v["n_layers"]}) == 1
+
+
+def test_a_selection_whose_bytes_vary_between_processes_is_refused(home: Path) -> None:
+    # Gemma 3's model-level rotary hooks hold the table of whichever attention type
+    # transformers computes last, a set's order that hash randomisation draws per process
+    # (tests/test_planner_bridge_tl4.py runs TransformerLens under several seeds). With the
+    # tables of every type's layers, or of none, the bytes are the same in every process;
+    # with some types' only, one table or two: refused, naming the key.
+    v = values("google/gemma-3-270m")
+    layout = BridgeLayout(v)
+    assert layout.rotary_varies and set(layout.layer_types) == {"local", "global"}
+    assert layout.layer_types[0] == "local" and layout.layer_types[5] == "global"
+    table = 1 * 4 * v["d_head"] * 4  # [1, seq, d_head] float32
+
+    def held(names: Any) -> int:
+        return planner.activation_cache_bytes(v, 1, 4, names, model="bridge")
+
+    assert held("rotary_emb.hook_cos") == table
+    assert (
+        held("*hook_cos") == held(["rotary_emb.hook_cos", "blocks.[05].attn.hook_cos"]) == 2 * table
+    )
+    assert held("blocks.0.attn.hook_cos") == held("blocks.*.attn.hook_cos") // 2 == table
+    for names in (
+        ["rotary_emb.hook_cos", "blocks.0.attn.hook_cos"],
+        ["rotary_emb.*", "blocks.5.*"],
+    ):
+        for question in (
+            lambda n=names: held(n),
+            lambda n=names: planner.hook_specs(v, 1, 4, names=n, model="bridge"),
+            lambda n=names: planner.BridgePlan(v).hook_count(1, 4, n),
+        ):
+            with pytest.raises(PresetValidationError, match="PYTHONHASHSEED") as info:
+                question()
+            assert info.value.key == "names"
+    # One attention type, or none: nothing varies.
+    assert not BridgeLayout({**v, "use_local_attn": False}).rotary_varies
+    llama = values("meta-llama/Llama-3.2-1B")
+    assert (
+        planner.activation_cache_bytes(
+            llama, 1, 4, ["rotary_emb.hook_cos", "blocks.0.attn.hook_cos"], model="bridge"
+        )
+        == 1 * 4 * llama["d_head"] * 4
+    )
+    # The command line: a usage error naming the option, and a note beside the listing.
+    proc = fails("size", "gemma-3-270m", "--model", "bridge", "--hooks", "*[b0].*hook_cos", code=2)
+    assert "argument --hooks: this selection holds rotary_emb.hook_cos" in proc.stderr
+    proc = fails("hooks", "gemma-3-270m", "*[b0].*hook_cos", "--model", "bridge", code=2)
+    assert "argument GLOB: " in proc.stderr
+    text = ok("hooks", "gemma-3-270m", "*hook_cos", "--model", "bridge", "--seq", "4")
+    assert "an order Python's hash randomisation draws for\neach process (PYTHONHASHSEED)" in text
+    assert "listed as the global layers' table" in text
+    assert "PYTHONHASHSEED" not in ok(
+        "hooks", "gemma-3-270m", "blocks.0.mlp.*", "--model", "bridge"
+    )
+    assert "PYTHONHASHSEED" not in ok(
+        "hooks", "meta-llama/Llama-3.2-1B", "*hook_cos", "--model", "bridge"
+    )
+
+
+def test_the_planners_answer_is_the_same_under_every_hash_seed(home: Path) -> None:
+    # What TransformerLens holds in rotary_emb.hook_cos depends on the process's hash
+    # seed; what the planner says must not depend on its own.
+    args = ("hooks", "gemma-3-270m", "--model", "bridge", "--seq", "4", "--json")
+    size = ("size", "Olmo-3-1025-7B", "--model", "bridge", "--seq", "4", "--json")
+    for command in (args, size):
+        answers = {ok(*command, env={"PYTHONHASHSEED": seed}) for seed in ("0", "1", "2")}
+        assert len(answers) == 1, command

@@ -29,7 +29,7 @@ import pytest
 
 from transformer_presets import list_presets, planner, resolve_preset
 from transformer_presets.errors import PresetValidationError
-from transformer_presets.planner_bridge import ADAPTERS, NOT_BUILDABLE
+from transformer_presets.planner_bridge import ADAPTERS, NOT_BUILDABLE, BridgeLayout
 
 from ._tl4 import requires_tl4, run_tl4
 
@@ -162,42 +162,65 @@ JOBS = [
 ]  # fmt: skip
 
 
-def _measure(tmp_path: Path) -> Any:
+def _measure(tmp_path: Path, jobs: list[dict[str, Any]], env: dict[str, str] | None = None) -> Any:
     # One subprocess for every job: TransformerLens 4.3 takes seconds to import.
     code = f"""
     import json
     from tests.tl4_bridge_cache import measure_all
-    emit(measure_all(json.loads({json.dumps(JOBS)!r})))
+    emit(measure_all(json.loads({json.dumps(jobs)!r})))
     """
-    return run_tl4(code, tmp_path, no_network=True, timeout=1200)
+    return run_tl4(code, tmp_path, no_network=True, timeout=1200, env=env)
+
+
+def _once(
+    request: pytest.FixtureRequest, factory: pytest.TempPathFactory, name: str, measure: Any
+) -> Any:
+    """``measure(tmp_path)``, run once for all xdist workers (the first one to ask)."""
+    if not hasattr(request.config, "workerinput"):
+        return measure(factory.mktemp("tl4"))
+    from filelock import FileLock  # a dependency of transformers, there with TransformerLens
+
+    shared = factory.getbasetemp().parent / f"{name}.json"
+    with FileLock(f"{shared}.lock"):
+        if not shared.is_file():
+            shared.write_text(json.dumps(measure(factory.mktemp("tl4"))))
+        return json.loads(shared.read_text())
 
 
 @pytest.fixture(scope="session")
 def measured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """TransformerLens 4.3's caches for every job, measured once for all xdist workers."""
-    if not hasattr(request.config, "workerinput"):
-        return _measure(tmp_path_factory.mktemp("tl4"))
-    from filelock import FileLock  # a dependency of transformers, there with TransformerLens
-
-    shared = tmp_path_factory.getbasetemp().parent / "tl4_bridge_cache.json"
-    with FileLock(f"{shared}.lock"):
-        if not shared.is_file():
-            shared.write_text(json.dumps(_measure(tmp_path_factory.mktemp("tl4"))))
-        return json.loads(shared.read_text())
+    return _once(request, tmp_path_factory, "tl4_bridge_cache", lambda p: _measure(p, JOBS))
 
 
 def values_of(case_id: str) -> dict[str, Any]:
     return CASES[case_id][2]
 
 
-def rows(specs: list[planner.HookSpec], glob: str | None = None) -> list[list[Any]]:
+def rows(
+    specs: list[planner.HookSpec], glob: str | list[str] | None = None, *, same: bool = False
+) -> list[list[Any]]:
+    """As the TL4 side measures them: [name, shape, dtype, bytes] and, with ``same``, the
+    earlier hook holding the same tensor; ``glob`` (or a list) keeps those it matches."""
     import fnmatch
 
+    globs = [glob] if isinstance(glob, str) else glob
     return [
-        [s.name, list(s.shape), s.dtype, s.nbytes]
+        [s.name, list(s.shape), s.dtype, s.nbytes] + ([s.same_as] if same else [])
         for s in specs
-        if glob is None or fnmatch.fnmatchcase(s.name, glob)
+        if globs is None or any(fnmatch.fnmatchcase(s.name, g) for g in globs)
     ]
+
+
+def plan_as_measured(values: dict[str, Any], found: dict[str, Any]) -> planner.BridgePlan:
+    """The planner's bridge, its model-level rotary hooks listed with the table of the
+    layers TransformerLens's process left there (which varies between processes where
+    there are several attention types: see test_the_model_level_rotary_table_*)."""
+    plan = planner.BridgePlan(values)
+    rotary = next(iter(found.get("pairs", {}).values()), {}).get("rotary")
+    if rotary and rotary["layers"]:
+        plan.layout.model_type = plan.layout.layer_types[rotary["layers"][0]]
+    return plan
 
 
 def test_every_covered_architecture_is_measured() -> None:
@@ -215,7 +238,7 @@ def test_bridge_cache_matches_transformer_lens_4(case_id: str, dtype: str, measu
     values = values_of(case_id)
     found = measured[f"{case_id}|{dtype}"]
     try:
-        plan = planner.BridgePlan(values)
+        plan = plan_as_measured(values, found)
         plan.hook_specs(1, 2, dtype)
     except PresetValidationError as exc:
         # What the planner refuses, TransformerLens 4.3 cannot run (a dtype), or the
@@ -231,9 +254,10 @@ def test_bridge_cache_matches_transformer_lens_4(case_id: str, dtype: str, measu
         batch, seq = map(int, pair.split(","))
         where = f"{case_id} {dtype} batch={batch} seq={seq}"
         specs = plan.hook_specs(batch, seq, dtype)
-        assert rows(specs) == m["rows"], where
+        # Names, order, shapes, dtypes, bytes, and which hooks hold one tensor.
+        assert rows(specs, same=True) == m["rows"], where
         assert plan.activation_cache_bytes(batch, seq, dtype=dtype) == m["held"], where
-        for glob, (part, held) in m["filtered"].items():
+        for glob, part, held in m["filtered"]:
             assert rows(specs, glob) == part, f"{where} {glob}"
             assert plan.activation_cache_bytes(batch, seq, glob, dtype) == held, f"{where} {glob}"
 
@@ -262,3 +286,98 @@ def test_dtypes_the_bridge_cannot_run_are_refused(measured: Any) -> None:
                 assert "error" in measured[job["id"]]
     assert any("OLMo-2" in r and "bfloat16" in r for r in refused)
     assert any("Mixtral" in r and "float64" in r for r in refused)
+
+
+# -- Gemma 3 and OLMo 3: the model-level rotary table, under several hash seeds -------------
+
+# transformers computes one rotary table per attention type, `for layer_type in
+# set(config.layer_types)`, and TransformerLens's model-level rotary_emb.hook_cos/sin fire
+# at each call: the cache keeps the last, and a set of two strings iterates in an order
+# that Python's hash randomisation draws for each process. On CPython 3.11, seeds 0 and 2
+# (a collision of the two names' slots) leave the sliding-window table there, 1 the
+# global one; the test asks only that both occur.
+SEEDS = ("0", "1", "2")
+
+
+def _rotary_varies(case_id: str) -> bool:
+    try:
+        return BridgeLayout(values_of(case_id)).rotary_varies
+    except PresetValidationError:  # what boot_bridge cannot build
+        return False
+
+
+PER_TYPE = [c for c in CASES if _rotary_varies(c)]
+# Tables of the model and of the first layers' type only: one table or two, by process.
+VARIES = ["rotary_emb.hook_cos", "blocks.0.attn.hook_cos"]
+SEED_JOBS = [
+    {"id": case_id, "name": name, "overrides": overrides, "dtype": "float32",
+     "device": "cpu", "pairs": [[1, 5]], "globs": [*GLOBS, "rotary_emb.*", VARIES]}
+    for case_id, (name, overrides, _) in CASES.items()
+    if case_id in PER_TYPE
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def by_seed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The per-type cases measured in one process per PYTHONHASHSEED."""
+    return {
+        seed: _once(
+            request,
+            tmp_path_factory,
+            f"tl4_bridge_seed_{seed}",
+            lambda p, seed=seed: _measure(p, SEED_JOBS, {"PYTHONHASHSEED": seed}),
+        )
+        for seed in SEEDS
+    }
+
+
+def test_the_model_level_rotary_table_is_the_type_a_set_iterates_last(by_seed: Any) -> None:
+    assert {values_of(c)["original_architecture"] for c in PER_TYPE} == {
+        "Gemma3ForCausalLM",
+        "Gemma3ForConditionalGeneration",
+        "Olmo3ForCausalLM",
+    }
+    for case_id in PER_TYPE:
+        held = set()
+        for seed, found in by_seed.items():
+            assert "error" not in found[case_id], found[case_id].get("traceback")
+            (m,) = found[case_id]["pairs"].values()
+            rotary = m["rotary"]
+            types = rotary["layer_types"]
+            # Every layer of one type, and only those: the table of the type the set of
+            # types iterates last in that process.
+            last = rotary["set_order"][-1]
+            assert rotary["layers"] == [i for i, t in enumerate(types) if t == last], seed
+            held.add(last)
+        assert held == {"sliding_attention", "full_attention"}, case_id  # the seeds differ
+
+
+def test_the_planner_holds_under_every_hash_seed(by_seed: Any) -> None:
+    # What does not depend on the order is exact in every process: names, order, shapes,
+    # dtypes, bytes, the memory held by all hooks and by every selection but those the
+    # planner refuses. With the model-level table that process's, every link is exact too.
+    for case_id in PER_TYPE:
+        values = values_of(case_id)
+        plan = planner.BridgePlan(values)
+        varying = []
+        for seed, found in by_seed.items():
+            (m,) = found[case_id]["pairs"].values()
+            where = f"{case_id} PYTHONHASHSEED={seed}"
+            specs = plan.hook_specs(1, 5)
+            assert rows(specs) == [row[:4] for row in m["rows"]], where
+            assert plan.activation_cache_bytes(1, 5) == m["held"], where
+            exact = plan_as_measured(values, found[case_id])
+            assert rows(exact.hook_specs(1, 5), same=True) == m["rows"], where
+            for glob, part, held in m["filtered"]:
+                assert rows(specs, glob) == part, f"{where} {glob}"
+                if glob == VARIES:
+                    varying.append(held)
+                    with pytest.raises(PresetValidationError, match="PYTHONHASHSEED") as info:
+                        plan.activation_cache_bytes(1, 5, glob)
+                    assert info.value.key == "names"
+                    with pytest.raises(PresetValidationError, match="PYTHONHASHSEED"):
+                        plan.hook_specs(1, 5, names=glob)
+                else:
+                    assert plan.activation_cache_bytes(1, 5, glob) == held, f"{where} {glob}"
+        # One table in some processes, two in others: what the planner refuses to say.
+        assert len(set(varying)) == 2, (case_id, varying)

@@ -251,7 +251,11 @@ def hook_specs(
     With ``model="bridge"``, the tensors of TransformerLens 4.3's ``TransformerBridge``
     (:class:`BridgePlan`): a component's ``hook_in``/``hook_out`` beside the familiar
     names, which are mostly second names of the same tensors (``same_as``), and
-    ``storage_bytes`` where a tensor is a view of memory of another size.
+    ``storage_bytes`` where a tensor is a view of memory of another size. Gemma 3's and
+    OLMo 3's ``rotary_emb.hook_cos``/``hook_sin`` hold the rotary table of one of their
+    attention types, which one varying between processes with Python's hash
+    randomisation (``PYTHONHASHSEED``): they are listed as the last layer's type's, and a
+    selection whose bytes would vary with it is refused (key ``names``).
 
     >>> gpt2 = {"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...         "d_vocab": 50257, "act_fn": "gelu_new"}
@@ -1562,12 +1566,18 @@ class BridgePlan(ModelPlan):
         globs = _globs(names)
         dt = self._dtype(dtype)
         lay = self._layout(batch, seq, dt)
+        self._tally(globs, dt)  # refuses a selection whose tensors vary between processes
         return self._specs(lay, globs)
 
     def _layout(self, batch: int, seq: int, dtype: str) -> Layout:
         B, S = self._sizes(batch, seq)
         self.layout.check_dtype(dtype)
         return self.layout.layout(B, S, dtype)
+
+    def _tally(self, globs: _Globs | None, dtype: str) -> _Tally:
+        tally = super()._tally(globs, dtype)
+        self.layout.check_selection(tally.shared_top, tally.shared_layers)
+        return tally
 
     def _converted(self, dtype: str) -> bool:
         return False

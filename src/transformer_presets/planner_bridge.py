@@ -896,7 +896,9 @@ class BridgeLayout:
         # where local attention is on, else every layer global.
         types = c.get("attn_types") if adapter.per_type_rope and c.flag("use_local_attn") else None
         self.layer_types: list[str] = list(types) if isinstance(types, list) else [""] * self.L
-        # The attention type whose rotary table the model-level hooks hold: the last layer's.
+        # The attention type whose rotary table the model-level hooks are listed with:
+        # the last layer's. Which one transformers leaves there varies between processes
+        # where there are several types (see rotary_varies).
         self.model_type = self.layer_types[-1] if self.layer_types else ""
         self._orders: dict[int, tuple[Order, list[tuple[bool, str]]]] = {}
 
@@ -913,6 +915,60 @@ class BridgeLayout:
                 "transformers' grouped matrix product takes float32, float16 and bfloat16",
                 key="dtype",
             )
+
+    @property
+    def rotary_varies(self) -> bool:
+        """Whether the model-level rotary hooks hold a table that varies between processes.
+
+        With more than one attention type (Gemma 3, OLMo 3), transformers computes one
+        rotary table per type, ``for layer_type in set(config.layer_types)``, and
+        TransformerLens's ``rotary_emb.hook_cos``/``hook_sin`` fire at each call: the cache
+        keeps the last. A set of two strings iterates in the order of their hashes, which
+        Python draws anew for each process unless ``PYTHONHASHSEED`` is set. The hooks'
+        names, shapes and bytes are the same either way; which layers' table they are is
+        not (the listing takes the last layer's type, :attr:`model_type`).
+        """
+        return len(set(self.layer_types)) > 1
+
+    def rotary_note(self) -> str:
+        """What a listing of the rotary hooks of such a model should say (see
+        :attr:`rotary_varies`)."""
+        return (
+            "rotary_emb.hook_cos/hook_sin hold the rotary table of the attention type that\n"
+            "transformers computes last, in an order Python's hash randomisation draws for\n"
+            f"each process (PYTHONHASHSEED): listed as the {self.model_type} layers' table; the "
+            "names,\nshapes and bytes are the same in every process."
+        )
+
+    def check_selection(self, top: set[str], layers: set[str]) -> None:
+        """Refuse a selection whose tensors differ between Python processes.
+
+        ``top`` and ``layers`` are the shared tables (``<cos>`` and ``<sin>`` keys, by
+        attention type) that the selection's model-level and layers' hooks hold. With
+        more than one attention type (Gemma 3, OLMo 3), transformers computes one rotary
+        table per type in the order of a Python set of the type names, which hash
+        randomisation changes from process to process, and the model-level hook holds the
+        last: selected with the tables of some types' layers but not all, it is one of
+        them in some processes and a tensor more in others.
+        """
+        if not self.rotary_varies:
+            return
+        types = set(self.layer_types)
+        for family, hook in (("<cos>", "hook_cos"), ("<sin>", "hook_sin")):
+            if family + self.model_type not in top:
+                continue
+            chosen = sorted(t for t in types if family + t in layers)
+            if chosen and len(chosen) < len(types):
+                raise PresetValidationError(
+                    f"this selection holds rotary_emb.{hook} and the {hook} of "
+                    f"{', '.join(chosen)} layers only: the model-level hook holds the table "
+                    "of whichever attention type transformers computes last, in the order "
+                    "of a Python set, which hash randomisation (PYTHONHASHSEED) changes "
+                    "from one process to the next, so the bytes held are those of one "
+                    "table in some processes and two in others; select the tables of every "
+                    "attention type's layers, or of none, with it",
+                    key="names",
+                )
 
     def layout(self, batch: int, seq: int, dtype: str) -> Layout:
         """The tensors ``run_with_cache`` holds for a ``[batch, seq]`` input, in its order

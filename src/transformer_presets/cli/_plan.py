@@ -352,6 +352,17 @@ def _plan(
     return name, values, derived, plan, args.batch, seq, dtype
 
 
+def _selected(option: str, question: Callable[[], Any]) -> Any:
+    """``question()``, a selection the planner refuses being a usage error of ``option``
+    (status 2): the bridge's model-level rotary tables with only some layers' (Gemma 3)."""
+    try:
+        return question()
+    except PresetError as exc:
+        if exc.key != "names":
+            raise
+        raise PresetArgumentError(f"argument {option}: {exc.reason}") from None
+
+
 def _glob_note(glob: str | None, count: int) -> None:
     if glob is not None and count == 0:
         sys.stderr.write(clean(f"{PROG}: no hooks match {glob!r}") + "\n")
@@ -366,6 +377,8 @@ def cmd_size(args: Args) -> int:
     glob = args.hooks
     if isinstance(plan, BridgePlan):
         from ._plan_bridge import size_bridge
+
+        _selected("--hooks", lambda: plan.hook_count(batch, seq, glob, dtype))
 
         return size_bridge(
             *(args, name, values, derived, plan, batch, seq, dtype),
@@ -661,7 +674,7 @@ def cmd_hooks(args: Args) -> int:
 
     name, _, _, plan, batch, seq, dtype = _plan(args)
     # Hooks the glob cannot match (every expert's, for hook_embed) are never laid out.
-    specs = plan.hook_specs(batch, seq, dtype, names=args.glob)
+    specs = _selected("GLOB", lambda: plan.hook_specs(batch, seq, dtype, names=args.glob))
     total = held_bytes(specs)
     if args.json:
         print_json(
@@ -712,6 +725,10 @@ def cmd_hooks(args: Args) -> int:
     )
     lines += [style(note, DIM) for note in _notes(plan, dtype)]
     if isinstance(plan, BridgePlan):
+        if plan.layout.rotary_varies and any(
+            s.name.endswith(("hook_cos", "hook_sin")) for s in specs
+        ):
+            lines.append(style(plan.layout.rotary_note(), DIM))
         lines.append(style(f"TransformerLens 4.3 TransformerBridge: {plan.architecture}", DIM))
     emit(lines)
     _glob_note(args.glob, len(specs))
