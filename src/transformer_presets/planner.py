@@ -1566,7 +1566,8 @@ class BridgePlan(ModelPlan):
         globs = _globs(names)
         dt = self._dtype(dtype)
         lay = self._layout(batch, seq, dt)
-        self._tally(globs, dt)  # refuses a selection whose tensors vary between processes
+        if self.layout.rotary_varies:  # refuses a selection whose tensors vary by process
+            self._tally(globs, dt)
         return self._specs(lay, globs)
 
     def _layout(self, batch: int, seq: int, dtype: str) -> Layout:
