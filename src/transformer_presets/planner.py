@@ -1176,29 +1176,28 @@ class ModelPlan:
                 same = full_name(prefix, root)
             out.append(HookSpec(full, shape, dtype, same, storage))
 
-        def passed(prefix: str, rows: list[Row], out_name: str | None) -> None:
-            nonlocal incoming
-            incoming = None
-            for row in rows if out_name is not None else ():
-                if row[0] == out_name:
-                    incoming = (full_name(prefix, out_name), row[4])
-
         for part in lay.parts:
+            # The storage of the tensor each variant passes on (None: a tensor's own).
+            outs = [
+                next((row[4] for row in rows if row[0] == part.out), None) for rows in part.variants
+            ]
             if part.prefix is None:
                 [rows] = part.variants
                 first_in = _first_in(rows)
                 for row in rows:
                     emit("", row, first_in)
-                passed("", rows, part.out)
+                incoming = None if part.out is None else (part.out, outs[0])
                 continue
             order = part.order
             if not order.layers:
                 continue  # what came in goes on
+            assert part.out is not None, "a stack passes a tensor on"
             stacked = experts and lay.experts_after is not None
             reach = _reach(globs, part)
             if not (stacked or any(any(r) for r in reach)):
                 last = order.layers - 1
-                passed(f"{part.prefix}.{last}.", part.variants[order.variant(last)], part.out)
+                prefix = f"{part.prefix}.{last}."
+                incoming = (full_name(prefix, part.out), outs[order.variant(last)])
                 continue
             firsts_in = [_first_in(rows) for rows in part.variants]
             for i in range(order.layers):
@@ -1209,7 +1208,7 @@ class ModelPlan:
                         emit(p, row, firsts_in[v])
                     if stacked and row[0] == lay.experts_after:
                         self._expert_specs(out, p, lay, globs)
-                passed(p, part.variants[v], part.out)
+                incoming = (full_name(p, part.out), outs[v])
         return out
 
     def _tally(self, globs: _Globs | None, dtype: str) -> _Tally:
