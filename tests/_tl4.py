@@ -11,7 +11,11 @@ Data goes between the processes as files in the test's ``tmp_path``: JSON for re
 ``torch.save`` for tensors. The subprocess runs offline (``HF_HUB_OFFLINE=1``), and with
 ``no_network=True`` it also refuses every socket and every child process but the local
 tools libraries run to find shared libraries (``ldconfig``, ...), so a download (or a
-``pip install``) anywhere in it fails the test instead of happening.
+``pip install``) anywhere in it fails the test instead of happening. That guard stays
+even where the library has its own: TransformerLens 4.3 pip-installs torchvision when a
+multimodal processor does not load (``sources/transformers/helpers.py``), which would
+replace the environment's torch; ``boot_bridge`` disables that installer while it builds,
+and a test that builds another way must not depend on it.
 """
 
 from __future__ import annotations

@@ -235,7 +235,7 @@ def test_planner_is_left_out_with_a_note_without_size(tmp_path: Path) -> None:
     )
 
 
-def test_planner_rows_are_reported_without_a_bound(
+def test_planner_rows_are_reported_and_the_bridges_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(procs, "RACY_WAIT", 0.0)  # the fake's cache has no racy window
@@ -244,28 +244,36 @@ def test_planner_rows_are_reported_without_a_bound(
     result = measure.measure_planner(tmp_path / "homes", s)
     ran = calls(tree)
     assert ran.count("size --help") == 1
+    assert ran.count("size gpt2-small --model bridge --seq 1") == 1  # the bridge's probe
     # One discarded warm-up and two measured runs each, interleaved with `python -c pass`.
     assert ran.count("size gpt2-small") == ran.count("hooks pythia-70m blocks.0.*") == 3
+    assert ran.count("size gpt2-small --model bridge") == 3
+    assert ran.count("hooks pythia-70m blocks.0.* --model bridge") == 3
     assert ran.count("list") == 3
     assert {k: len(v) for k, v in result["samples"].items()} == {
         "pass": 2,
         "list": 2,
         "size": 2,
         "hooks": 2,
+        "size-bridge": 2,
+        "hooks-bridge": 2,
     }
     targets, details, notes = build_targets({"planner": result}, s)
     assert notes == []
-    assert [(t.number, t.bound, t.result) for t in targets] == [
-        ("7a", None, "reported"),
-        ("7b", None, "reported"),
+    assert [(t.number, t.bound) for t in targets] == [
+        ("7a", None),
+        ("7b", None),
+        ("7c", 3.0),
+        ("7d", 3.0),
     ]
+    assert [t.result for t in targets[:2]] == ["reported", "reported"]
     text = report.render_report(targets, details, {}, "cmd", 1.0, notes=notes)
     assert (
         "| 7b | `python -m transformer_presets hooks pythia-70m 'blocks.0.*'`, warm cache / `python -c pass` |"
         in text
     )
+    assert "| 7c | `python -m transformer_presets size gpt2-small --model bridge`, warm" in text
     assert "### 7. The planner's commands" in text
-    assert "Every measured target passes" not in text
 
 
 def test_the_deep_plot_is_bounded_against_a_small_one(
@@ -308,4 +316,22 @@ def test_a_deep_plot_that_takes_minutes_is_reported_not_measured(
     assert notes == [
         "8: `size --plot` is not measured: `python -m transformer_presets size deep-65536 "
         "--plot plot.png` took over 0 s on the measured code."
+    ]
+
+
+def test_the_bridges_commands_are_left_out_without_model(tmp_path: Path) -> None:
+    # Code older than --model: its `size` exits 2 when given one.
+    tree = fake_tree(tmp_path / "tree", has_size=True)
+    main = tree / "src" / "transformer_presets" / "__main__.py"
+    main.write_text(
+        main.read_text().replace("sys.exit(", "sys.exit(2 if '--model' in sys.argv else ")
+    )
+    s = settings(tree)
+    result = measure.measure_planner(tmp_path / "homes", s)
+    assert set(result["samples"]) == {"pass", "list", "size", "hooks"}
+    targets, _, notes = build_targets({"planner": result}, s)
+    assert [t.number for t in targets] == ["7a", "7b"]
+    assert notes == [
+        "7: `--model bridge` is not measured: `python -m transformer_presets size gpt2-small "
+        "--model bridge --seq 1` fails on the measured code: it has no `--model`."
     ]

@@ -7,7 +7,8 @@ and child process, so anything downloaded (or pip-installed) fails the test:
   the model TransformerLens 4.3's own ``boot_transformers`` builds from the exported
   folder: same model class, parameter count and hook names; on the meta device where 4.3
   can, and a ``BridgeError`` naming the device where it cannot (GPT-2, Phi-3), then on
-  the CPU; in bfloat16 every parameter is bfloat16;
+  the CPU; in eval mode (4.3's own boot without weights leaves training mode) until
+  ``bridge.train()``; in bfloat16 every parameter is bfloat16;
 - a folder written by ``transformer-presets export-hf NAME DIR --tokenizer`` boots with
   ``boot_transformers(DIR, load_weights=False)`` and tokenizes text;
 - the Hugging Face cache: its tokenizer and weights are used, and what it lacks is a
@@ -30,7 +31,7 @@ from transformer_presets import PresetError, get_preset, list_presets
 from transformer_presets.fields.params import total_params
 from transformer_presets.hf.exporting import to_hf_config
 from transformer_presets.hf.model_folder import tokenizer_files
-from transformer_presets.tl4.boot import _transformers_config
+from transformer_presets.tl4.boot.boot import _transformers_config
 
 from ._tl4 import requires_tl4, run_tl4
 from .conftest import REPO
@@ -112,7 +113,12 @@ def describe(bridge):
             if b.is_floating_point() and b.dtype != next(bridge.parameters()).dtype
         }),
         "model_name": bridge.cfg.model_name,
+        # Training or eval mode, of every module of the bridge and of transformers' model.
+        "training": modes(bridge),
     }
+
+def modes(bridge):
+    return sorted({m.training for m in (*bridge.modules(), *bridge.original_model.modules())})
 
 job = json.load(open(sys.argv[0].replace("tl4-script.py", "job.json")))
 out = {"archs": {}}
@@ -136,6 +142,7 @@ for arch, (name, overrides, folder) in job["archs"].items():
     record["bf16"] = describe(bf16)
     if record["device"] == "cpu":
         record["tokens"] = bf16.to_str_tokens("héllo")
+    record["trained"] = modes(bf16.train())
     out["archs"][arch] = record
 
 # A folder written by the command line boots with TransformerLens's own call.
@@ -223,6 +230,10 @@ def test_boot_bridge_builds_what_transformerlens_4_builds_offline(tmp_path: Path
             b.endswith("inv_freq") or b == "embed_positions" for b in bf16["other_buffers"]
         ), (arch, bf16["other_buffers"])
         assert ours["model_name"] == get_preset(archs[arch]).model_name
+        # Eval mode, where TransformerLens's own boot without weights leaves training mode;
+        # bridge.train() reaches every module.
+        assert ours["training"] == bf16["training"] == [False], arch
+        assert theirs["training"] == [True] and record["trained"] == [True], arch
         if record["device"] == "cpu":
             cpu_only.add(arch)
             refused = record["meta_refused"]
@@ -286,6 +297,11 @@ out["differ"] = sorted(k for k, v in expected.items() if k not in loaded or not 
 params = {n.replace("._original_component", ""): p for n, p in bridge.original_model.named_parameters(remove_duplicate=False)}
 out["tied"] = params["lm_head.weight"] is params["transformer.wte.weight"]
 out["special"] = bridge.tokenizer.eos_token
+# from_pretrained and from_config, one mode: eval.
+out["modes"] = [
+    sorted({m.training for m in (*b.modules(), *b.original_model.modules())})
+    for b in (bridge, boot_bridge("gpt2", device="cpu", **small))
+]
 
 # The offline switches are on only while boot_bridge builds, then restored.
 import huggingface_hub.constants as hub
@@ -346,6 +362,7 @@ def test_boot_bridge_uses_the_hugging_face_cache_and_names_what_it_lacks(tmp_pat
     results = run_tl4(_CACHE, tmp_path, no_network=True, env={"HF_HUB_CACHE": str(hub)})
     assert len(results["weights"]) > 10 and results["differ"] == []
     assert results["tied"]
+    assert results["modes"] == [[False], [False]]  # with the checkpoint's weights and without
     # The cache's tokenizer, with or without its weights.
     assert results["special"] == results["fresh_special"] == "<|cached|>"
     assert results["restored"]

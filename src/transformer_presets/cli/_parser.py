@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from ..common.version import __version__
-from ..planner.hooked import OPTIMIZERS
+from ..planner.hooked import MODELS, OPTIMIZERS
 from ..registry.registry import SORT_KEYS, SOURCE_KINDS
 from ._bridges import cmd_export_hf, cmd_schema
 from ._commands import (
@@ -98,11 +98,17 @@ size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hoo
   "flops_per_token", "training_state": {"weights", "gradients", "optimizer", "total"},
   "needed_bytes" (weights + buffers + activations), "converted" (true: the numbers are
   for model.to(dtype), a mixture of experts TransformerLens builds in float32),
-  "memory": [{"size_bytes", "fits"}]}""",
+  "memory": [{"size_bytes", "fits"}]}
+size --model bridge --json: {"name", "model": "bridge", "architecture", "adapter", "batch",
+  "seq", "dtype", "hooks", "activation_bytes", "activation_hooks", "listed_bytes" (every
+  hook's bytes added), "hooked_activation_bytes" and "hooked_activation_hooks"
+  (HookedTransformer's, or null), "needed_bytes" (the activations: the bridge's weights
+  are not worked out), "memory": [{"size_bytes", "fits"}]}""",
     "hooks": """\
-hooks --json: {"name", "batch", "seq", "dtype", "pattern": glob or null, "hooks":
+hooks --json: {"name", "model", "batch", "seq", "dtype", "pattern": glob or null, "hooks":
   [{"name", "shape": [...], "dtype", "bytes", "same_as": an earlier hook holding the
-  same tensor, or null}], "total_bytes" (a tensor under two names counted once)}""",
+  same tensor, or null, and "storage_bytes" for a view: the memory it keeps alive}],
+  "total_bytes" (a tensor under two names counted once)}""",
 }
 
 
@@ -294,6 +300,13 @@ def add_plan_commands(command: Callable[[str, str], argparse.ArgumentParser]) ->
             type=for_argparse(dtype_option),
             metavar="D",
             help="float32, bfloat16, ... (default: the preset's)",
+        )
+        p.add_argument(
+            "--model",
+            choices=MODELS,
+            default="hooked",
+            help="hooked: TransformerLens 3's HookedTransformer (default); bridge: "
+            "TransformerLens 4.3's TransformerBridge, as boot_bridge builds it",
         )
 
     p = command("size", "memory and compute of a preset's model: will it fit?")

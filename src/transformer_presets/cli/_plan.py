@@ -5,6 +5,8 @@ activations, forward FLOPs and the training state, and which memory sizes hold t
 weights, buffers and activations; ``hooks NAME [GLOB]`` lists every hook with its shape
 and bytes. Both read the preset's resolved values from the registry (as ``list`` does)
 and work them out with :mod:`.planner`: no torch, numpy or config class is imported.
+``--model bridge`` asks about TransformerLens 4.3's ``TransformerBridge`` instead of
+TransformerLens 3's ``HookedTransformer`` (:class:`~transformer_presets.planner.hooked.BridgePlan`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ import sys
 
 from ..errors import PresetArgumentError, PresetError
 from ..fields.params import total_params
-from ..planner.hooked import MAX_SIZE, OPTIMIZERS, ModelPlan, dtype_key, held_bytes
+from ..planner.hooked import (
+    MAX_SIZE,
+    MODELS,
+    OPTIMIZERS,
+    BridgePlan,
+    ModelPlan,
+    dtype_key,
+    held_bytes,
+)
 from ._output import BOLD, DIM, EXIT_OK, PROG, Style, clean, emit, print_json, table
 from ._quick import registry_for
 
@@ -29,15 +39,19 @@ __all__ = [
     "DEFAULT_MEMORY",
     "cmd_hooks",
     "cmd_size",
+    "draw",
     "dtype_option",
     "for_argparse",
     "format_bytes",
     "format_flops",
     "format_percent",
+    "model_option",
     "optimizer_option",
     "parse_memory",
+    "plot_seqs",
     "positive",
     "quick_plan_args",
+    "save_plot",
 ]
 
 GiB = 2**30
@@ -205,6 +219,13 @@ def optimizer_option(text: str) -> str:
     return text
 
 
+def model_option(text: str) -> str:
+    """A ``--model`` value; ValueError for an unknown one."""
+    if text not in MODELS:
+        raise ValueError(text)
+    return text
+
+
 def for_argparse(reader: Callable[[str], Any]) -> Callable[[str], Any]:
     """``reader`` with its ValueError worded as argparse shows it."""
 
@@ -226,21 +247,29 @@ def quick_plan_args(argv: Sequence[str], prog: str) -> types.SimpleNamespace | N
 
     command = argv[0]
     args = types.SimpleNamespace(
-        command=command, json=False, preset_path=[], batch=1, seq=None, dtype=None, prog=prog
+        command=command,
+        json=False,
+        preset_path=[],
+        batch=1,
+        seq=None,
+        dtype=None,
+        model="hooked",
+        prog=prog,
     )
     if command == "size":
         args.__dict__.update(hooks=None, optimizer="adamw", memory=None, plot=None, func=cmd_size)
-        options: tuple[str, ...] = ("--batch", "--seq", "--dtype", "--hooks", "--optimizer")
-        options += ("--plot", "--memory")
+        options: tuple[str, ...] = ("--batch", "--seq", "--dtype", "--model", "--hooks")
+        options += ("--optimizer", "--plot", "--memory")
         most_positionals = 1
     else:
         args.__dict__.update(glob=None, func=cmd_hooks)
-        options = ("--batch", "--seq", "--dtype")
+        options = ("--batch", "--seq", "--dtype", "--model")
         most_positionals = 2
     readers: dict[str, Callable[[str], Any]] = {
         "--batch": positive,
         "--seq": positive,
         "--dtype": dtype_option,
+        "--model": model_option,
         "--optimizer": optimizer_option,
     }
     positionals: list[str] = []
@@ -305,21 +334,41 @@ def _plan(
     registry = registry_for(args)
     name = registry.name(args.name)
     values, derived = registry.resolve(name), registry.derived(name)
+    kind = BridgePlan if args.model == "bridge" else ModelPlan
     try:
-        plan = ModelPlan.from_resolved(values, derived)
+        plan = kind.from_resolved(values, derived)
+        dtype = args.dtype or plan.dtype
+        if isinstance(plan, BridgePlan) and args.dtype is None:
+            plan.layout.check_dtype(dtype)  # the preset's own dtype
     except PresetError as exc:
         # Name the file (and line) that set the value the planner refuses.
         origin = registry.explain(name).get(exc.key or "")
         if origin is not None and origin.file is not None:
             raise exc.with_context(preset=name, file=origin.file, line=origin.line) from None
         raise exc.with_context(preset=name, file=registry.info(name).file) from None
+    if isinstance(plan, BridgePlan) and args.dtype is not None:
+        try:
+            plan.layout.check_dtype(dtype)
+        except PresetError as exc:  # a usage error (status 2)
+            raise PresetArgumentError(f"argument --dtype: {exc.reason}") from None
     seq = plan.n_ctx if args.seq is None else args.seq
     if seq > plan.n_ctx:
         # A usage error (status 2).
         raise PresetArgumentError(
             f"argument --seq: {seq} is beyond {name}'s context (n_ctx = {plan.n_ctx})"
         )
-    return name, values, derived, plan, args.batch, seq, args.dtype or plan.dtype
+    return name, values, derived, plan, args.batch, seq, dtype
+
+
+def _selected(option: str, question: Callable[[], Any]) -> Any:
+    """``question()``, a selection the planner refuses being a usage error of ``option``
+    (status 2): the bridge's model-level rotary tables with only some layers' (Gemma 3)."""
+    try:
+        return question()
+    except PresetError as exc:
+        if exc.key != "names":
+            raise
+        raise PresetArgumentError(f"argument {option}: {exc.reason}") from None
 
 
 def _glob_note(glob: str | None, count: int) -> None:
@@ -334,6 +383,16 @@ def cmd_size(args: Args) -> int:
 
     name, values, derived, plan, batch, seq, dtype = _plan(args)
     glob = args.hooks
+    if isinstance(plan, BridgePlan):
+        from ._plan_bridge import size_bridge
+
+        _selected("--hooks", lambda: plan.hook_count(batch, seq, glob, dtype))
+
+        return size_bridge(
+            *(args, name, values, derived, plan, batch, seq, dtype),
+            memory=args.memory or list(DEFAULT_MEMORY),
+            helpers=sys.modules[__name__],
+        )
     # Counted, not listed: a model of 65,536 layers or many experts answers at once.
     activations = plan.activation_cache_bytes(batch, seq, glob, dtype)
     hooks = plan.hook_count(batch, seq, glob, dtype)
@@ -489,6 +548,11 @@ def _pyplot() -> Any:
     raise PresetError(clean(f"--plot: matplotlib cannot be set up{said}: {problem}")) from None
 
 
+def plot_seqs(n_ctx: int) -> list[int]:
+    """The sequence lengths a plot shows: from 1 to the context, in exact integers."""
+    return sorted({max(1, _rounded(n_ctx * i, PLOT_POINTS)) for i in range(PLOT_POINTS + 1)})
+
+
 def _plot_series(
     plan: ModelPlan, batch: int, dtype: str, glob: str | None
 ) -> tuple[list[int], dict[str, list[int]]]:
@@ -497,8 +561,7 @@ def _plot_series(
     Exact integers (a context of 2**63 - 1 is no float), and each a single question to
     the planner: the activations of every length are counted with one selection.
     """
-    n_ctx = plan.n_ctx
-    seqs = sorted({max(1, _rounded(n_ctx * i, PLOT_POINTS)) for i in range(PLOT_POINTS + 1)})
+    seqs = plot_seqs(plan.n_ctx)
     weights = plan.weight_bytes(dtype)
     buffers = [plan.buffer_bytes(seq, dtype) for seq in seqs]
     activations = plan.activation_curve(batch, seqs, glob, dtype)
@@ -508,16 +571,24 @@ def _plot_series(
     except PresetError:  # a model TransformerLens's KV cache cannot hold: no such line
         pass
     series["activations"] = activations
-    series["weights + buffers + activations"] = [
-        weights + b + a for b, a in zip(buffers, activations, strict=True)
-    ]
+    series[_TOTAL] = [weights + b + a for b, a in zip(buffers, activations, strict=True)]
     return seqs, series
 
 
-def _draw(
-    plt: Any, seqs: list[int], series: dict[str, list[int]], memory: Sequence[int], title: str
+_TOTAL = "weights + buffers + activations"
+
+
+def draw(
+    plt: Any,
+    seqs: list[int],
+    series: dict[str, list[int]],
+    memory: Sequence[int],
+    title: str,
+    thick: Sequence[str] = (_TOTAL,),
 ) -> Any:
-    """The figure of :func:`_plot_series`: bytes on a log scale, labelled in binary units."""
+    """Series of bytes against sequence length on a log scale, labelled in binary units,
+    with a line at each memory size up to the highest point (``thick``: the series drawn
+    thicker)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -527,9 +598,9 @@ def _draw(
             seqs,
             [float(v) for v in values],
             label=key,
-            linewidth=2.5 if key.startswith("weights +") else 1.5,
+            linewidth=2.5 if key in thick else 1.5,
         )
-    top = max(series["weights + buffers + activations"])
+    top = max(max(values) for values in series.values())
     for size in memory:
         if 100 * size <= 105 * top:
             ax.axhline(float(size), color="grey", linestyle=":", linewidth=1)
@@ -554,17 +625,9 @@ def _draw(
     return fig
 
 
-def _plot(
-    path: str,
-    name: str,
-    plan: ModelPlan,
-    batch: int,
-    dtype: str,
-    glob: str | None,
-    memory: Sequence[int],
-) -> None:
-    """Memory components against sequence length, up to the context, as an image."""
-
+def save_plot(path: str, figure: Callable[[Any], Any]) -> None:
+    """The figure ``figure(pyplot)`` draws, written to ``path`` in the format its suffix
+    names; matplotlib's failures are errors saying so, never tracebacks."""
     plt = _pyplot()
     import os.path
 
@@ -580,9 +643,7 @@ def _plot(
             f"(formats: {', '.join(sorted(formats))})"
         )
     try:
-        seqs, series = _plot_series(plan, batch, dtype, glob)
-        title = f"{name}: batch {batch}, {dtype}" + ("" if glob is None else f", hooks {glob}")
-        fig = _draw(plt, seqs, series, memory, clean(title))
+        fig = figure(plt)
     except PresetError:
         raise
     except Exception as exc:  # matplotlib's own failures, whatever their class
@@ -595,6 +656,25 @@ def _plot(
     sys.stderr.write(f"wrote {path}\n")
 
 
+def _plot(
+    path: str,
+    name: str,
+    plan: ModelPlan,
+    batch: int,
+    dtype: str,
+    glob: str | None,
+    memory: Sequence[int],
+) -> None:
+    """Memory components against sequence length, up to the context, as an image."""
+
+    def figure(plt: Any) -> Any:
+        seqs, series = _plot_series(plan, batch, dtype, glob)
+        title = f"{name}: batch {batch}, {dtype}" + ("" if glob is None else f", hooks {glob}")
+        return draw(plt, seqs, series, memory, clean(title))
+
+    save_plot(path, figure)
+
+
 # -- hooks ----------------------------------------------------------------------------------
 
 
@@ -602,12 +682,13 @@ def cmd_hooks(args: Args) -> int:
 
     name, _, _, plan, batch, seq, dtype = _plan(args)
     # Hooks the glob cannot match (every expert's, for hook_embed) are never laid out.
-    specs = plan.hook_specs(batch, seq, dtype, names=args.glob)
+    specs = _selected("GLOB", lambda: plan.hook_specs(batch, seq, dtype, names=args.glob))
     total = held_bytes(specs)
     if args.json:
         print_json(
             {
                 "name": name,
+                "model": args.model,
                 "batch": batch,
                 "seq": seq,
                 "dtype": dtype,
@@ -623,13 +704,20 @@ def cmd_hooks(args: Args) -> int:
     rows = []
     for s in specs:
         shared = s.same_as is not None and s.same_as in selected
+        note = f"same tensor as {s.same_as}" if shared else ""
+        if not shared and s.storage_bytes is not None:
+            note = (
+                f"a view of {format_bytes(s.storage_bytes)}"
+                if s.storage_bytes
+                else "a view of a model buffer"
+            )
         rows.append(
             [
                 s.name,
                 "[" + ", ".join(map(str, s.shape)) + "]",
                 s.dtype,
                 format_bytes(s.nbytes),
-                f"same tensor as {s.same_as}" if shared else "",
+                note,
             ]
         )
 
@@ -644,6 +732,12 @@ def cmd_hooks(args: Args) -> int:
         f"batch {batch} x seq {seq}, a tensor under two names counted once)"
     )
     lines += [style(note, DIM) for note in _notes(plan, dtype)]
+    if isinstance(plan, BridgePlan):
+        if plan.layout.rotary_varies and any(
+            s.name.endswith(("hook_cos", "hook_sin")) for s in specs
+        ):
+            lines.append(style(plan.layout.rotary_note(), DIM))
+        lines.append(style(f"TransformerLens 4.3 TransformerBridge: {plan.architecture}", DIM))
     emit(lines)
     _glob_note(args.glob, len(specs))
     return EXIT_OK

@@ -278,6 +278,9 @@ class HookedTransformerConfig:
         return weight_bytes(self)
 
     # Memory and compute (transformer_presets.planner.hooked; ``dtype`` defaults to this config's).
+    # ``model`` is "hooked" (TransformerLens 3's HookedTransformer) or "bridge"
+    # (TransformerLens 4.3's TransformerBridge as boot_bridge builds it), which answers
+    # the questions about run_with_cache's cache only.
     # An error names this model as its preset, as the registry's errors do.
 
     def _planned(self, question: str, *args: Any, **kwargs: Any) -> Any:
@@ -290,37 +293,55 @@ class HookedTransformerConfig:
             raise exc.with_context(preset=self.model_name) from None
 
     def hook_shapes(
-        self, batch: int, seq: int, *, dtype: Any = None, names: Any = None
+        self,
+        batch: int,
+        seq: int,
+        *,
+        dtype: Any = None,
+        names: Any = None,
+        model: str = "hooked",
     ) -> dict[str, tuple[int, ...]]:
         """Hook name -> shape of every activation ``run_with_cache`` stores, in its order.
 
         ``names`` (a glob or a list of globs) keeps only the hooks it matches, without
         laying out the others.
         """
-        return self._planned("hook_shapes", batch, seq, dtype, names=names)  # type: ignore[no-any-return]
+        return self._planned("hook_shapes", batch, seq, dtype, names=names, model=model)  # type: ignore[no-any-return]
 
     def activation_cache_bytes(
-        self, batch: int, seq: int, names: Any = None, *, dtype: Any = None
+        self, batch: int, seq: int, names: Any = None, *, dtype: Any = None, model: str = "hooked"
     ) -> int:
         """The bytes ``run_with_cache`` holds, for every hook or those matching ``names``."""
-        return self._planned("activation_cache_bytes", batch, seq, names, dtype)  # type: ignore[no-any-return]
+        return self._planned("activation_cache_bytes", batch, seq, names, dtype, model=model)  # type: ignore[no-any-return]
 
     def kv_cache_bytes(
-        self, batch: int, seq: int, *, dtype: Any = None, include_mask: bool = False
+        self,
+        batch: int,
+        seq: int,
+        *,
+        dtype: Any = None,
+        include_mask: bool = False,
+        model: str = "hooked",
     ) -> int:
         """The keys and values TransformerLens's KV cache holds after ``seq`` tokens.
 
         Its attention mask (``[batch, seq]`` int64) is counted only with ``include_mask``.
         """
-        return self._planned("kv_cache_bytes", batch, seq, dtype, include_mask=include_mask)  # type: ignore[no-any-return]
+        return self._planned(  # type: ignore[no-any-return]
+            "kv_cache_bytes", batch, seq, dtype, include_mask=include_mask, model=model
+        )
 
-    def forward_flops(self, batch: int, seq: int, *, dtype: Any = None) -> int:
+    def forward_flops(
+        self, batch: int, seq: int, *, dtype: Any = None, model: str = "hooked"
+    ) -> int:
         """The FLOPs of one forward pass, as ``FlopCounterMode`` counts them."""
-        return self._planned("forward_flops", batch, seq, dtype)  # type: ignore[no-any-return]
+        return self._planned("forward_flops", batch, seq, dtype, model=model)  # type: ignore[no-any-return]
 
-    def training_state_bytes(self, optimizer: str = "adamw", *, dtype: Any = None) -> int:
+    def training_state_bytes(
+        self, optimizer: str = "adamw", *, dtype: Any = None, model: str = "hooked"
+    ) -> int:
         """Weights, gradients and optimizer state after one step of ``optimizer``."""
-        return self._planned("training_state_bytes", optimizer, dtype)  # type: ignore[no-any-return]
+        return self._planned("training_state_bytes", optimizer, dtype, model=model)  # type: ignore[no-any-return]
 
 
 def copy_config(cfg: HookedTransformerConfig) -> HookedTransformerConfig:

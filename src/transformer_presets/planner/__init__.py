@@ -2,7 +2,13 @@
 
 - ``hooked``: TransformerLens 3.x's ``HookedTransformer``: the hooks
   ``run_with_cache`` fills, their shapes and bytes, weights, buffers, the KV cache,
-  FLOPs and training state.
+  FLOPs and training state (``model="hooked"``, the default);
+- ``bridge``: TransformerLens 4's ``TransformerBridge`` as ``boot_bridge`` builds it
+  (``model="bridge"``): one table per TransformerLens adapter of the hooks its
+  ``run_with_cache`` fills;
+- ``layout``: what both fill: the parts of a model (once, or once per layer of a
+  stack, in a few kinds of layer) and, for each hook, the tensor it holds, so that
+  a selection is counted, not listed, and a tensor under two names is counted once.
 
 Pure Python, no torch. May use ``fields``, ``common`` and ``errors``; the config's
 planner methods (``config``) and the command line's ``size`` and ``hooks`` use it.

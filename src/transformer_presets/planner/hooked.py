@@ -28,6 +28,11 @@ the experts and router of a mixture of experts (but GPT-OSS's) in float32 whatev
 number for such a model in another dtype is for the model converted with
 ``model.to(dtype)``, which runs.
 
+Every function takes ``model="hooked"`` (the default: that ``HookedTransformer``) or
+``model="bridge"``: TransformerLens 4.3's ``TransformerBridge`` as ``boot_bridge`` builds it
+(:class:`BridgePlan`, laid out by :mod:`.planner_bridge`), for which the questions about
+``run_with_cache``'s cache are answered and the others raise an error saying why.
+
 Pure Python: nothing here imports torch or numpy, and the command line reaches it from
 the registry's resolved values without importing the config class either.
 """
@@ -37,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..common.dtypes import dtype_name
-from ..errors import PresetValidationError, did_you_mean
+from ..errors import PresetArgumentError, PresetValidationError, did_you_mean
 from ..fields.params import (
     _GPT_OSS_ARCHITECTURE,
     _OLMO_QK_NORM_ARCHITECTURES,
@@ -51,6 +56,7 @@ from ..fields.params import (
     model_class,
 )
 from ..fields.rules import check_and_derive
+from .layout import IN, Layout, Order, Part, Row, Shared, full_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,7 +67,9 @@ __all__ = [
     "MAX_EXPERTS_IN_ALL",
     "MAX_LAYERS",
     "MAX_SIZE",
+    "MODELS",
     "OPTIMIZERS",
+    "BridgePlan",
     "HookSpec",
     "ModelPlan",
     "TrainingState",
@@ -71,6 +79,7 @@ __all__ = [
     "hook_shapes",
     "hook_specs",
     "kv_cache_bytes",
+    "plan_for",
     "training_state",
     "training_state_bytes",
 ]
@@ -109,21 +118,29 @@ class HookSpec:
     ``nbytes`` is the size of this tensor. ``same_as`` names an earlier hook holding the
     very same tensor (``blocks.1.hook_resid_pre`` is ``blocks.0.hook_resid_post``), or is
     None; the cache holds such a tensor once, and :func:`activation_cache_bytes` counts
-    it once.
+    it once. ``storage_bytes`` is set where the tensor is a view of memory of another
+    size (a TransformerBridge's position embedding broadcast over the batch, or a slice
+    of a model's buffer, which the cache adds nothing to): the memory it keeps alive.
 
     >>> HookSpec("hook_embed", (1, 4, 8), "float32")
     HookSpec('hook_embed', (1, 4, 8), 'float32', nbytes=128)
     """
 
-    __slots__ = ("dtype", "name", "nbytes", "same_as", "shape")
+    __slots__ = ("dtype", "name", "nbytes", "same_as", "shape", "storage_bytes")
 
     def __init__(
-        self, name: str, shape: tuple[int, ...], dtype: str, same_as: str | None = None
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: str,
+        same_as: str | None = None,
+        storage_bytes: int | None = None,
     ) -> None:
         self.name = name
         self.shape = shape
         self.dtype = dtype
         self.same_as = same_as
+        self.storage_bytes = storage_bytes
         numel = 1
         for n in shape:
             numel *= n
@@ -131,8 +148,10 @@ class HookSpec:
 
     def __repr__(self) -> str:
         same = "" if self.same_as is None else f", same_as={self.same_as!r}"
+        held = "" if self.storage_bytes is None else f", storage_bytes={self.storage_bytes}"
         return (
-            f"HookSpec({self.name!r}, {self.shape!r}, {self.dtype!r}, nbytes={self.nbytes}{same})"
+            f"HookSpec({self.name!r}, {self.shape!r}, {self.dtype!r}, "
+            f"nbytes={self.nbytes}{same}{held})"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -143,14 +162,18 @@ class HookSpec:
     __hash__ = None  # type: ignore[assignment]  # mutable, like a dict
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data: ``{"name", "shape": [...], "dtype", "bytes", "same_as"}``."""
-        return {
+        """Plain data: ``{"name", "shape": [...], "dtype", "bytes", "same_as"}``, and
+        ``"storage_bytes"`` where it is set."""
+        out = {
             "name": self.name,
             "shape": list(self.shape),
             "dtype": self.dtype,
             "bytes": self.nbytes,
             "same_as": self.same_as,
         }
+        if self.storage_bytes is not None:
+            out["storage_bytes"] = self.storage_bytes
+        return out
 
 
 class TrainingState:
@@ -201,6 +224,7 @@ def hook_specs(
     dtype: Any = None,
     *,
     names: str | Iterable[str] | None = None,
+    model: str = "hooked",
 ) -> list[HookSpec]:
     """Every activation ``run_with_cache`` stores for a ``[batch, seq]`` token tensor.
 
@@ -224,6 +248,15 @@ def hook_specs(
     (BERT, T5 and the speech encoders are not covered), for a configuration
     TransformerLens cannot run, and for a bad ``batch``, ``seq`` or ``dtype``.
 
+    With ``model="bridge"``, the tensors of TransformerLens 4.3's ``TransformerBridge``
+    (:class:`BridgePlan`): a component's ``hook_in``/``hook_out`` beside the familiar
+    names, which are mostly second names of the same tensors (``same_as``), and
+    ``storage_bytes`` where a tensor is a view of memory of another size. Gemma 3's and
+    OLMo 3's ``rotary_emb.hook_cos``/``hook_sin`` hold the rotary table of one of their
+    attention types, which one varying between processes with Python's hash
+    randomisation (``PYTHONHASHSEED``): they are listed as the last layer's type's, and a
+    selection whose bytes would vary with it is refused (key ``names``).
+
     >>> gpt2 = {"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...         "d_vocab": 50257, "act_fn": "gelu_new"}
     >>> specs = hook_specs(gpt2, 2, 16)
@@ -232,7 +265,7 @@ def hook_specs(
     >>> [s.name for s in hook_specs(gpt2, 2, 16, names="blocks.1?.hook_resid_post")]
     ['blocks.10.hook_resid_post', 'blocks.11.hook_resid_post']
     """
-    return ModelPlan(cfg).hook_specs(batch, seq, dtype, names=names)
+    return plan_for(cfg, model).hook_specs(batch, seq, dtype, names=names)
 
 
 def hook_shapes(
@@ -242,6 +275,7 @@ def hook_shapes(
     dtype: Any = None,
     *,
     names: str | Iterable[str] | None = None,
+    model: str = "hooked",
 ) -> dict[str, tuple[int, ...]]:
     """Hook name -> shape of every activation ``run_with_cache`` stores, in the cache's order.
 
@@ -254,7 +288,7 @@ def hook_shapes(
     >>> shapes["blocks.0.attn.hook_pattern"], shapes["blocks.1.mlp.hook_post"]
     ((3, 4, 8, 8), (3, 8, 256))
     """
-    return ModelPlan(cfg).hook_shapes(batch, seq, dtype, names=names)
+    return plan_for(cfg, model).hook_shapes(batch, seq, dtype, names=names)
 
 
 def activation_cache_bytes(
@@ -263,6 +297,8 @@ def activation_cache_bytes(
     seq: int,
     names: str | Iterable[str] | None = None,
     dtype: Any = None,
+    *,
+    model: str = "hooked",
 ) -> int:
     """The bytes of the activations ``run_with_cache`` stores for a ``[batch, seq]`` input.
 
@@ -279,11 +315,17 @@ def activation_cache_bytes(
     >>> activation_cache_bytes(gpt2, 1, 1024, "blocks.*.hook_resid_post")
     37748736
     """
-    return ModelPlan(cfg).activation_cache_bytes(batch, seq, names, dtype)
+    return plan_for(cfg, model).activation_cache_bytes(batch, seq, names, dtype)
 
 
 def kv_cache_bytes(
-    cfg: Any, batch: int, seq: int, dtype: Any = None, *, include_mask: bool = False
+    cfg: Any,
+    batch: int,
+    seq: int,
+    dtype: Any = None,
+    *,
+    include_mask: bool = False,
+    model: str = "hooked",
 ) -> int:
     """The bytes of the keys and values TransformerLens caches after a forward over ``seq`` tokens.
 
@@ -297,10 +339,12 @@ def kv_cache_bytes(
     ...                 "d_vocab": 50257, "act_fn": "gelu_new"}, 1, 1024)
     75497472
     """
-    return ModelPlan(cfg).kv_cache_bytes(batch, seq, dtype, include_mask=include_mask)
+    return plan_for(cfg, model).kv_cache_bytes(batch, seq, dtype, include_mask=include_mask)
 
 
-def forward_flops(cfg: Any, batch: int, seq: int, dtype: Any = None) -> int:
+def forward_flops(
+    cfg: Any, batch: int, seq: int, dtype: Any = None, *, model: str = "hooked"
+) -> int:
     """The FLOPs of one forward pass on a ``[batch, seq]`` token tensor.
 
     Counted as ``torch.utils.flop_counter.FlopCounterMode`` counts them: 2 per
@@ -314,10 +358,12 @@ def forward_flops(cfg: Any, batch: int, seq: int, dtype: Any = None) -> int:
     ...                "d_vocab": 50257, "act_fn": "gelu_new"}, 1, 1024)
     291648307200
     """
-    return ModelPlan(cfg).forward_flops(batch, seq, dtype)
+    return plan_for(cfg, model).forward_flops(batch, seq, dtype)
 
 
-def buffer_bytes(cfg: Any, seq: int | None = None, dtype: Any = None) -> int:
+def buffer_bytes(
+    cfg: Any, seq: int | None = None, dtype: Any = None, *, model: str = "hooked"
+) -> int:
     """The bytes of the model's buffers after a forward pass over ``seq`` tokens.
 
     That is the rotary sine and cosine tables of every attention layer (2048 rows, or
@@ -332,10 +378,12 @@ def buffer_bytes(cfg: Any, seq: int | None = None, dtype: Any = None) -> int:
     >>> buffer_bytes(bloom, 2048) // 2**20  # MiB: the ALiBi bias of 24 layers
     6144
     """
-    return ModelPlan(cfg).buffer_bytes(seq, dtype)
+    return plan_for(cfg, model).buffer_bytes(seq, dtype)
 
 
-def training_state(cfg: Any, optimizer: str = "adamw", dtype: Any = None) -> TrainingState:
+def training_state(
+    cfg: Any, optimizer: str = "adamw", dtype: Any = None, *, model: str = "hooked"
+) -> TrainingState:
     """Weights, gradients and optimizer state after one training step, in bytes.
 
     Gradients are those ``loss.backward()`` leaves (one per parameter that the forward
@@ -352,17 +400,19 @@ def training_state(cfg: Any, optimizer: str = "adamw", dtype: Any = None) -> Tra
     ...                 "d_vocab": 50257, "act_fn": "gelu_new"})
     TrainingState(weights=652349764, gradients=652349764, optimizer=1304700320, total=2609399848)
     """
-    return ModelPlan(cfg).training_state(optimizer, dtype)
+    return plan_for(cfg, model).training_state(optimizer, dtype)
 
 
-def training_state_bytes(cfg: Any, optimizer: str = "adamw", dtype: Any = None) -> int:
+def training_state_bytes(
+    cfg: Any, optimizer: str = "adamw", dtype: Any = None, *, model: str = "hooked"
+) -> int:
     """The total of :func:`training_state`: weights + gradients + optimizer state.
 
     >>> training_state_bytes({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...                       "d_vocab": 50257, "act_fn": "gelu_new"}, "none")
     1304699528
     """
-    return ModelPlan(cfg).training_state(optimizer, dtype).total
+    return plan_for(cfg, model).training_state(optimizer, dtype).total
 
 
 # -- reading arguments ----------------------------------------------------------------------
@@ -525,7 +575,7 @@ def held_bytes(specs: Iterable[HookSpec]) -> int:
     """Bytes of the distinct tensors among ``specs`` (a tensor under two names once)."""
     held: dict[str, int] = {}
     for s in specs:
-        held[s.same_as or s.name] = s.nbytes
+        held[s.same_as or s.name] = s.nbytes if s.storage_bytes is None else s.storage_bytes
     return sum(held.values())
 
 
@@ -533,8 +583,9 @@ def held_bytes(specs: Iterable[HookSpec]) -> int:
 
 
 class _Hooks:
-    """The cache being filled: hook name -> [shape, dtype, root], in first-run order (the
-    root is the hook first holding the same tensor, or None)."""
+    """One part of a ``HookedTransformer``'s cache being filled: hook name -> [shape,
+    dtype, root], in first-run order (the root is the hook first holding the same tensor,
+    :data:`IN` for the residual stream the part takes in, or None)."""
 
     def __init__(self, dtype: str, *, takes_in: bool = False) -> None:
         self.dtype = dtype
@@ -543,8 +594,8 @@ class _Hooks:
         self.norm_dtype = "float32" if dtype in _HALF else dtype
         self.exact = dtype not in _HALF
         self.table: dict[str, list[Any]] = {}
-        if takes_in:  # a part that takes in the residual stream, as the hook _IN
-            self.table[_IN] = [(), dtype, None]
+        if takes_in:  # a part that takes in the residual stream, as the hook IN
+            self.table[IN] = [(), dtype, None]
 
     def add(
         self, name: str, shape: tuple[int, ...], dtype: str | None = None, same: str | None = None
@@ -569,63 +620,27 @@ class _Hooks:
         # LayerNorm and RMSNorm scale the output by their weights: a new tensor.
         return normalized if kind.endswith("Pre") and self.exact else None
 
-    def rows(self) -> list[_Row]:
-        """(name, shape, dtype, root) of every hook, in order; the root is the hook
-        holding the same tensor (:data:`_IN`, the residual stream coming in), or None."""
-        return [(n, shape, dt, root) for n, (shape, dt, root) in self.table.items() if n != _IN]
+    def rows(self) -> list[Row]:
+        """Every hook as a layout's row (:mod:`._hooklayout`), in order."""
+        return [
+            (n, shape, dt, root, None) for n, (shape, dt, root) in self.table.items() if n != IN
+        ]
 
 
-# A hook of a layout: name (or name within a block), shape, dtype, the hook holding the
-# same tensor (None when it holds its own).
-_Row = tuple[str, tuple[int, ...], str, "str | None"]
-#: In a layout, the residual stream a block or the unembedding takes in (a pseudo hook).
-_IN = "<in>"
 _EXPERT_HOOKS = ("hook_gate", "hook_pre", "hook_post")
 
 
-def _nbytes(row: _Row) -> int:
+def _nbytes(row: Row) -> int:
+    """The bytes a row's tensor keeps alive (its storage's, for a view)."""
+    return _listed(row) if row[4] is None else row[4]
+
+
+def _listed(row: Row) -> int:
+    """The bytes of a row's tensor as its shape and dtype give them."""
     numel = 1
     for n in row[1]:
         numel *= n
     return numel * _ITEMSIZE[row[2]]
-
-
-class _Layout:
-    """The hooks of one ``[batch, seq]`` input, laid out once instead of once a layer.
-
-    ``head`` runs before the blocks, ``block`` in every block (names within the block:
-    ``blocks.3.`` is added), ``tail`` after them. Every block is the same but for the
-    residual stream it takes in (:data:`_IN`): the embedding's for the first block, the
-    previous block's ``block_out`` for the others, and the last block's for the tail. A
-    mixture of experts' hooks come after ``experts_after`` in each block, expert by
-    expert, for ``tokens`` tokens (see :meth:`ModelPlan._expert_specs`).
-    """
-
-    __slots__ = (
-        "block",
-        "block_out",
-        "dtype",
-        "experts_after",
-        "head",
-        "head_out",
-        "tail",
-        "tokens",
-    )
-
-    def __init__(
-        self,
-        head: list[_Row],
-        head_out: str | None,
-        block: list[_Row],
-        block_out: str,
-        experts_after: str | None,
-        tail: list[_Row],
-        tokens: int,
-        dtype: str,
-    ) -> None:
-        self.head, self.head_out = head, head_out
-        self.block, self.block_out, self.experts_after = block, block_out, experts_after
-        self.tail, self.tokens, self.dtype = tail, tokens, dtype
 
 
 class _Tally:
@@ -633,17 +648,32 @@ class _Tally:
     once for a model and a selection, then priced at any ``[batch, seq]`` in an
     instant (a layout's rows are the same at every size).
 
-    ``head``, ``block`` and ``tail`` count, row by row, the tensors held whose first
-    hook is that row (of the blocks, in how many); ``hooks`` is how many hooks are
-    selected, experts apart. Experts' hooks are counted by expert number: ``every`` of
-    each expert's, plus ``sums[i + 1] - sums[i]`` of expert ``numbers[i]``'s (the
-    numbers in order, so that :meth:`below` is a search).
+    ``counts[k][v]`` counts, row by row of part ``k``'s variant ``v``, the tensors held
+    whose first hook is that row (in a stack, in how many layers), and ``selected[k][v]``
+    the hooks of each row selected; the :class:`Shared` tensors held are counted once
+    each: ``shared_top`` those a top-level hook selects, ``shared_layers`` those a
+    layer's hook selects. ``hooks`` is how many hooks are selected, experts apart. Experts'
+    hooks are counted by expert number: ``every`` of each expert's, plus ``sums[i + 1] -
+    sums[i]`` of expert ``numbers[i]``'s (the numbers in order, so that :meth:`below` is
+    a search).
     """
 
-    __slots__ = ("block", "every", "head", "hooks", "numbers", "sums", "tail")
+    __slots__ = (
+        "counts",
+        "every",
+        "hooks",
+        "numbers",
+        "selected",
+        "shared_layers",
+        "shared_top",
+        "sums",
+    )
 
-    def __init__(self, head: int, block: int, tail: int) -> None:
-        self.head, self.block, self.tail = [0] * head, [0] * block, [0] * tail
+    def __init__(self, lay: Layout) -> None:
+        self.counts = [[[0] * len(rows) for rows in part.variants] for part in lay.parts]
+        self.selected = [[[0] * len(rows) for rows in part.variants] for part in lay.parts]
+        self.shared_top: set[str] = set()
+        self.shared_layers: set[str] = set()
         self.hooks = 0
         self.every = 0
         self.numbers: list[int] = []
@@ -659,6 +689,28 @@ class _Tally:
         import bisect
 
         return self.every * number + self.sums[bisect.bisect_left(self.numbers, number)]
+
+
+def _first_in(rows: list[Row]) -> str | None:
+    """The first row taking in the residual stream (which holds it when none comes in)."""
+    return next((row[0] for row in rows if row[3] == IN), None)
+
+
+def _reach(globs: _Globs | None, part: Part) -> list[list[bool]]:
+    """For each variant of a stack, whether some layer's hook of each row may be selected."""
+    stack = f"{part.prefix}."
+    return [
+        [
+            globs is None
+            or (
+                globs(row[0][1:])
+                if row[0][:1] == "/"
+                else globs.may_match(stack, _NUMBER, "." + row[0])
+            )
+            for row in rows
+        ]
+        for rows in part.variants
+    ]
 
 
 class ModelPlan:
@@ -781,6 +833,26 @@ class ModelPlan:
         globs = _globs(names)
         dt = self._dtype(dtype)
         return self._priced(self._tally(globs, dt), self._layout(batch, seq, dt))[0]
+
+    def listed_bytes(
+        self,
+        batch: int,
+        seq: int,
+        names: str | Iterable[str] | None = None,
+        dtype: Any = None,
+    ) -> int:
+        """The bytes of every hook :meth:`hook_specs` lists, a tensor under two names
+        counted under each (what adding up the sizes of the cache's values gives), without
+        listing them.
+
+        >>> plan = ModelPlan({"n_layers": 2, "d_model": 64, "n_ctx": 32, "d_head": 16,
+        ...                   "d_vocab": 100, "act_fn": "gelu"})
+        >>> plan.listed_bytes(1, 8, "*resid*"), plan.activation_cache_bytes(1, 8, "*resid*")
+        (12288, 10240)
+        """
+        globs = _globs(names)
+        dt = self._dtype(dtype)
+        return self._priced(self._tally(globs, dt), self._layout(batch, seq, dt))[2]
 
     def kv_cache_bytes(
         self, batch: int, seq: int, dtype: Any = None, *, include_mask: bool = False
@@ -934,7 +1006,9 @@ class ModelPlan:
 
     # -- activations ----------------------------------------------------------------
 
-    def _layout(self, batch: int, seq: int, dtype: str) -> _Layout:
+    def _layout(self, batch: int, seq: int, dtype: str) -> Layout:
+        """The hooks of a ``[batch, seq]`` input: the embedding's, one block's (every block
+        holds the same), and the unembedding's (see :mod:`._hooklayout`)."""
         B, S = self._sizes(batch, seq)
         resid = (B, S, self.d)
         h = _Hooks(dtype)
@@ -951,27 +1025,23 @@ class ModelPlan:
         block = _Hooks(dtype, takes_in=True)
         experts_after = self._block_hooks(block, B, S)
         tail = _Hooks(dtype, takes_in=True)
-        out: str | None = _IN
+        out: str | None = IN
         if self.norm is not None:
-            out = tail.norm("ln_final", self._final_kind(), resid, _IN)
+            out = tail.norm("ln_final", self._final_kind(), resid, IN)
         tail.add("unembed.hook_in", resid, same=out)
         tail.add("unembed.hook_out", (B, S, self.V_out))
-        return _Layout(
-            h.rows(),
-            head_out,
-            block.rows(),
-            "hook_resid_post",
-            experts_after,
-            tail.rows(),
-            B * S,
-            dtype,
-        )
+        parts = [
+            Part([h.rows()], head_out),
+            Part([block.rows()], "hook_resid_post", "blocks", Order(self.L)),
+            Part([tail.rows()], None),
+        ]
+        return Layout(parts, B * S, dtype, experts_after)
 
     def _block_hooks(self, h: _Hooks, B: int, S: int) -> str | None:
         """One block's hooks, named within the block; the hook its experts' follow."""
         d, H, Hk = self.d, self.H, self.Hk
         resid = (B, S, d)
-        h.add("hook_resid_pre", resid, same=_IN)
+        h.add("hook_resid_pre", resid, same=IN)
         q_in: tuple[int, ...] = resid
         k_in: tuple[int, ...] = resid
         if self.attn_in:
@@ -1051,9 +1121,7 @@ class ModelPlan:
         h.add(p + "hook_post", (B, S, m))
         return None
 
-    def _expert_specs(
-        self, out: list[HookSpec], p: str, lay: _Layout, globs: _Globs | None
-    ) -> None:
+    def _expert_specs(self, out: list[HookSpec], p: str, lay: Layout, globs: _Globs | None) -> None:
         """Block ``p``'s experts' hooks, expert by expert, for an even split of the routed
         tokens (the first experts take one more when it does not divide), so that each
         hook's total over the experts is exact whatever the router does. GPT-OSS skips
@@ -1072,37 +1140,75 @@ class ModelPlan:
                 if globs is None or globs(name):
                     out.append(HookSpec(name, (n, self.m), lay.dtype))
 
-    def _specs(self, lay: _Layout, globs: _Globs | None) -> list[HookSpec]:
-        """The hooks of ``lay`` that ``globs`` selects, in the cache's order. Hooks no glob
-        can reach (in no block, or no expert) are never visited block by block."""
-        out = [HookSpec(*row) for row in lay.head if globs is None or globs(row[0])]
-        reach = [
-            globs is None or globs.may_match("blocks.", _NUMBER, "." + row[0]) for row in lay.block
-        ]
-        experts = self.experts > 0 and (
+    def _experts_reached(self, globs: _Globs | None) -> bool:
+        """Whether ``globs`` may select an expert's hook."""
+        return self.experts > 0 and (
             globs is None
             or any(
                 globs.may_match("blocks.", _NUMBER, ".mlp.experts.", _NUMBER, "." + hook)
                 for hook in _EXPERT_HOOKS
             )
         )
-        incoming = lay.head_out
-        if self.L and not (any(reach) or experts):
-            incoming = f"blocks.{self.L - 1}.{lay.block_out}"
-        else:
-            for i in range(self.L):
-                p = f"blocks.{i}."
-                for (name, shape, dtype, root), wanted in zip(lay.block, reach, strict=True):
-                    full = p + name
-                    if wanted and (globs is None or globs(full)):
-                        same = root if root is None else incoming if root == _IN else p + root
-                        out.append(HookSpec(full, shape, dtype, same))
-                    if experts and name == lay.experts_after:
+
+    def _specs(self, lay: Layout, globs: _Globs | None) -> list[HookSpec]:
+        """The hooks of ``lay`` that ``globs`` selects, in the cache's order. Hooks no glob
+        can reach (in no layer of a stack, or no expert) are never visited layer by layer."""
+        out: list[HookSpec] = []
+        experts = self._experts_reached(globs)
+        # The residual stream coming in: its hook's name and storage (None: none).
+        incoming: tuple[str, int | None] | None = None
+
+        def emit(prefix: str, row: Row, first_in: str | None) -> None:
+            name, shape, dtype, root, storage = row
+            full = full_name(prefix, name)
+            if globs is not None and not globs(full):
+                return
+            same: str | None = None
+            if root == IN:
+                if incoming is not None:
+                    same, storage = incoming
+                elif first_in != name:  # nothing comes in: the first such hook holds it
+                    same = full_name(prefix, first_in or name)
+            elif isinstance(root, Shared):
+                owner = lay.owners[root]
+                same = None if owner == full else owner
+            elif root is not None:
+                same = full_name(prefix, root)
+            out.append(HookSpec(full, shape, dtype, same, storage))
+
+        for part in lay.parts:
+            # The storage of the tensor each variant passes on (None: a tensor's own).
+            outs = [
+                next((row[4] for row in rows if row[0] == part.out), None) for rows in part.variants
+            ]
+            if part.prefix is None:
+                [rows] = part.variants
+                first_in = _first_in(rows)
+                for row in rows:
+                    emit("", row, first_in)
+                incoming = None if part.out is None else (part.out, outs[0])
+                continue
+            order = part.order
+            if not order.layers:
+                continue  # what came in goes on
+            assert part.out is not None, "a stack passes a tensor on"
+            stacked = experts and lay.experts_after is not None
+            reach = _reach(globs, part)
+            if not (stacked or any(any(r) for r in reach)):
+                last = order.layers - 1
+                prefix = f"{part.prefix}.{last}."
+                incoming = (full_name(prefix, part.out), outs[order.variant(last)])
+                continue
+            firsts_in = [_first_in(rows) for rows in part.variants]
+            for i in range(order.layers):
+                v = order.variant(i)
+                p = f"{part.prefix}.{i}."
+                for row, wanted in zip(part.variants[v], reach[v], strict=True):
+                    if wanted:
+                        emit(p, row, firsts_in[v])
+                    if stacked and row[0] == lay.experts_after:
                         self._expert_specs(out, p, lay, globs)
-                incoming = p + lay.block_out
-        for name, shape, dtype, root in lay.tail:
-            if globs is None or globs(name):
-                out.append(HookSpec(name, shape, dtype, incoming if root == _IN else root))
+                incoming = (full_name(p, part.out), outs[v])
         return out
 
     def _tally(self, globs: _Globs | None, dtype: str) -> _Tally:
@@ -1116,61 +1222,84 @@ class ModelPlan:
             tally = self._tallies[key] = self._count(self._layout(1, 1, dtype), globs)
         return tally
 
-    def _count(self, lay: _Layout, globs: _Globs | None) -> _Tally:
+    def _count(self, lay: Layout, globs: _Globs | None) -> _Tally:
         """Which tensors the hooks ``globs`` selects hold, row by row (see :class:`_Tally`).
 
         A tensor is held when any hook holding it is selected. The residual stream is the
-        one that crosses parts: what a block takes in (the embedding, or the previous
-        block's ``hook_resid_post``) may be selected there or here, so it is counted once
-        the part after it has been seen. Every block but the first is the same when all
-        hooks are selected, or none of the blocks' can be: then two blocks are counted,
-        the second for all the others.
+        one that crosses layers and parts: what a layer takes in (the previous layer's
+        ``out``, or the previous part's) may be selected there or here, so it is counted
+        once the layer after it has been seen. When all hooks are selected, or none of a
+        stack's can be, the layers of a stack are counted by kind without visiting them:
+        the first alone, then every other once for all the layers of its variant that
+        follow a layer of the same variant as it does.
         """
-        t = _Tally(len(lay.head), len(lay.block), len(lay.tail))
+        t = _Tally(lay)
         incoming: list[Any] | None = None  # [counts, row, held] of the tensor coming in
 
         def part(
-            rows: list[_Row],
-            counts: list[int],
+            k: int,
+            v: int,
             prefix: str,
             times: int,
             out: int | None,
             reach: list[bool] | None = None,
         ) -> None:
             nonlocal incoming
+            rows, counts = lay.parts[k].variants[v], t.counts[k][v]
             where = {row[0]: i for i, row in enumerate(rows)}
+            if IN not in where:  # nothing comes in: the first hook taking it in holds it
+                where[IN] = next((i for i, row in enumerate(rows) if row[3] == IN), -1)
             held: set[int] = set()
             takes_in = False
-            for i, (name, _, _, root) in enumerate(rows):
-                if globs is not None and not ((reach is None or reach[i]) and globs(prefix + name)):
+            top = prefix == ""
+            for i, (name, _, _, root, _) in enumerate(rows):
+                if globs is not None and not (
+                    (reach is None or reach[i]) and globs(full_name(prefix, name))
+                ):
                     continue
                 t.hooks += times
-                if root == _IN and incoming is not None:
+                t.selected[k][v][i] += times
+                if root == IN and incoming is not None:
                     takes_in = True
+                elif isinstance(root, Shared):
+                    (t.shared_top if top else t.shared_layers).add(root)
                 else:
-                    held.add(i if root is None or root == _IN else where[root])
+                    held.add(i if root is None else where[root])
             if incoming is not None and (incoming[2] or takes_in):
                 incoming[0][incoming[1]] += times
-            if out is not None:
+            if out is None:
+                incoming = None
+            else:  # counted by the layer or part after it
                 incoming = [counts, out, out in held]
                 held.discard(out)
             for i in held:
                 counts[i] += times
 
-        reach = [
-            globs is None or globs.may_match("blocks.", _NUMBER, "." + row[0]) for row in lay.block
-        ]
-        heads = [row[0] for row in lay.head]
-        part(lay.head, t.head, "", 1, None if lay.head_out is None else heads.index(lay.head_out))
-        out = [row[0] for row in lay.block].index(lay.block_out)
-        if self.L and (globs is None or not any(reach)):
-            part(lay.block, t.block, "blocks.0.", 1, out, reach)
-            if self.L > 1:
-                part(lay.block, t.block, "blocks.1.", self.L - 1, out, reach)
-        else:
-            for i in range(self.L):
-                part(lay.block, t.block, f"blocks.{i}.", 1, out, reach)
-        part(lay.tail, t.tail, "", 1, None)
+        for k, p in enumerate(lay.parts):
+            outs = [
+                None if p.out is None else [row[0] for row in rows].index(p.out)
+                for rows in p.variants
+            ]
+            if p.prefix is None:
+                part(k, 0, "", 1, outs[0])
+                continue
+            order = p.order
+            if not order.layers:
+                continue  # what came in goes on
+            reach = _reach(globs, p)
+            if globs is None or not any(any(r) for r in reach):
+                v = order.variant(0)
+                part(k, v, f"{p.prefix}.0.", 1, outs[v], reach[v])
+                for (before, v), (n, first) in order.pairs.items():
+                    # A layer's out is held there when every hook is selected, else not.
+                    incoming = [t.counts[k][before], outs[before], globs is None]
+                    part(k, v, f"{p.prefix}.{first}.", n, outs[v], reach[v])
+                last = order.variant(order.layers - 1)
+                incoming = [t.counts[k][last], outs[last], globs is None]
+            else:
+                for i in range(order.layers):
+                    v = order.variant(i)
+                    part(k, v, f"{p.prefix}.{i}.", 1, outs[v], reach[v])
 
         if self.experts and globs is None:
             t.every = len(_EXPERT_HOOKS) * self.L
@@ -1189,21 +1318,29 @@ class ModelPlan:
             t.add_experts(weights)
         return t
 
-    def _priced(self, t: _Tally, lay: _Layout) -> tuple[int, int]:
-        """(hooks, bytes) that ``t`` selects, at the sizes of ``lay``."""
-        total = 0
-        for counts, rows in ((t.head, lay.head), (t.block, lay.block), (t.tail, lay.tail)):
-            for n, row in zip(counts, rows, strict=True):
-                if n:
-                    total += n * _nbytes(row)
+    def _priced(self, t: _Tally, lay: Layout) -> tuple[int, int, int]:
+        """(hooks, bytes held, bytes listed) that ``t`` selects, at the sizes of ``lay``."""
+        total = listed = 0
+        for k, part in enumerate(lay.parts):
+            for v, rows in enumerate(part.variants):
+                counts, selected = t.counts[k][v], t.selected[k][v]
+                for n, chosen, row in zip(counts, selected, rows, strict=True):
+                    if n:
+                        total += n * _nbytes(row)
+                    if chosen:
+                        listed += chosen * _listed(row)
+        for key in t.shared_top | t.shared_layers:
+            total += _nbytes(lay.shared[key])
         hooks = t.hooks
         if self.experts:
             base, extra = divmod(lay.tokens * self.per_token, self.experts)
-            selected = t.every * self.experts + t.sums[-1]
+            selected_experts = t.every * self.experts + t.sums[-1]
             below = t.below(extra)  # of the experts that take one token more
-            total += (base * selected + below) * self.m * _ITEMSIZE[lay.dtype]
-            hooks += selected if base or not self.gpt_oss else below
-        return hooks, total
+            experts = (base * selected_experts + below) * self.m * _ITEMSIZE[lay.dtype]
+            total += experts
+            listed += experts
+            hooks += selected_experts if base or not self.gpt_oss else below
+        return hooks, total, listed
 
     # -- compute and caches ---------------------------------------------------------
 
@@ -1328,3 +1465,147 @@ class ModelPlan:
             elif optimizer == "sgd":
                 state += numel * itemsize  # momentum_buffer
         return TrainingState(weights=weights, gradients=gradients, optimizer=state)
+
+
+# -- TransformerLens 4's TransformerBridge -------------------------------------------------
+
+#: The models the planner describes: TransformerLens 3's ``HookedTransformer`` and
+#: TransformerLens 4.3's ``TransformerBridge`` as ``boot_bridge`` builds it.
+MODELS = ("hooked", "bridge")
+
+
+def plan_for(cfg: Any, model: str = "hooked") -> ModelPlan:
+    """The plan of ``cfg``'s model: a :class:`ModelPlan` or a :class:`BridgePlan`.
+
+    >>> type(plan_for({"n_layers": 1, "d_model": 8, "n_ctx": 4, "d_head": 4, "d_vocab": 10,
+    ...                "act_fn": "relu", "original_architecture": "GPT2LMHeadModel"},
+    ...               "bridge")).__name__
+    'BridgePlan'
+    """
+    if model == "hooked":
+        return ModelPlan(cfg)
+    if model == "bridge":
+        return BridgePlan(cfg)
+    raise PresetArgumentError(
+        f"model must be one of {', '.join(map(repr, MODELS))}, got "
+        + (
+            f"{model!r}{did_you_mean(model, MODELS)}"
+            if isinstance(model, str)
+            else type(model).__name__
+        )
+    )
+
+
+# Why the questions other than the cache's are not answered for the bridge.
+_BRIDGE_NOT_COVERED = {
+    "kv_cache_bytes": (
+        "the bridge generates with transformers' own key-value cache, which keeps only the "
+        "window of sliding-window layers"
+    ),
+    "forward_flops": (
+        "the bridge runs transformers' forward pass with TransformerLens's attention and "
+        "projections in between"
+    ),
+    "buffer_bytes": "transformers' buffers (rotary frequencies, position ids) are another set",
+    "training_state": (
+        "transformers' parameters are not HookedTransformer's (no zero biases, tied "
+        "embeddings where the config ties them)"
+    ),
+}
+_BRIDGE_NOT_COVERED["weight_bytes"] = _BRIDGE_NOT_COVERED["training_state"]
+
+
+class BridgePlan(ModelPlan):
+    """TransformerLens 4.3's ``TransformerBridge`` of a preset, as ``boot_bridge`` builds it.
+
+    The same questions as :class:`ModelPlan` about what ``run_with_cache`` holds
+    (:meth:`hook_specs`, :meth:`hook_shapes`, :meth:`activation_cache_bytes`), laid out
+    by :mod:`.planner_bridge`'s table for the architecture's adapter. ``dtype`` is the
+    dtype the bridge is booted in (``boot_bridge(..., dtype=...)``). The other questions
+    raise :class:`PresetValidationError` saying why they are not answered for the bridge.
+
+    >>> plan = BridgePlan({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
+    ...     "d_vocab": 50257, "act_fn": "gelu_new", "original_architecture": "GPT2LMHeadModel"})
+    >>> len(plan.hook_specs(1, 8)), plan.activation_cache_bytes(1, 8)
+    (493, 7704000)
+    """
+
+    def _read(self, cfg: Any) -> None:
+        from .bridge import BridgeLayout
+
+        self.layout = BridgeLayout(cfg)
+        self.L = self.layout.L
+        if self.L > MAX_LAYERS:
+            raise PresetValidationError(
+                f"the planner lays out at most {MAX_LAYERS} layers, got {self.L}",
+                key="n_layers",
+            )
+        self._n_ctx = self.layout.n_ctx
+        self.config_dtype = dtype_key(self.layout.c.get("dtype"))
+        self.experts = 0  # no hook per expert: the bridge sees the router and the output
+        self.per_token = 0
+        self.gpt_oss = False
+        self.pos = str(self.layout.c.get("positional_embedding_type"))
+        self._tallies = {}
+
+    @property
+    def architecture(self) -> str:
+        """The ``transformers`` architecture the bridge wraps, and TransformerLens's adapter."""
+        return f"{self.layout.arch} ({self.layout.adapter.name})"
+
+    def hook_specs(
+        self,
+        batch: int,
+        seq: int,
+        dtype: Any = None,
+        *,
+        names: str | Iterable[str] | None = None,
+    ) -> list[HookSpec]:
+        """See :func:`hook_specs`."""
+        globs = _globs(names)
+        dt = self._dtype(dtype)
+        lay = self._layout(batch, seq, dt)
+        if self.layout.rotary_varies:  # refuses a selection whose tensors vary by process
+            self._tally(globs, dt)
+        return self._specs(lay, globs)
+
+    def _layout(self, batch: int, seq: int, dtype: str) -> Layout:
+        B, S = self._sizes(batch, seq)
+        self.layout.check_dtype(dtype)
+        return self.layout.layout(B, S, dtype)
+
+    def _tally(self, globs: _Globs | None, dtype: str) -> _Tally:
+        tally = super()._tally(globs, dtype)
+        self.layout.check_selection(tally.shared_top, tally.shared_layers)
+        return tally
+
+    def _converted(self, dtype: str) -> bool:
+        return False
+
+    def _not_covered(self, question: str) -> PresetValidationError:
+        return PresetValidationError(
+            f"{question} is not worked out for model='bridge': {_BRIDGE_NOT_COVERED[question]}",
+            key="model",
+        )
+
+    def kv_cache_bytes(
+        self, batch: int, seq: int, dtype: Any = None, *, include_mask: bool = False
+    ) -> int:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("kv_cache_bytes")
+
+    def forward_flops(self, batch: int, seq: int, dtype: Any = None) -> int:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("forward_flops")
+
+    def buffer_bytes(self, seq: int | None = None, dtype: Any = None) -> int:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("buffer_bytes")
+
+    def training_state(self, optimizer: str = "adamw", dtype: Any = None) -> TrainingState:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("training_state")
+
+    def weight_bytes(self, dtype: Any = None) -> int:
+        """Not answered for the bridge (raises :class:`PresetValidationError`)."""
+        raise self._not_covered("weight_bytes")

@@ -354,7 +354,15 @@ def boot_bridge(
        ``device`` (a weight the checkpoint lacks, or one of another shape, is an error,
        never a silently random part);
     3. ``TransformerBridge.boot_transformers(folder, hf_model=model, ...)`` wraps it; the
-       folder is removed afterwards and ``bridge.cfg.model_name`` set to the preset's.
+       folder is removed afterwards and ``bridge.cfg.model_name`` set to the preset's;
+    4. the bridge is put in eval mode (``bridge.eval()``, which reaches the transformers
+       model), whatever ``load_weights`` is.
+
+    Eval mode because the two ways of building differ there: ``from_pretrained`` leaves a
+    model in eval mode and ``from_config`` in training mode, and a bridge whose dropout
+    runs, and whose hooks cache other tensors (a dropout in training mode makes a new
+    tensor where eval mode passes the same one on), only with random weights would be two
+    models under one name. ``bridge.train()`` turns dropout on for training.
 
     ``device`` defaults to the preset's (``cuda``, then ``mps``, then ``cpu``, as
     TransformerLens 3 chose) and ``dtype`` to the preset's (float32): every parameter of
@@ -409,6 +417,8 @@ def boot_bridge(
             weights=weights,
         )
     bridge.cfg.model_name = values["model_name"]
+    # from_pretrained leaves eval mode, from_config training mode: one model either way.
+    bridge.eval()
     return bridge
 
 
