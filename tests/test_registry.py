@@ -299,6 +299,15 @@ def test_untrusted_remote_code_warns_and_is_marked(user_presets: Path) -> None:
     assert row.remote_code_warning and row.trust_remote_code
 
 
+@pytest.mark.parametrize("call", [get_preset, resolve_preset, explain_preset])
+def test_the_remote_code_warning_names_the_line_that_called(user_presets: Path, call: Any) -> None:
+    write(user_presets / "r.toml", '[remote]\nextends = "gpt2"\ntrust_remote_code = true\n')
+    with pytest.warns(UserWarning, match="trust_remote_code") as record:
+        line = sys._getframe().f_lineno + 1
+        call("remote")
+    assert [(w.filename, w.lineno) for w in record] == [(__file__, line)]
+
+
 def test_bundled_remote_code_does_not_warn() -> None:
     remote = [p for p in list_presets() if p.trust_remote_code]
     if not remote:

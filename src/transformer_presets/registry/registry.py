@@ -1,16 +1,22 @@
-"""``PresetRegistry``: find, resolve, explain and load named presets.
+"""``PresetRegistry`` and the default registry: find, list, resolve, explain and load presets.
 
 A registry reads its sources lazily, on first use, and notices when the
 user's files change (the bundled files are fixed for the life of the
 process). Nothing here imports torch or numpy except :meth:`PresetRegistry.get`,
 which builds a :class:`HookedTransformerConfig`.
+
+This module holds what a warm ``list`` needs (the catalog of the sources,
+lookups by name, the listing with its patterns, filters and orders, and
+:func:`default_registry`) and is the only one of ``registry/`` that such a
+listing imports. Loading a preset (its checks, building a config, the memo of
+built configs) is in ``_loading``, explaining one and making its records in
+``_explaining``: both are imported on first use.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Iterable
 
 from ..common import env as _env
@@ -18,7 +24,6 @@ from ..errors import (
     PresetArgumentError,
     PresetError,
     PresetNotFoundError,
-    PresetValidationError,
     did_you_mean,
 )
 from ..files.fingerprint import is_racy, signature
@@ -31,12 +36,14 @@ if TYPE_CHECKING:
 
     from ..catalog.build import Catalog
     from ..catalog.records import Checkpoints, FieldOrigin, PresetInfo
-    from ..catalog.types import Entry, Origin, SummaryRow
+    from ..catalog.types import Entry, SummaryRow
     from ..config.hooked import HookedTransformerConfig
+    from ._loading import Loaded
 
 # Imported where they are needed, for a warm listing that reads the cache
-# alone: the records (their module needs typing) and the catalog (TOML
-# parsing and merging, for building a catalog or describing an entry).
+# alone: the records (their module needs typing), the catalog (TOML parsing
+# and merging, for building a catalog or describing an entry), and this
+# package's _loading and _explaining.
 
 #: The kinds of source a preset can come from, highest precedence first.
 SOURCE_KINDS = ("path", "env", "user", "bundled")
@@ -176,39 +183,10 @@ class PresetRegistry:
             )
         return catalog.entry(key)
 
-    def _loadable(self, name: str) -> _Loaded:
-        entry = self._find(name)
-        values, origins = entry["values"], entry["origins"]
-        if entry["error"] is not None:
-            from ..catalog.entries import error_from_json
+    def _loadable(self, name: str) -> Loaded:
+        from ._loading import loadable
 
-            raise error_from_json(entry["error"])
-        if values is None or origins is None:  # pragma: no cover - entries are checked
-            raise PresetError("has neither values nor an error", preset=entry["name"])
-        if entry["abstract"]:
-            raise PresetError(
-                "is abstract (a base or overlay to extend), not a model to load; "
-                "extend it from a preset of your own",
-                preset=entry["name"],
-                key="abstract",
-                file=entry["file"],
-                line=entry["line"],
-            )
-        outside = entry["kind"] != "bundled" or entry["modified_by"]
-        if outside and values.get("trust_remote_code"):
-            origin = origins.get("trust_remote_code")
-            setter = entry["file"] if origin is None else origin["file"]
-            modified = (
-                f", modified by {', '.join(entry['modified_by'])}" if entry["modified_by"] else ""
-            )
-            warnings.warn(
-                f"preset {entry['name']!r} from {entry['file']}{modified} turns on "
-                f"trust_remote_code (set in {setter}): loading this model will run code "
-                "from its repository; load it only if you trust that code",
-                UserWarning,
-                stacklevel=4,
-            )
-        return _Loaded(entry, values, origins, entry["derived"] or {})
+        return loadable(self._find(name))
 
     def resolve(self, name: str) -> dict[str, Any]:
         """The merged values of a preset's config fields, as plain data.
@@ -220,7 +198,9 @@ class PresetRegistry:
         >>> PresetRegistry().resolve("gpt2")["act_fn"]
         'gelu_new'
         """
-        return _copy_values(self._loadable(name).values)
+        from ._loading import copy_values
+
+        return copy_values(self._loadable(name).values)
 
     def get(self, name: str, /, **overrides: Any) -> HookedTransformerConfig:
         """Build the ``HookedTransformerConfig`` of a preset, with optional overrides.
@@ -232,61 +212,9 @@ class PresetRegistry:
         >>> PresetRegistry().get("gpt2-small", n_ctx=256).n_ctx
         256
         """
-        from ..config.hooked import copy_config
+        from ._loading import build_config
 
-        loaded = self._loadable(name)
-        # Building the same config again gives the same config: keep the last
-        # few and hand out copies, so a loop of get_preset() costs about what
-        # constructing the class does. Copies re-seed when the config has a seed.
-        memo_key = _memo_key(loaded.entry, overrides)
-        built = self._built.get(memo_key) if memo_key is not None else None
-        if built is None:
-            built = self._build(loaded, dict(overrides))
-            if memo_key is not None:
-                if len(self._built) >= _MEMO_SIZE:
-                    del self._built[next(iter(self._built))]
-                self._built[memo_key] = built
-        return copy_config(built)
-
-    def _build(self, loaded: _Loaded, overrides: dict[str, Any]) -> HookedTransformerConfig:
-        from ..fields.keys import FIELDS, check_field_value
-
-        entry = loaded.entry
-        values = _copy_values(loaded.values)
-        preset = entry["name"]
-        checkpoint = {
-            k: overrides.pop(k) for k in ("checkpoint_index", "checkpoint_value") if k in overrides
-        }
-        for key, value in overrides.items():
-            try:
-                if value is None and key in FIELDS and FIELDS[key].nullable:
-                    values[key] = None
-                else:
-                    values[key] = check_field_value(key, value)
-            except PresetError as exc:
-                raise type(exc)(
-                    f"bad call-time override: {exc.reason}",
-                    preset=preset,
-                    key=key,
-                    file=entry["file"],
-                ) from None
-        if checkpoint:
-            try:
-                values.update(_checkpoint_fields(entry, **checkpoint))
-            except PresetError as exc:
-                raise exc.with_context(file=entry["file"]) from None
-
-        from ..config.hooked import HookedTransformerConfig
-
-        try:
-            return HookedTransformerConfig(**values)
-        except PresetError as exc:
-            origin = loaded.origins.get(exc.key or "")
-            if origin is not None and exc.key not in overrides:
-                raise exc.with_context(
-                    preset=preset, file=origin["file"], line=origin["line"]
-                ) from None
-            raise exc.with_context(preset=preset, file=entry["file"]) from None
+        return build_config(self._loadable(name), overrides, self._built)
 
     def explain(self, name: str) -> dict[str, FieldOrigin]:
         """For every config field: its value and where it came from.
@@ -294,32 +222,10 @@ class PresetRegistry:
         >>> PresetRegistry().explain("gpt2")["d_model"].source
         'preset'
         """
-        from ..catalog.records import FieldOrigin
-        from ..fields.keys import FIELDS
+        from ._explaining import field_origins
 
         loaded = self._loadable(name)
-        values, origins, derived = loaded.values, loaded.origins, loaded.derived
-        out = {}
-        for field_name, spec in FIELDS.items():
-            if field_name in values:
-                origin = origins[field_name]
-                value = values[field_name]
-                if isinstance(value, list):
-                    value = list(value)  # never the registry's own list
-                out[field_name] = FieldOrigin(
-                    field_name, value, "preset", origin["preset"], origin["file"], origin["line"]
-                )
-            elif field_name == "device":
-                # What the built config will hold here: the machine decides it.
-                from ..config.device import predicted_device
-
-                device, why = predicted_device()
-                out[field_name] = FieldOrigin(field_name, device, "derived", note=why)
-            elif field_name in derived:
-                out[field_name] = FieldOrigin(field_name, derived[field_name], "derived")
-            else:
-                out[field_name] = FieldOrigin(field_name, spec.default, "default")
-        return out
+        return field_origins(loaded.values, loaded.origins, loaded.derived)
 
     def _patterns(self, name: str) -> dict[str, dict[str, list[str]]]:
         """The per-layer fields a preset lays out from a ``{ repeat = [...] }`` pattern,
@@ -360,12 +266,9 @@ class PresetRegistry:
         >>> PresetRegistry().checkpoints("gpt2") is None
         True
         """
-        from ..catalog.records import Checkpoints
+        from ._explaining import checkpoints_record
 
-        found = self._find(name)["checkpoints"]
-        if found is None:
-            return None
-        return Checkpoints(found["label_type"], tuple(found["values"]))
+        return checkpoints_record(self._find(name)["checkpoints"])
 
     def error(self, name: str) -> PresetError | None:
         """The error that stops a preset from loading, or None if it loads (or is
@@ -388,8 +291,9 @@ class PresetRegistry:
     def info(self, name: str) -> PresetInfo:
         """The :class:`PresetInfo` record of one preset (abstract ones included)."""
         from ..catalog.entries import summarize
+        from ._explaining import info_record
 
-        return _info(summarize(self._find(name)))
+        return info_record(summarize(self._find(name)))
 
     def _rows(
         self,
@@ -497,7 +401,9 @@ class PresetRegistry:
         rows = self._rows(
             pattern, include_abstract=include_abstract, source=source, family=family, sort=sort
         )
-        return [_info(row) for row in rows]
+        from ._explaining import info_record
+
+        return [info_record(row) for row in rows]
 
 
 def _matcher(pattern: str) -> Callable[[str], bool]:
@@ -534,118 +440,6 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
         return True
 
     return match
-
-
-class _Loaded:
-    """A preset that can be loaded: its entry, and the values, origins and derived
-    values that such an entry always has."""
-
-    __slots__ = ("derived", "entry", "origins", "values")
-
-    def __init__(
-        self,
-        entry: Entry,
-        values: dict[str, Any],
-        origins: dict[str, Origin],
-        derived: dict[str, Any],
-    ) -> None:
-        self.entry = entry
-        self.values = values
-        self.origins = origins
-        self.derived = derived
-
-
-# How many built configs a registry keeps for repeated get() calls.
-_MEMO_SIZE = 64
-
-
-def _memo_key(entry: Entry, overrides: dict[str, Any]) -> Any:
-    """A key for a built config, or None when the overrides cannot make one.
-
-    Each value goes in with its exact type: ``True``, ``1`` and ``1.0`` are
-    equal and hash alike, but are different overrides (one of them may even
-    be rejected), so a key of values alone would hand out one for another.
-    So are ``0.0`` and ``-0.0``: a float goes in as its exact bits.
-    """
-    parts = []
-    for key, value in overrides.items():
-        if type(value) not in _MEMO_TYPES:
-            return None  # lists, dtypes, NumPy numbers: built every time
-        parts.append((key, type(value), value.hex() if type(value) is float else value))
-    return (entry["name"], entry["file"], frozenset(parts))
-
-
-_MEMO_TYPES = frozenset({bool, int, float, str, type(None)})
-
-
-def _copy_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, list) else v for k, v in values.items()}
-
-
-def _checkpoint_fields(entry: Entry, **request: Any) -> dict[str, Any]:
-    name = entry["name"]
-    if entry["checkpoints"] is None:
-        raise PresetError(
-            "has no training checkpoints; checkpoint_index and checkpoint_value "
-            "apply to models that publish them (Pythia, Stanford CRFM GPT-2)",
-            preset=name,
-            file=entry["file"],
-            key=next(iter(request)),
-        )
-    if len(request) == 2:
-        raise PresetError(
-            "give checkpoint_index or checkpoint_value, not both",
-            preset=name,
-            key="checkpoint_index",
-        )
-    label_type, labels = entry["checkpoints"]["label_type"], entry["checkpoints"]["values"]
-    if "checkpoint_index" in request:
-        index = request["checkpoint_index"]
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise PresetValidationError(
-                f"expected int, got {type(index).__name__}", preset=name, key="checkpoint_index"
-            )
-        if not -len(labels) <= index < len(labels):
-            raise PresetError(
-                f"index {index} is out of range: this model has {len(labels)} checkpoints "
-                f"(0 to {len(labels) - 1})",
-                preset=name,
-                key="checkpoint_index",
-            )
-        value = labels[index]
-    else:
-        value = request["checkpoint_value"]
-        if not isinstance(value, int) or isinstance(value, bool) or value not in labels:
-            nearest = sorted(labels, key=lambda v: abs(v - value) if isinstance(value, int) else 0)[
-                :3
-            ]
-            raise PresetError(
-                f"{value!r} is not a checkpoint of this model ({label_type}s "
-                f"{labels[0]}..{labels[-1]}; nearest: {', '.join(map(str, sorted(nearest)))})",
-                preset=name,
-                key="checkpoint_value",
-            )
-        index = labels.index(value)
-    return {
-        "from_checkpoint": True,
-        "checkpoint_index": index,
-        "checkpoint_value": value,
-        "checkpoint_label_type": label_type,
-    }
-
-
-def _info(row: SummaryRow) -> PresetInfo:
-    """A :class:`PresetInfo` from a summary row (``_entries.summarize``)."""
-    from ..catalog.records import PresetInfo
-
-    # The row holds every field of the record (lists where the record has tuples).
-    fields: dict[str, Any] = {
-        name: tuple(value) if isinstance(value, list) else value
-        for name, value in row.items()
-        if name in PresetInfo._fields
-    }
-    fields["line"] = row["line"] or 0
-    return PresetInfo(**fields)
 
 
 # -- the default registry -----------------------------------------------------
