@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 import transformer_presets
 from transformer_presets import PresetError, PresetRegistry, cache_info, clear_cache
-from transformer_presets.cache import files as _cachefiles
+from transformer_presets.cache import _files as _cachefiles
+from transformer_presets.cache import _layout, _lock, _report, _writer
 from transformer_presets.cache import store as cache
 from transformer_presets.files import fingerprint as _fingerprint
 from transformer_presets.files import sources as _sources
@@ -50,9 +51,10 @@ def isolated(
     monkeypatch.setenv("TRANSFORMER_PRESETS_BUNDLED_DIR", str(bundled_snapshot))
     assert PresetRegistry().sources[-1].path == str(bundled_snapshot)
     monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(isolated_dirs / "cache"))
-    monkeypatch.setattr(cache, "_warned", False)
-    monkeypatch.setattr(cache, "_given_up", set())
-    monkeypatch.setattr(cache, "STATS", dict.fromkeys(cache.STATS, 0))
+    monkeypatch.setattr(_report, "_warned", False)
+    monkeypatch.setattr(_lock, "_given_up", set())
+    for counter in cache.STATS:
+        monkeypatch.setitem(cache.STATS, counter, 0)
     yield isolated_dirs
 
 
@@ -96,8 +98,8 @@ def warm(name: str = "gpt2") -> None:
     """
     for _ in range(10):
         PresetRegistry().resolve(name)
-        folder = cache.cache_dir() / f"v{cache.FORMAT}"
-        if any(folder.glob(f"*/{cache.MANIFEST}")):
+        folder = cache.cache_dir() / f"v{_layout.FORMAT}"
+        if any(folder.glob(f"*/{_layout.MANIFEST}")):
             return
         time.sleep(0.2)
     raise AssertionError("the cache was never stored")
@@ -114,7 +116,7 @@ def is_hit(lookup: Callable[[], Any]) -> bool:
 
 
 def key_dir() -> Path:
-    [folder] = (cache.cache_dir() / f"v{cache.FORMAT}").iterdir()
+    [folder] = (cache.cache_dir() / f"v{_layout.FORMAT}").iterdir()
     return folder
 
 
@@ -124,7 +126,7 @@ def read(path: Path) -> Any:
 
 
 def manifest() -> Any:
-    return read(key_dir() / cache.MANIFEST)
+    return read(key_dir() / _layout.MANIFEST)
 
 
 def generation() -> Path:
@@ -206,7 +208,7 @@ def _plain(data: Any) -> bool:
 def test_cache_holds_no_device_and_only_plain_data(isolated: Path) -> None:
     warm()
     files = list((isolated / "cache").rglob("*.bin"))
-    assert {p.name for p in files} >= {cache.MANIFEST, "summary.bin", "names.bin", "e0.bin"}
+    assert {p.name for p in files} >= {_layout.MANIFEST, "summary.bin", "names.bin", "e0.bin"}
     for path in files:
         data = read(path)
         assert _plain(data), path  # what JSON could hold: no tuples, sets, bytes or code
@@ -287,7 +289,7 @@ def test_manifest_is_redated_once_files_are_old(
     warm("tiny")
     before = manifest()
     # Pretend the racy window has passed rather than sleeping through it.
-    monkeypatch.setattr(cache.time, "time", lambda: before["checked_at"] + 60)
+    monkeypatch.setattr(_lock.time, "time", lambda: before["checked_at"] + 60)
     PresetRegistry().resolve("tiny")
     after = manifest()
     assert after["checked_at"] == before["checked_at"] + 60
@@ -496,7 +498,7 @@ def _each(pattern: str, change: Callable[[Path], None]) -> Callable[[], None]:
 
 
 def _manifest(change: Callable[[Path], None]) -> Callable[[], None]:
-    return lambda: change(key_dir() / cache.MANIFEST)
+    return lambda: change(key_dir() / _layout.MANIFEST)
 
 
 def _truncate(path: Path) -> None:
@@ -583,11 +585,11 @@ DAMAGE: dict[str, Callable[[], None]] = {
     "summary-removed": _each("summary.bin", lambda p: p.unlink()),
     "generation-removed": lambda: shutil.rmtree(generation()),
     "generation-emptied": _each("*.bin", lambda p: p.unlink()),
-    "lock-folder": lambda: (_folder(key_dir() / "lock"), (key_dir() / cache.MANIFEST).unlink()),
+    "lock-folder": lambda: (_folder(key_dir() / "lock"), (key_dir() / _layout.MANIFEST).unlink()),
     "key-folder-is-a-file": lambda: (shutil.rmtree(key_dir()), key_dir_file()),
     "format-folder-is-a-file": lambda: (
-        shutil.rmtree(cache.cache_dir() / f"v{cache.FORMAT}"),
-        (cache.cache_dir() / f"v{cache.FORMAT}").write_text("x"),
+        shutil.rmtree(cache.cache_dir() / f"v{_layout.FORMAT}"),
+        (cache.cache_dir() / f"v{_layout.FORMAT}").write_text("x"),
     ),
 }
 
@@ -654,18 +656,18 @@ def _unusable_location(isolated: Path, monkeypatch: pytest.MonkeyPatch, how: str
         target = {
             "disk-full": "_write",
             "disk-full-on-rename": "rename",
-            "disk-full-on-manifest": "_write_atomic",
+            "disk-full-on-manifest": "write_atomic",
         }[how]
-        monkeypatch.setattr(cache.os if target == "rename" else cache, target, full)
+        monkeypatch.setattr(_writer.os if target == "rename" else _writer, target, full)
     elif how == "unreadable":
-        real = cache.read_regular
+        real = _layout.read_regular
 
         def denied(path: str, limit: int, **options: Any) -> bytes:
             if str(path).startswith(str(isolated / "cache")):
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
             return real(path, limit, **options)
 
-        monkeypatch.setattr(cache, "read_regular", denied)
+        monkeypatch.setattr(_layout, "read_regular", denied)
 
 
 @pytest.mark.parametrize(
@@ -756,6 +758,42 @@ def test_processes_on_a_cold_cache_agree(user_dir: Path, isolated: Path) -> None
     assert warm["values"] == expected
     assert warm["stats"] == {"hits": 1, "builds": 0, "stores": 0, "fallbacks": 0, "waits": 0}
     assert len(list(key_dir().glob("g-*"))) == 1
+
+
+def test_an_edit_to_any_module_of_the_cache_makes_a_new_generation(
+    user_dir: Path, isolated: Path, tmp_path: Path
+) -> None:
+    # The code stamp must cover every module the cache is cut into, wherever it sits:
+    # an edited checkout never reads what older code stored.
+    package = tmp_path / "src" / "transformer_presets"
+    shutil.copytree(
+        REPO / "src" / "transformer_presets",
+        package,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    code = CHILD.format(src=str(package.parent), names=["gpt2"])
+
+    def stats() -> dict[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=child_env(isolated),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result: dict[str, int] = json.loads(out)["stats"]
+        return result
+
+    assert stats()["stores"] == 1
+    assert stats()["hits"] == 1
+    modules = sorted((package / "cache").glob("*.py"))
+    assert len(modules) > 2
+    for module in modules:
+        with module.open("a") as f:
+            f.write("\n# edited\n")
+        assert stats() == {"hits": 0, "builds": 1, "stores": 1, "fallbacks": 0, "waits": 0}, (
+            module.name
+        )
 
 
 WARM_CHILD = """

@@ -52,7 +52,8 @@ from transformer_presets import (
     save_user_preset,
     validate_files,
 )
-from transformer_presets.cache import files as _cachefiles
+from transformer_presets.cache import _files as _cachefiles
+from transformer_presets.cache import _layout, _lock, _report
 from transformer_presets.cache import store as cache
 from transformer_presets.cli import main
 
@@ -102,9 +103,9 @@ def own_cache(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A cache of this test's own, and the cache's one-warning flags reset."""
     folder = isolated_dirs / "own-cache"
     monkeypatch.setenv("TRANSFORMER_PRESETS_CACHE_DIR", str(folder))
-    monkeypatch.setattr(cache, "_warned", False)
-    monkeypatch.setattr(cache, "_waited", False)
-    monkeypatch.setattr(cache, "_given_up", set())
+    monkeypatch.setattr(_report, "_warned", False)
+    monkeypatch.setattr(_lock, "_waited", False)
+    monkeypatch.setattr(_lock, "_given_up", set())
     return folder
 
 
@@ -370,8 +371,8 @@ def test_an_oversized_preset_file_is_refused_unread(user_presets: Path) -> None:
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "socket"])
 def test_a_special_file_in_the_cache_is_damage(kind: str, own_cache: Path) -> None:
     PresetRegistry().resolve("gpt2")  # build it
-    [key_dir] = (own_cache / f"v{cache.FORMAT}").iterdir()
-    manifest = key_dir / cache.MANIFEST
+    [key_dir] = (own_cache / f"v{_layout.FORMAT}").iterdir()
+    manifest = key_dir / _layout.MANIFEST
     manifest.unlink()
     special_file(kind, manifest)
     proc = run(
@@ -399,7 +400,7 @@ def test_a_stopped_builder_delays_a_lookup_by_a_few_seconds_at_most(
     (user_presets / "mine.toml").write_text('[mine]\nextends = "gpt2"\n')
     env = {"TRANSFORMER_PRESETS_CACHE_DIR": str(own_cache)}
     PresetRegistry(use_cache=False).resolve("mine")
-    key_dir = cache._key_dir(PresetRegistry().sources)
+    key_dir = _layout.key_folder(PresetRegistry().sources)
     os.makedirs(key_dir, exist_ok=True)
     holder = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, os.path.join(key_dir, "lock")],
@@ -417,7 +418,7 @@ def test_a_stopped_builder_delays_a_lookup_by_a_few_seconds_at_most(
         holder.wait()
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["values"]["d_model"] == 768
-    assert waited < cache.LOCK_TIMEOUT + 10  # the process start-up, generously
+    assert waited < _lock.LOCK_TIMEOUT + 10  # the process start-up, generously
     assert proc.stderr.count("waiting for another process") == 1
 
 
@@ -426,14 +427,14 @@ import os, sys
 sys.path.insert(0, sys.argv[1])
 from filelock import FileLock
 from transformer_presets import PresetRegistry
-from transformer_presets.cache import store as cache
+from transformer_presets.cache import _layout, _lock
 sources = PresetRegistry().sources
-key_dir = cache._key_dir(sources)
+key_dir = _layout.key_folder(sources)
 os.makedirs(key_dir, exist_ok=True)
 with FileLock(os.path.join(key_dir, "lock")):
     print("locked", flush=True)
     if sys.stdin.readline().strip() == "build":
-        cache._build_and_store(key_dir, sources)
+        _lock.build_and_store(key_dir, sources)
 print("done", flush=True)
 """
 
@@ -444,9 +445,10 @@ def test_a_process_that_gave_up_waiting_does_not_wait_again(
     ending: str, own_cache: Path, user_presets: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Waits are counted, not timed: short bounds keep the test quick.
-    monkeypatch.setattr(cache, "LOCK_NOTICE", 0.05)
-    monkeypatch.setattr(cache, "LOCK_TIMEOUT", 0.3)
-    monkeypatch.setattr(cache, "STATS", dict.fromkeys(cache.STATS, 0))
+    monkeypatch.setattr(_lock, "LOCK_NOTICE", 0.05)
+    monkeypatch.setattr(_lock, "LOCK_TIMEOUT", 0.3)
+    for counter in cache.STATS:
+        monkeypatch.setitem(cache.STATS, counter, 0)
     (user_presets / "mine.toml").write_text('[mine]\nextends = "gpt2"\n')
     builder = subprocess.Popen(
         [sys.executable, "-c", LOCK_BUILDER, str(SRC)],
@@ -489,24 +491,24 @@ def test_writes_bound_the_cache_and_drop_older_formats(own_cache: Path, user_pre
     old = own_cache / "v3" / "somekey"
     old.mkdir(parents=True)
     (old / "manifest.bin").write_bytes(b"old")
-    stale = own_cache / f"v{cache.FORMAT}"
-    for i in range(cache.MAX_KEY_FOLDERS + 5):
+    stale = own_cache / f"v{_layout.FORMAT}"
+    for i in range(_layout.MAX_KEY_FOLDERS + 5):
         folder = stale / f"{i:024x}"
         folder.mkdir(parents=True)
-        (folder / cache.MANIFEST).write_bytes(b"x")
-        os.utime(folder / cache.MANIFEST, (1000 + i, 1000 + i))
+        (folder / _layout.MANIFEST).write_bytes(b"x")
+        os.utime(folder / _layout.MANIFEST, (1000 + i, 1000 + i))
     # A warm read never prunes ...
     PresetRegistry().resolve("gpt2")
     keys_after_build = set((stale).iterdir())
     assert not old.exists()  # ... but the write that built it did
-    assert len(keys_after_build) == cache.MAX_KEY_FOLDERS
-    newest_stale = {stale / f"{i:024x}" for i in range(5 + 1, cache.MAX_KEY_FOLDERS + 5)}
+    assert len(keys_after_build) == _layout.MAX_KEY_FOLDERS
+    newest_stale = {stale / f"{i:024x}" for i in range(5 + 1, _layout.MAX_KEY_FOLDERS + 5)}
     assert newest_stale <= keys_after_build  # the most recently validated stay
     extra = user_presets.parent / "x.toml"
     extra.write_text('[x]\nextends = "gpt2"\n')
     before = set(stale.iterdir())
     PresetRegistry([extra]).resolve("x")  # another set of sources: one more key, one pruned
-    assert len(set(stale.iterdir())) == cache.MAX_KEY_FOLDERS
+    assert len(set(stale.iterdir())) == _layout.MAX_KEY_FOLDERS
     assert set(stale.iterdir()) != before
     # A warm read of the same sources writes nothing and removes nothing.
     snapshot = {p: p.stat().st_mtime_ns for p in stale.rglob("*")}
@@ -655,7 +657,7 @@ def test_a_bundled_preset_modified_without_remote_code_is_marked_too(user_preset
 
 
 def cache_files(own_cache: Path) -> list[Path]:
-    [key_dir] = (own_cache / f"v{cache.FORMAT}").iterdir()
+    [key_dir] = (own_cache / f"v{_layout.FORMAT}").iterdir()
     return sorted(p for p in key_dir.rglob("*.bin"))
 
 
@@ -688,7 +690,7 @@ def test_a_crafted_cache_file_is_damage_not_a_traceback(
     PresetRegistry().resolve("gpt2")
     files = cache_files(own_cache)
     pick = {
-        "manifest": [p for p in files if p.name == cache.MANIFEST],
+        "manifest": [p for p in files if p.name == _layout.MANIFEST],
         "summary": [p for p in files if p.name == "summary.bin"],
         "names": [p for p in files if p.name == "names.bin"],
         "entries": [p for p in files if p.name.startswith("e")],
@@ -724,7 +726,7 @@ def tamper(own_cache: Path, name: str, change: Any) -> None:
     """Rewrite cache file ``name`` with ``change(data)``, sealed with a fresh digest that
     the manifest then vouches for: files that each pass their checks, but disagree."""
     files = {p.name: p for p in cache_files(own_cache)}
-    path, manifest_path = files[name], files[cache.MANIFEST]
+    path, manifest_path = files[name], files[_layout.MANIFEST]
     raw = path.read_bytes()
     data = _cachefiles.decode(raw, str(path))
     new = _cachefiles.encode(change(data))
@@ -832,7 +834,7 @@ def test_any_plain_data_in_any_cache_file_leaves_the_answers_unchanged(
     PresetRegistry().resolve("gpt2")
     [path] = [p for p in cache_files(own_cache) if p.name == which]
     path.write_bytes(seal(marshal.dumps(data)))
-    cache._warned = False
+    _report._warned = False
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         registry = PresetRegistry()
@@ -877,7 +879,7 @@ def test_a_manifest_others_could_write_is_not_trusted(how: str, own_cache: Path)
     # up (chmod 755): the manifest, which vouches for every shard by digest, must
     # then be this user's alone, or anyone could point it at values of their own.
     PresetRegistry().resolve("gpt2")
-    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    [manifest] = [p for p in cache_files(own_cache) if p.name == _layout.MANIFEST]
     if how == "writable-by-others":
         os.chmod(manifest, 0o646)
     else:
@@ -889,7 +891,7 @@ def test_a_manifest_others_could_write_is_not_trusted(how: str, own_cache: Path)
         assert PresetRegistry().resolve("gpt2")["n_layers"] == 12
     assert cache.STATS["builds"] == builds + 1
     # The rebuild wrote a new, private manifest, which the next process trusts.
-    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    [manifest] = [p for p in cache_files(own_cache) if p.name == _layout.MANIFEST]
     assert stat.S_IMODE(manifest.stat().st_mode) & 0o022 == 0
     assert manifest.stat().st_uid == os.getuid()
     with warnings.catch_warnings():
@@ -904,7 +906,7 @@ def test_the_manifest_is_private_whatever_the_umask(own_cache: Path) -> None:
         PresetRegistry().resolve("gpt2")
     finally:
         os.umask(old)
-    [manifest] = [p for p in cache_files(own_cache) if p.name == cache.MANIFEST]
+    [manifest] = [p for p in cache_files(own_cache) if p.name == _layout.MANIFEST]
     assert stat.S_IMODE(manifest.stat().st_mode) & 0o022 == 0
     builds = cache.STATS["builds"]
     with warnings.catch_warnings():
