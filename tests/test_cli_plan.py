@@ -22,8 +22,8 @@ from transformer_presets.cli._plan import (
     parse_memory,
 )
 from transformer_presets.fields.params import total_params
+from transformer_presets.planner.hooked import ModelPlan
 from transformer_presets.planner.hooked import hooked as planner
-from transformer_presets.planner.hooked.hooked import ModelPlan
 
 from .test_cli import TINY, fails, home, ok, ok_json, run
 
@@ -278,14 +278,14 @@ def test_size_and_hooks_stay_off_torch_numpy_and_slow_imports(home: Path, args: 
     proc = run(*args, python_flags=("-X", "importtime"))
     assert proc.returncode == 0, proc.stderr
     imported = _imported(proc.stderr)
-    assert "transformer_presets.planner.hooked.hooked" in imported
+    assert "transformer_presets.planner.hooked" in imported
     # Not torch or numpy (no command may), and for speed (as fast as `list`) neither the
     # config class nor argparse and typing, which the quick reader and params avoid.
     heavy = sorted(
         m
         for m in imported
         if m.split(".")[0] in ("torch", "numpy", "argparse", "typing", "dataclasses")
-        or m in ("transformer_presets.config.hooked.hooked", "transformer_presets.schema")
+        or m in ("transformer_presets.config.hooked", "transformer_presets.fields.schema")
     )
     assert heavy == []
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from transformer_presets.config.hooked.hooked import DTYPE_NAMES, FIELD_DEFAULTS, check_and_derive
+from transformer_presets.config.hooked import DTYPE_NAMES, FIELD_DEFAULTS, check_and_derive
 from transformer_presets.errors import PresetError, PresetValidationError
 from transformer_presets.fields import params
+from transformer_presets.planner.hooked import ModelPlan
 from transformer_presets.planner.hooked import hooked as planner
-from transformer_presets.planner.hooked.hooked import ModelPlan
 
 from .conftest import REPO
 
@@ -435,13 +435,13 @@ def test_every_decoder_preset_is_planned() -> None:
 def test_the_planner_imports_no_torch_numpy_or_config() -> None:
     code = (
         "import sys\n"
-        "from transformer_presets.planner.hooked.hooked import ModelPlan\n"
+        "from transformer_presets.planner.hooked import ModelPlan\n"
         "plan = ModelPlan.from_resolved({'n_layers': 2, 'd_model': 64, 'n_ctx': 32,"
         " 'd_head': 16, 'd_vocab': 100, 'act_fn': 'gelu', 'dtype': 'bfloat16'},"
         " {'n_heads': 4, 'd_mlp': 256})\n"
         "plan.hook_specs(1, 8); plan.training_state(); plan.buffer_bytes(8)\n"
         "plan.activation_cache_bytes(1, 8, 'blocks.*')\n"
-        "loaded = [m for m in ('torch', 'numpy', 'transformer_presets.config.hooked.hooked') if m in sys.modules]\n"
+        "loaded = [m for m in ('torch', 'numpy', 'transformer_presets.config.hooked') if m in sys.modules]\n"
         "print(loaded)\n"
     )
     out = subprocess.run(

@@ -21,10 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transformer_presets import cli, list_presets, resolve_preset
-from transformer_presets.planner import hooked as planner
 from transformer_presets.cli import _plan as cli_plan
 from transformer_presets.cli._parser import plan_parser
 from transformer_presets.errors import PresetArgumentError, PresetError, PresetValidationError
+from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.bridge import ADAPTERS, NOT_BUILDABLE, BridgeLayout, _parse
 from transformer_presets.registry.registry import default_registry
 

@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 from transformer_presets import list_presets, resolve_preset
-from transformer_presets.planner import hooked as planner
 from transformer_presets.errors import PresetValidationError
+from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.bridge import ADAPTERS, NOT_BUILDABLE, BridgeLayout
 
 from ._tl4 import requires_tl4, run_tl4

@@ -31,7 +31,7 @@ from transformer_presets import PresetError, get_preset, list_presets
 from transformer_presets.fields.params import total_params
 from transformer_presets.hf.exporting import to_hf_config
 from transformer_presets.hf.model_folder import tokenizer_files
-from transformer_presets.tl4.boot.boot import _transformers_config
+from transformer_presets.tl4.boot import _transformers_config
 
 from ._tl4 import requires_tl4, run_tl4
 from .conftest import REPO

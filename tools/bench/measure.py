@@ -77,7 +77,7 @@ if trace:
     import tracemalloc
     tracemalloc.start()
 from transformer_presets import PresetRegistry
-import transformer_presets.catalog.build, transformer_presets.presetfile  # parsing code, loaded untimed
+import transformer_presets.catalog.build, transformer_presets.files.reader  # parsing code, loaded untimed
 t0 = time.perf_counter()
 registry = PresetRegistry(use_cache=False)
 catalog = registry.catalog()

@@ -7,7 +7,7 @@ ways, and each function here feeds one:
   ``TransformerBridge.boot_native``, TransformerLens's own small pre-norm decoder
   (for training from scratch). It carries every value the native model reads, or
   refuses with a :class:`BridgeError` naming the field by which the native model
-  would build another model than the preset describes (:mod:`._tl4_fields` holds the
+  would build another model than the preset describes (:mod:`.fields` holds the
   decision for every field).
 - :func:`boot_bridge` builds the preset's real architecture through transformers and
   wraps it, as ``TransformerBridge.boot_transformers`` does, without downloading
