@@ -11,16 +11,19 @@ numpy. The package is split along its jobs:
 - ``_commands`` and ``_bridges``: the other commands;
 - ``_output``: tables, values, JSON, colour and the escaping of unprintable text.
 
+May use every other part of the package: it is the top of the layers (only
+``__main__`` is above it).
+
 Start-up (the one place this is explained). ``list`` is what people run most,
 and its time is a target (about twice ``python -c pass``; ``python -m
 tools.bench`` measures it). So nothing on its way imports what it does not
 use: argparse (about half a ``python -c pass``), typing, pathlib, platformdirs
 (which loads tempfile and random), json, re (unless a pattern has ``?`` or
 ``[``) or contextlib. The rest of the package follows from that: the package's
-names load on first use (``transformer_presets/__init__.py``); ``_dirs``
+names load on first use (``transformer_presets/__init__.py``); ``common.dirs``
 answers the XDG folders without platformdirs on plain Linux; the cache is
 ``marshal`` data, which needs no decoder module; record types and TypedDicts
-(``records``, ``_types``) are imported only where they are made or checked;
+(``catalog.records``, ``catalog.types``) are imported only where they are made or checked;
 and modules that build catalogs (TOML, merging) are imported only to build.
 ``tests/test_cli.py`` fails if one of those imports comes back on a warm
 listing's path. :func:`quick_list_args` reads the plain forms of ``list``'s
