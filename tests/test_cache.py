@@ -218,6 +218,18 @@ def test_cache_holds_no_device_and_only_plain_data(isolated: Path) -> None:
                 assert "device" not in (entry["values"] or {})
 
 
+def test_summary_rows_hold_the_record_s_fields_in_every_column(isolated: Path) -> None:
+    # The fields of a listing's row are declared once, on PresetInfo: the rows made in
+    # memory and the columns the cache stores must follow it.
+    from transformer_presets import PresetInfo
+    from transformer_presets.catalog.build import build_catalog
+
+    wanted = [*PresetInfo._fields, "shadowed"]
+    assert list(_cachefiles.SUMMARY_COLUMNS) == wanted
+    rows = build_catalog(_sources.default_sources()).summaries()
+    assert rows and all(list(row) == wanted for row in rows)
+
+
 def test_long_lived_registry_sees_edits(user_dir: Path) -> None:
     reg = PresetRegistry()
     write(user_dir / "mine.toml", "[tiny]\nextends = 'gpt2'\nn_layers = 2\n")

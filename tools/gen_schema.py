@@ -42,22 +42,34 @@ if TYPE_CHECKING:
 
 
 def field_table_text() -> str:
-    """The text of ``fields/table.py`` for the class as it is."""
+    """The text of ``fields/table.py`` for the class as it is.
+
+    One row per field (its name, its kinds, and its default if it has one), and
+    the two dicts built from the rows once, at import.
+    """
     kinds, defaults = field_table()
 
     def quoted(value: object) -> str:
         return repr(value).replace("'", '"')
 
+    def row(name: str) -> str:
+        cells = [quoted(name), quoted(kinds[name])]
+        if name in defaults:
+            cells.append(quoted(defaults[name]))
+        return f"    ({', '.join(cells)}),"
+
     lines = [
+        "# Each field, in declaration order: its name, its kinds of value, and its default",
+        "# when it has one.",
+        "_FIELDS: tuple[tuple[Any, ...], ...] = (",
+        *(row(name) for name in kinds),
+        ")",
+        "",
         "#: Each field, in declaration order, with its kinds of value.",
-        "FIELD_KINDS: dict[str, tuple[str, ...]] = {",
-        *(f'    "{name}": {quoted(k)},' for name, k in kinds.items()),
-        "}",
+        "FIELD_KINDS: dict[str, tuple[str, ...]] = {f[0]: f[1] for f in _FIELDS}",
         "",
         "#: Every optional field's default (``dtype`` by name).",
-        "FIELD_DEFAULTS: dict[str, Any] = {",
-        *(f'    "{name}": {quoted(v)},' for name, v in defaults.items()),
-        "}",
+        "FIELD_DEFAULTS: dict[str, Any] = {f[0]: f[2] for f in _FIELDS if len(f) > 2}",
         "",
     ]
     return _TABLE_HEAD + "\n".join(lines)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from os import PathLike
 
 __all__ = [
+    "ERROR_CLASSES",
     "PresetArgumentError",
     "PresetCycleError",
     "PresetError",
@@ -135,6 +136,21 @@ class PresetArgumentError(PresetError, TypeError):
     A ``PresetError`` like every error here, and also a ``TypeError``, which is
     what Python code expects for an argument of the wrong type.
     """
+
+
+#: Every class of the family, by name: what an error kept as plain data (in the cache)
+#: names its class by.
+ERROR_CLASSES: dict[str, type[PresetError]] = {
+    cls.__name__: cls
+    for cls in (
+        PresetError,
+        PresetNotFoundError,
+        PresetSyntaxError,
+        PresetValidationError,
+        PresetCycleError,
+        PresetArgumentError,
+    )
+}
 
 
 def did_you_mean(word: str, candidates: Iterable[str], *, n: int = 3) -> str:

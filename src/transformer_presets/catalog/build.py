@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from typing import Protocol
 
-from ..errors import PresetError
 from ..files.sources import Source, list_files
 from .entries import natural_key, summarize
 from .resolve import Resolver
@@ -133,12 +132,9 @@ def build_catalog(sources: list[Source]) -> MemoryCatalog:
         key = (d.level, d.name.casefold())
         if key in by_level_name:
             other = defs[by_level_name[key]]
-            raise PresetError(
+            raise d.error_at(
                 f"is defined twice at the same level: in {other.file} (line {other.line}) "
-                f"and in {d.file} (line {d.line})",
-                file=d.file,
-                preset=d.name,
-                line=d.line,
+                f"and in {d.file} (line {d.line})"
             )
         by_level_name[key] = index
     for (level, folded), index in sorted(by_level_name.items()):
@@ -157,13 +153,10 @@ def build_catalog(sources: list[Source]) -> MemoryCatalog:
                 other_index = alias_owner.get((d.level, folded))
             if other_index is not None and other_index != index:
                 other = defs[other_index]
-                raise PresetError(
+                raise d.error_at(
                     f"alias {alias!r} of preset {d.name!r} is already the name or an alias "
                     f"of preset {other.name!r} ({other.file}, line {other.line})",
-                    file=d.file,
-                    preset=d.name,
-                    key="aliases",
-                    line=d.where("aliases")[0],
+                    "aliases",
                 )
             alias_owner[(d.level, folded)] = index
     for (level, folded), index in sorted(alias_owner.items()):

@@ -10,14 +10,7 @@ needs) and checks entries read back from the cache.
 
 from __future__ import annotations
 
-from ..errors import (
-    PresetArgumentError,
-    PresetCycleError,
-    PresetError,
-    PresetNotFoundError,
-    PresetSyntaxError,
-    PresetValidationError,
-)
+from ..errors import ERROR_CLASSES, PresetError
 from ..fields.rules import PER_LAYER_FIELDS
 from ..fields.table import FIELD_KINDS
 from ..files.sources import KIND_BY_LEVEL
@@ -31,26 +24,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_KEYS",
-    "ERROR_CLASSES",
     "entry_problem",
     "error_from_json",
     "error_to_json",
     "natural_key",
     "summarize",
 ]
-
-#: The error classes an entry may hold, by name.
-ERROR_CLASSES: dict[str, type[PresetError]] = {
-    cls.__name__: cls
-    for cls in (
-        PresetError,
-        PresetNotFoundError,
-        PresetSyntaxError,
-        PresetValidationError,
-        PresetCycleError,
-        PresetArgumentError,
-    )
-}
 
 
 def error_to_json(error: PresetError) -> ErrorData:

@@ -235,12 +235,10 @@ class Resolver:
         for offset, member in enumerate(members):
             d = self._defs[member]
             chain = names[offset:] + names[:offset] + [d.name]
-            self._merged[member] = PresetCycleError(
+            self._merged[member] = d.error_at(
                 "presets extend each other in a cycle: " + " -> ".join(chain),
-                file=d.file,
-                preset=d.name,
-                key="extends",
-                line=d.where("extends")[0],
+                "extends",
+                PresetCycleError,
             )
 
     def _combine(self, index: int, parents: list[tuple[str, int]]) -> _Merged | PresetError:
@@ -258,13 +256,7 @@ class Resolver:
                 # (which would grow with the length of the chain).
                 root = self._roots.get(parent, merged)
                 self._roots[index] = root
-                return PresetError(
-                    f"cannot extend {parent_name!r}: {root}",
-                    file=d.file,
-                    preset=d.name,
-                    key="extends",
-                    line=d.where("extends")[0],
-                )
+                return d.error_at(f"cannot extend {parent_name!r}: {root}", "extends")
             p_values, p_origins, p_checkpoints, p_outside = merged
             values.update(p_values)
             origins.update(p_origins)
@@ -300,24 +292,19 @@ class Resolver:
                 if folded in self._by_level[level]:
                     return self._by_level[level][folded]
             found = index
-        if found is None or found == index:
-            line, col = d.where("extends")
-            if found == index:
-                raise PresetCycleError(
-                    f"preset extends itself: {d.name} -> {d.name}",
-                    file=d.file,
-                    preset=d.name,
-                    key="extends",
-                    line=line,
-                    col=col,
-                )
-            raise PresetNotFoundError(
+        if found == index:
+            raise d.error_at(
+                f"preset extends itself: {d.name} -> {d.name}",
+                "extends",
+                PresetCycleError,
+                column=True,
+            )
+        if found is None:
+            raise d.error_at(
                 f"unknown parent preset {parent_name!r}"
                 f"{did_you_mean(parent_name, self.lookup_names())}",
-                file=d.file,
-                preset=d.name,
-                key="extends",
-                line=line,
-                col=col,
+                "extends",
+                PresetNotFoundError,
+                column=True,
             )
         return found

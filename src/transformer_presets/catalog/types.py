@@ -71,32 +71,9 @@ class Entry(TypedDict):
     patterns: dict[str, dict[str, list[str]]] | None
 
 
-class SummaryRow(TypedDict):
-    """What listing needs of an entry (the fields of ``PresetInfo``, plus ``shadowed``)."""
-
-    name: str
-    aliases: list[str]
-    description: str | None
-    abstract: bool
-    source: str
-    file: str
-    line: int | None
-    family: str
-    extends: list[str]
-    architecture: str | None
-    n_layers: int | None
-    d_model: int | None
-    n_heads: int | None
-    n_key_value_heads: int | None
-    d_head: int | None
-    d_mlp: int | None
-    n_ctx: int | None
-    d_vocab: int | None
-    n_params: int | None
-    dtype: str | None
-    trust_remote_code: bool
-    remote_code_warning: bool
-    modified_by: list[str]
-    has_checkpoints: bool
-    error: str | None
-    shadowed: bool
+#: What listing needs of an entry (``catalog.entries.summarize``): the fields of
+#: :class:`~transformer_presets.catalog.records.PresetInfo` as plain data (lists where
+#: the record has tuples, and ``line`` None where it has 0), plus ``shadowed``. Its
+#: fields are declared once, on the record; ``cache._files.SUMMARY_COLUMNS`` checks
+#: each column's kind where rows are read back.
+SummaryRow = dict[str, Any]

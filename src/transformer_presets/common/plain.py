@@ -3,6 +3,8 @@
 - :func:`is_int`: an integer that is not a bool (``True`` is an ``int`` in Python,
   but never a layer count);
 - :func:`same_value`: equality that keeps ``True`` and ``1`` apart, as a preset does;
+- :class:`KeyedValue`: equality and hashing by a key, for the small slotted classes
+  that ``dataclasses`` would make cost every listing (its imports take about 15 ms);
 - :data:`blake2b`: the digest, from the blake2 module alone (``hashlib`` also loads
   OpenSSL, which a warm lookup would pay for nothing).
 """
@@ -20,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TypeGuard
 
-__all__ = ["blake2b", "is_int", "same_value"]
+__all__ = ["KeyedValue", "blake2b", "is_int", "same_value"]
 
 
 def is_int(value: Any) -> TypeGuard[int]:
@@ -50,3 +52,30 @@ def same_value(a: Any, b: Any, *, rel_tol: float = 0.0) -> bool:
 
         return a == b or math.isclose(a, b, rel_tol=rel_tol)
     return bool(a == b)
+
+
+class KeyedValue:
+    """A value that equals (and hashes as) another of its class with the same ``_key()``.
+
+    >>> class Point(KeyedValue):
+    ...     __slots__ = ("x", "y")
+    ...     def __init__(self, x: int, y: int) -> None:
+    ...         self.x, self.y = x, y
+    ...     def _key(self) -> tuple[int, int]:
+    ...         return (self.x, self.y)
+    >>> Point(1, 2) == Point(1, 2), Point(1, 2) == Point(2, 1), len({Point(1, 2), Point(1, 2)})
+    (True, False, 1)
+    """
+
+    __slots__ = ()
+
+    def _key(self) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ..common.plain import KeyedValue
 from ..errors import PresetError
 from .sources import Source, file_names
 
@@ -70,7 +71,7 @@ def is_racy(sig: tuple[Stamp, ...]) -> bool:
     return any(stamp.digest is not None for stamp in sig)
 
 
-class Stamp:
+class Stamp(KeyedValue):
     """What one preset file (or a source without files) looked like when a signature was taken.
 
     ``kind`` is ``"file"`` for a file that was there (then ``size``, the
@@ -125,14 +126,6 @@ class Stamp:
     def without_digest(self) -> tuple[object, ...]:
         """Everything but the content hash: what the timestamps alone say."""
         return (*self._key()[:-2], self.detail)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Stamp):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
 
     def __repr__(self) -> str:
         # The cache hashes this text: it must depend on the values alone.

@@ -62,6 +62,30 @@ class PresetDef:
             return self.key_lines[key]
         return self.line, None
 
+    def error_at(
+        self,
+        reason: str,
+        key: str | None = None,
+        cls: type[PresetError] = PresetError,
+        *,
+        column: bool = False,
+    ) -> PresetError:
+        """A ``cls`` error about ``key`` of this preset (its header without one), naming
+        the file, the preset and the key's line (and column, with ``column``).
+
+        >>> PresetDef("tiny", "my.toml", 3).error_at("must not be empty", "aliases")
+        PresetError("my.toml:3: preset 'tiny', key 'aliases': must not be empty")
+        """
+        line, col = self.where(key)
+        return cls(
+            reason,
+            file=self.file,
+            preset=self.name,
+            key=key,
+            line=line,
+            col=col if column else None,
+        )
+
 
 @dataclass
 class PresetFile:

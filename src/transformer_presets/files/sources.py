@@ -7,6 +7,7 @@ from stat import S_ISDIR
 
 from ..common import env as _env
 from ..common.dirs import user_config_dir
+from ..common.plain import KeyedValue
 from ..errors import PresetArgumentError, PresetError
 
 TYPE_CHECKING = False
@@ -66,7 +67,7 @@ KIND_BY_LEVEL = {
 }
 
 
-class Source:
+class Source(KeyedValue):
     """A preset file or folder at one level of precedence.
 
     ``required`` sources must exist (a typo in ``TRANSFORMER_PRESETS_PATH``
@@ -92,14 +93,6 @@ class Source:
 
     def _key(self) -> tuple[int, str, bool]:
         return (self.level, self.path, self.required)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Source):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
 
     def __repr__(self) -> str:
         return f"Source(level={self.level}, path={self.path!r}, required={self.required})"

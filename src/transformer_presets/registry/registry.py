@@ -297,15 +297,15 @@ class PresetRegistry:
 
     def _rows(
         self,
-        pattern: str | Iterable[str] | None = None,
-        *,
-        include_abstract: bool = False,
-        source: str | None = None,
-        family: str | None = None,
-        sort: str = "name",
+        pattern: str | Iterable[str] | None,
+        include_abstract: bool,
+        source: str | None,
+        family: str | None,
+        sort: str,
         matched: dict[int, str] | None = None,
     ) -> list[SummaryRow]:
-        """:meth:`list` as the catalog's own summary rows, for the command line.
+        """:meth:`list` as the catalog's own summary rows, for the command line
+        (which passes every argument: their defaults are :meth:`list`'s).
 
         ``matched``, when given, is filled with ``id(row) -> alias`` for each row that
         matched a pattern through an alias and not through its name.
@@ -372,7 +372,7 @@ class PresetRegistry:
         column = SORT_KEYS[sort]
         if column is not None:
             # Stable: equal values keep the natural order of names; unknown sizes last.
-            rows.sort(key=lambda row: (row[column] is None, row[column] or 0))  # type: ignore[literal-required]
+            rows.sort(key=lambda row: (row[column] is None, row[column] or 0))
         return rows
 
     def list(
@@ -398,9 +398,7 @@ class PresetRegistry:
         >>> [p.name for p in PresetRegistry().list("EleutherAI/pythia-*m")][:3]
         ['EleutherAI/pythia-14m', 'EleutherAI/pythia-31m', 'EleutherAI/pythia-70m']
         """
-        rows = self._rows(
-            pattern, include_abstract=include_abstract, source=source, family=family, sort=sort
-        )
+        rows = self._rows(pattern, include_abstract, source, family, sort)
         from ._explaining import info_record
 
         return [info_record(row) for row in rows]
