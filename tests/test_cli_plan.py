@@ -22,8 +22,8 @@ from transformer_presets.cli._plan import (
     parse_memory,
 )
 from transformer_presets.fields.params import total_params
+from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
-from transformer_presets.planner.hooked import hooked as planner
 
 from .test_cli import TINY, fails, home, ok, ok_json, run
 
