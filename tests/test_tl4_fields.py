@@ -281,6 +281,16 @@ def test_a_preset_the_native_model_cannot_build_names_the_field_and_the_way_out(
         to_bridge_config("qwen-1.8b")
 
 
+def test_a_native_refusal_names_the_other_fields_at_fault_too() -> None:
+    # The first field is the message's key; the others follow it, once each, sorted
+    # (errors.first_problem, which the Hugging Face export's refusal words the same way).
+    with pytest.raises(BridgeError) as info:
+        to_bridge_config("allenai/Olmo-3-1025-7B")
+    assert info.value.key == "original_architecture"
+    assert "original_architecture = 'Olmo3ForCausalLM': HookedTransformer builds" in str(info.value)
+    assert "(also: use_local_attn, use_yarn_rope); boot_bridge(" in str(info.value)
+
+
 def test_the_readme_shows_the_refusal_as_it_is() -> None:
     section = README.split("## TransformerLens 4", 1)[1]
     shown = re.search(r"```\n(preset 'EleutherAI/pythia-70m'.*?)\n```", section, re.S)
