@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from transformer_presets import cli, resolve_preset
 from transformer_presets.cli import _plan as cli_plan
+from transformer_presets.cli import _size
 from transformer_presets.cli._parser import plan_parser
 from transformer_presets.cli._plan import (
     DEFAULT_MEMORY,
@@ -22,8 +23,8 @@ from transformer_presets.cli._plan import (
     parse_memory,
 )
 from transformer_presets.fields.params import total_params
+from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
-from transformer_presets.planner.hooked import hooked as planner
 
 from .test_cli import TINY, fails, home, ok, ok_json, run
 
@@ -291,6 +292,26 @@ def test_size_and_hooks_stay_off_torch_numpy_and_slow_imports(home: Path, args: 
 
 
 @pytest.mark.parametrize(
+    ("args", "own", "others"),
+    [
+        (["size", "gpt2-small"], "_size", ["_hooks", "_plot", "_plan_bridge"]),
+        (["hooks", "pythia-70m", "blocks.0.*"], "_hooks", ["_size", "_plot", "_plan_bridge"]),
+    ],
+    ids=["size", "hooks"],
+)
+def test_each_command_imports_its_own_modules_only(
+    home: Path, args: list[str], own: str, others: list[str]
+) -> None:
+    # Every module costs start-up time: hooks does without size's report, neither plots.
+    ok(*args)
+    proc = run(*args, python_flags=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr
+    imported = _imported(proc.stderr)
+    assert f"transformer_presets.cli.{own}" in imported
+    assert [m for m in others if f"transformer_presets.cli.{m}" in imported] == []
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("512", 512),
@@ -451,6 +472,18 @@ def test_the_quick_reader_reads_the_plain_forms() -> None:
     assert cli_plan.quick_plan_args(["size", "gpt2", "--help"], "p") is None
 
 
+@pytest.mark.parametrize("command", ["size", "hooks"])
+def test_argparse_and_the_quick_reader_take_the_same_options(command: str) -> None:
+    # Both read cli_plan.plan_options: an option argparse alone took would go unnoticed by
+    # the property tests above (the quick reader hands what it does not know to argparse).
+    for parser in (cli.build_parser("p"), plan_parser("p")):
+        sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+        taken = {s for a in sub._actions for s in a.option_strings}
+        flags = {option.flag for option in cli_plan.plan_options(command)}
+        assert taken == {"-h", "--help", "--json", "--preset-path"} | flags
+    assert len(cli_plan.plan_options("size")) == 8 and len(cli_plan.plan_options("hooks")) == 4
+
+
 def test_a_user_preset_the_kv_cache_cannot_hold(home: Path, user_presets: Path) -> None:
     # Ungrouped grouped-query attention computes keys TransformerLens's cache cannot take.
     text = TINY.format(name="ungrouped") + (
@@ -504,7 +537,7 @@ def test_the_longest_context_is_planned_and_plotted_in_exact_integers(
     proc = run("size", "longest", "--batch", str(top), "--plot", str(target))
     assert proc.returncode == 0, proc.stderr
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    seqs, series = cli_plan._plot_series(planner.ModelPlan(values), top, "float32", None)
+    seqs, series = _size._plot_series(planner.ModelPlan(values), top, "float32", None)
     assert seqs[0] == 1 and seqs[-1] == top and len(seqs) == cli_plan.PLOT_POINTS + 1
     assert all(type(v) is int for values in series.values() for v in (*values, *seqs))
     assert series["activations"][-1] == got["activation_bytes"]

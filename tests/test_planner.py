@@ -18,8 +18,8 @@ import pytest
 from transformer_presets.config.hooked import DTYPE_NAMES, FIELD_DEFAULTS, check_and_derive
 from transformer_presets.errors import PresetError, PresetValidationError
 from transformer_presets.fields import params
+from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
-from transformer_presets.planner.hooked import hooked as planner
 
 from .conftest import REPO
 

@@ -31,7 +31,7 @@ from transformer_presets import PresetError, get_preset, list_presets
 from transformer_presets.fields.params import total_params
 from transformer_presets.hf.exporting import to_hf_config
 from transformer_presets.hf.model_folder import tokenizer_files
-from transformer_presets.tl4.boot import _transformers_config
+from transformer_presets.tl4._inputs import transformers_config
 
 from ._tl4 import requires_tl4, run_tl4
 from .conftest import REPO
@@ -82,7 +82,7 @@ def _architectures() -> dict[str, str]:
     for info in list_presets():
         values = get_preset(info.name).to_dict()
         try:
-            config = _transformers_config(values, info.name)
+            config = transformers_config(values, info.name)
         except PresetError:
             continue
         arch = config["architectures"][0]

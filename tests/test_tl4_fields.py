@@ -46,7 +46,8 @@ from transformer_presets.hf.model_folder import (
     tokenizer_files,
     write_tokenizer,
 )
-from transformer_presets.tl4.boot import _version_tuple, bridge_config_values
+from transformer_presets.tl4._preset import version_tuple
+from transformer_presets.tl4.boot import bridge_config_values
 from transformer_presets.tl4.fields import (
     DROPPED,
     FIELD_DECISIONS,
@@ -280,6 +281,16 @@ def test_a_preset_the_native_model_cannot_build_names_the_field_and_the_way_out(
         to_bridge_config("qwen-1.8b")
 
 
+def test_a_native_refusal_names_the_other_fields_at_fault_too() -> None:
+    # The first field is the message's key; the others follow it, once each, sorted
+    # (errors.first_problem, which the Hugging Face export's refusal words the same way).
+    with pytest.raises(BridgeError) as info:
+        to_bridge_config("allenai/Olmo-3-1025-7B")
+    assert info.value.key == "original_architecture"
+    assert "original_architecture = 'Olmo3ForCausalLM': HookedTransformer builds" in str(info.value)
+    assert "(also: use_local_attn, use_yarn_rope); boot_bridge(" in str(info.value)
+
+
 def test_the_readme_shows_the_refusal_as_it_is() -> None:
     section = README.split("## TransformerLens 4", 1)[1]
     shown = re.search(r"```\n(preset 'EleutherAI/pythia-70m'.*?)\n```", section, re.S)
@@ -402,7 +413,7 @@ def test_transformerlens_4_missing_or_3_is_a_preset_error(monkeypatch: pytest.Mo
         installed = importlib.metadata.version("transformer-lens")
     except importlib.metadata.PackageNotFoundError:
         installed = None
-    if installed is not None and _version_tuple(installed) < (4, 3):
+    if installed is not None and version_tuple(installed) < (4, 3):
         # The real TransformerLens of this process: 3.x.
         for call in (lambda: to_bridge_config("gpt2"), lambda: boot_bridge("gpt2")):
             with pytest.raises(BridgeError) as info:
@@ -429,8 +440,8 @@ def test_transformerlens_4_missing_or_3_is_a_preset_error(monkeypatch: pytest.Mo
 
 
 def test_version_numbers_are_read_as_numbers() -> None:
-    assert _version_tuple("4.10.0") > _version_tuple("4.3.0") > _version_tuple("4.2.9")
-    assert _version_tuple("4.3rc1") == (4, 3)
+    assert version_tuple("4.10.0") > version_tuple("4.3.0") > version_tuple("4.2.9")
+    assert version_tuple("4.3rc1") == (4, 3)
 
 
 # -- the stand-in tokenizer and the cache's tokenizer ---------------------------------------
@@ -624,14 +635,14 @@ def test_only_the_transformerlens_4_module_imports_transformerlens_or_transforme
 
 
 def test_the_readme_counts_what_boot_bridge_builds_and_what_reaches_nothing() -> None:
-    from transformer_presets.tl4.boot import _transformers_config
+    from transformer_presets.tl4._inputs import transformers_config
 
     cpu_only = {"GPT2LMHeadModel", "Phi3ForCausalLM"}  # tests/test_tl4_bridge.py checks these
     counts = {"meta": 0, "cpu": 0, "remote code": 0, "gemma 1": 0, "no architecture": 0}
     neither = 0
     for name, _family, values in _bundled():
         try:
-            config = _transformers_config(values, name)
+            config = transformers_config(values, name)
         except BridgeError:
             counts["remote code"] += 1
             reached = False
@@ -653,22 +664,22 @@ def test_the_readme_counts_what_boot_bridge_builds_and_what_reaches_nothing() ->
 
 
 def test_loaded_weights_follow_the_checkpoints_own_tying(tmp_path: Path) -> None:
-    from transformer_presets.tl4.boot import _checkpoint_tie, _with_tie
+    from transformer_presets.tl4._inputs import checkpoint_tie, with_tie
 
     config = {"tie_word_embeddings": False, "text_config": {"tie_word_embeddings": False}}
     (tmp_path / "config.json").write_text('{"tie_word_embeddings": true}')
-    assert _with_tie(config, _checkpoint_tie(str(tmp_path))) == {
+    assert with_tie(config, checkpoint_tie(str(tmp_path))) == {
         "tie_word_embeddings": True,
         "text_config": {"tie_word_embeddings": True},
     }
     assert config["text_config"] == {"tie_word_embeddings": False}  # not changed in place
     (tmp_path / "config.json").write_text('{"text_config": {"tie_word_embeddings": false}}')
-    assert _checkpoint_tie(str(tmp_path)) is False
+    assert checkpoint_tie(str(tmp_path)) is False
     # Silent or unreadable: the architecture's own default decides, as for the checkpoint.
     (tmp_path / "config.json").write_text("{}")
-    assert _with_tie(config, _checkpoint_tie(str(tmp_path))) == {"text_config": {}}
+    assert with_tie(config, checkpoint_tie(str(tmp_path))) == {"text_config": {}}
     (tmp_path / "config.json").write_text("not json")
-    assert _checkpoint_tie(str(tmp_path)) is None
+    assert checkpoint_tie(str(tmp_path)) is None
 
 
 def test_boot_bridge_takes_floating_point_dtypes_only() -> None:
@@ -681,12 +692,12 @@ def test_boot_bridge_takes_floating_point_dtypes_only() -> None:
 def test_a_cpu_build_larger_than_the_memory_available_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from transformer_presets.tl4 import boot as tl4
+    from transformer_presets.tl4 import _memory
 
-    available = tl4._available_memory()
+    available = _memory.available_memory()
     if sys.platform.startswith("linux"):
         assert available is not None and available > 0
-    monkeypatch.setattr(tl4, "_available_memory", lambda: 100 << 20)
+    monkeypatch.setattr(_memory, "available_memory", lambda: 100 << 20)
     with pytest.raises(BridgeError) as info:
         boot_bridge("gpt2", device="cpu")
     assert info.value.key == "device"

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from os import PathLike
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
 __all__ = [
     "ERROR_CLASSES",
     "PresetArgumentError",
@@ -14,6 +19,7 @@ __all__ = [
     "PresetSyntaxError",
     "PresetValidationError",
     "did_you_mean",
+    "first_problem",
 ]
 
 
@@ -170,3 +176,18 @@ def did_you_mean(word: str, candidates: Iterable[str], *, n: int = 3) -> str:
     if len(names) == 1:
         return f" (did you mean {names[0]}?)"
     return f" (did you mean {', '.join(names[:-1])} or {names[-1]}?)"
+
+
+def first_problem(
+    problems: Sequence[tuple[str, str]], values: Mapping[str, Any], show: Callable[[Any], str]
+) -> tuple[str, str]:
+    """The first of ``problems`` (``(field, reason)`` pairs, at least one) and its words:
+    ``"field = value: reason"``, naming the other fields at fault after it.
+
+    >>> first_problem([("a", "too big"), ("b", "odd"), ("a", "again")], {"a": 3}, repr)
+    ('a', 'a = 3: too big (also: b)')
+    """
+    (field, reason), *others = problems
+    rest = sorted({f for f, _ in others} - {field})
+    also = f" (also: {', '.join(rest)})" if rest else ""
+    return field, f"{field} = {show(values[field])}: {reason}{also}"

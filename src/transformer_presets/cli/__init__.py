@@ -5,9 +5,13 @@ One implementation serves ``transformer-presets`` (the console script),
 ``python -m tools.list_presets`` from a checkout. No command imports torch or
 numpy. The package is split along its jobs:
 
-- ``_quick``: the ``list`` command and the reader of its plain arguments;
+- ``_quick``: the ``list`` command, and the reader of plain arguments that the
+  quick readers share;
 - ``_parser``: the argparse parser of every command, and each ``--json`` shape;
-- ``_plan``: ``size`` and ``hooks`` (will it fit?), with their own quick reader;
+- ``_plan``: ``size`` and ``hooks`` (will it fit?): their options and their own
+  quick reader; the work is in ``_planning`` (the plan the arguments ask about),
+  ``_size`` and ``_plan_bridge`` (the reports), ``_hooks`` (the listing), ``_plot``
+  (``--plot``) and ``_units`` (sizes in words, and which memory sizes hold them);
 - ``_commands`` and ``_bridges``: the other commands;
 - ``_output``: tables, values, JSON, colour and the escaping of unprintable text.
 

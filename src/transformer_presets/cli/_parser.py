@@ -10,7 +10,6 @@ import argparse
 from collections.abc import Callable
 
 from ..common.version import __version__
-from ..planner.hooked import MODELS, OPTIMIZERS
 from ..registry.registry import SORT_KEYS, SOURCE_KINDS
 from ._bridges import cmd_export_hf, cmd_schema
 from ._commands import (
@@ -23,15 +22,12 @@ from ._commands import (
     cmd_validate,
 )
 from ._output import PROG
-from ._plan import (
-    cmd_hooks,
-    cmd_size,
-    dtype_option,
-    for_argparse,
-    parse_memory,
-    positive,
-)
+from ._plan import cmd_hooks, cmd_size, for_argparse, plan_options
 from ._quick import cmd_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "JSON_SHAPES",
@@ -150,6 +146,25 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> Callable[[str, str], argparse.ArgumentParser]:
+    """``parser``'s subcommands: the function that adds one, ``command(name, help)``, with
+    the common options, its ``--json`` shape and ``help`` as its description."""
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        made: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            epilog=JSON_SHAPES.get(name),
+            formatter_class=formatter,
+            parents=[_common()],
+        )
+        return made
+
+    return command
+
+
 def list_parser(prog: str) -> argparse.ArgumentParser:
     """The parser of ``list`` on its own (``python -m tools.list_presets``)."""
     p = argparse.ArgumentParser(
@@ -178,17 +193,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
-            name,
-            help=help,
-            description=help[0].upper() + help[1:] + ".",
-            epilog=JSON_SHAPES.get(name),
-            formatter_class=formatter,
-            parents=[_common()],
-        )
+    command = _subcommands(parser)
 
     p = command("list", "list presets with their main sizes")
     _add_list_arguments(p)
@@ -278,69 +283,31 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def add_plan_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """Register ``size`` and ``hooks``; ``command(name, help)`` makes a subcommand's parser."""
+    """Register ``size`` and ``hooks``; ``command(name, help)`` makes a subcommand's parser.
 
-    def sizes(p: argparse.ArgumentParser) -> None:
+    Their options are the quick reader's (:func:`~._plan.plan_options`), declared here
+    with argparse's own words for a mistake: its "invalid choice", or the reader's message.
+    """
+    for name, help, func in (
+        ("size", "memory and compute of a preset's model: will it fit?", cmd_size),
+        ("hooks", "every hook run_with_cache fills, with its shape and bytes", cmd_hooks),
+    ):
+        p = command(name, help)
         p.add_argument("name", metavar="NAME", help="a preset name or alias, any case")
-        p.add_argument(
-            "--batch",
-            type=for_argparse(positive),
-            default=1,
-            metavar="B",
-            help="batch size (default 1)",
-        )
-        p.add_argument(
-            "--seq",
-            type=for_argparse(positive),
-            metavar="S",
-            help="tokens per sequence (default: the model's context, n_ctx)",
-        )
-        p.add_argument(
-            "--dtype",
-            type=for_argparse(dtype_option),
-            metavar="D",
-            help="float32, bfloat16, ... (default: the preset's)",
-        )
-        p.add_argument(
-            "--model",
-            choices=MODELS,
-            default="hooked",
-            help="hooked: TransformerLens 3's HookedTransformer (default); bridge: "
-            "TransformerLens 4.3's TransformerBridge, as boot_bridge builds it",
-        )
-
-    p = command("size", "memory and compute of a preset's model: will it fit?")
-    sizes(p)
-    p.add_argument(
-        "--hooks", metavar="GLOB", help="count only the activations of hooks matching GLOB"
-    )
-    p.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        default="adamw",
-        help="optimizer state in the training state (default adamw)",
-    )
-    p.add_argument(
-        "--memory",
-        type=for_argparse(parse_memory),
-        nargs="+",
-        action="extend",
-        metavar="SIZE",
-        help="memory sizes to check (24GiB, 80GB, ...; default 8, 16, 24, 40 and 80 GiB)",
-    )
-    p.add_argument(
-        "--plot",
-        metavar="FILE.png",
-        help="plot memory against sequence length (needs the 'plot' extra: matplotlib)",
-    )
-    p.set_defaults(func=cmd_size)
-
-    p = command("hooks", "every hook run_with_cache fills, with its shape and bytes")
-    sizes(p)
-    p.add_argument(
-        "glob", nargs="?", metavar="GLOB", help="only hooks matching this shell-style glob"
-    )
-    p.set_defaults(func=cmd_hooks)
+        for option in plan_options(name):
+            keywords: dict[str, Any] = {"metavar": option.metavar, "help": option.help}
+            if option.choices is not None:
+                keywords["choices"] = option.choices
+            elif option.read is not str:
+                keywords["type"] = for_argparse(option.read)
+            if option.many:
+                keywords.update(nargs="+", action="extend")
+            p.add_argument(option.flag, default=option.default, **keywords)
+        if name == "hooks":
+            p.add_argument(
+                "glob", nargs="?", metavar="GLOB", help="only hooks matching this shell-style glob"
+            )
+        p.set_defaults(func=func)
 
 
 def plan_parser(prog: str) -> argparse.ArgumentParser:
@@ -352,18 +319,5 @@ def plan_parser(prog: str) -> argparse.ArgumentParser:
     defines them, so every message is argparse's.
     """
     parser = argparse.ArgumentParser(prog=prog, formatter_class=formatter)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        made: argparse.ArgumentParser = sub.add_parser(
-            name,
-            help=help,
-            description=help[0].upper() + help[1:] + ".",
-            epilog=JSON_SHAPES.get(name),
-            formatter_class=formatter,
-            parents=[_common()],
-        )
-        return made
-
-    add_plan_commands(command)
+    add_plan_commands(_subcommands(parser))
     return parser

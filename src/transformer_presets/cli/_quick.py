@@ -30,7 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     import types
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from ..catalog.types import SummaryRow
     from ..registry.registry import PresetRegistry
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     # What a command receives: argparse's answer, or the quick reader's.
     Args = argparse.Namespace | types.SimpleNamespace
 
-__all__ = ["LIST_HEADERS", "cmd_list", "quick_list_args", "registry_for"]
+__all__ = ["LIST_HEADERS", "cmd_list", "plain_options", "quick_list_args", "registry_for"]
 
 
 def registry_for(args: Args) -> PresetRegistry:
@@ -155,47 +155,88 @@ def quick_list_args(argv: Sequence[str]) -> types.SimpleNamespace | None:
     """
     import types
 
+    read = plain_options(
+        argv,
+        flags=("--json", "-a", "--all"),
+        options=("--source", "--family", "--preset-path", "--sort"),
+    )
+    if read is None:
+        return None
     args = types.SimpleNamespace(
         json=False,
         preset_path=[],
-        patterns=[],
+        patterns=read[0],
         source=None,
         family=None,
         all=False,
         sort="name",
         func=cmd_list,
     )
-    patterns_ended = False
+    for option, values in read[1]:
+        if option == "--json":
+            args.json = True
+        elif option in ("-a", "--all"):
+            args.all = True
+        elif option == "--preset-path":
+            args.preset_path += values
+        elif (option == "--source" and values[0] not in SOURCE_KINDS) or (
+            option == "--sort" and values[0] not in SORT_KEYS
+        ):
+            return None  # argparse's "invalid choice"
+        else:
+            setattr(args, option[2:], values[0])
+    return args
+
+
+def plain_options(
+    argv: Sequence[str],
+    *,
+    flags: Collection[str],
+    options: Collection[str],
+    lists: Collection[str] = (),
+    most_positionals: int | None = None,
+) -> tuple[list[str], list[tuple[str, list[str]]]] | None:
+    """``argv`` read in its plain forms: the positionals, and each option with its values
+    in order, or None for anything argparse must read (the quick readers' common part).
+
+    ``flags`` take no value; ``options`` take one, as ``--opt value`` or ``--opt=value``;
+    ``lists`` take the values up to the next option (one as ``--opt=value``). None for
+    another option, a missing value, positionals on both sides of an option (argparse
+    reads them in one run) or more than ``most_positionals`` of them.
+
+    >>> plain_options(["a", "--all", "--sort=params"], flags=["--all"], options=["--sort"])
+    (['a'], [('--all', []), ('--sort', ['params'])])
+    >>> plain_options(["a", "--all", "b"], flags=["--all"], options=[]) is None
+    True
+    """
+    positionals: list[str] = []
+    given: list[tuple[str, list[str]]] = []
+    positionals_ended = False
     i = 0
     while i < len(argv):
         arg = argv[i]
         i += 1
         if not arg.startswith("-"):
-            if patterns_ended:
-                return None  # argparse rejects patterns on both sides of an option
-            args.patterns.append(arg)
+            if positionals_ended or len(positionals) == most_positionals:
+                return None
+            positionals.append(arg)
             continue
-        patterns_ended = bool(args.patterns)
-        if arg == "--json":
-            args.json = True
-            continue
-        if arg in ("-a", "--all"):
-            args.all = True
+        positionals_ended = bool(positionals)
+        if arg in flags:
+            given.append((arg, []))
             continue
         option, equals, value = arg.partition("=")
-        if option not in ("--source", "--family", "--preset-path", "--sort"):
+        values = [value] if equals else []
+        if option in lists:
+            while not equals and i < len(argv) and not argv[i].startswith("-"):
+                values.append(argv[i])
+                i += 1
+        elif option not in options:
             return None
-        if not equals:
-            if i == len(argv) or argv[i].startswith("-"):
-                return None  # argparse's "expected one argument"
-            value = argv[i]
+        elif not equals and i < len(argv) and not argv[i].startswith("-"):
+            values.append(argv[i])
             i += 1
-        if (option == "--source" and value not in SOURCE_KINDS) or (
-            option == "--sort" and value not in SORT_KEYS
-        ):
-            return None  # argparse's "invalid choice"
-        if option == "--preset-path":
-            args.preset_path.append(value)
-        else:
-            setattr(args, option[2:], value)
-    return args
+        if not values:
+            return None  # argparse's "expected one argument"
+        given.append((option, values))
+    return positionals, given

@@ -53,7 +53,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config.hooked import HookedTransformerConfig, check_and_derive
-from ..errors import PresetError, PresetValidationError, did_you_mean
+from ..errors import PresetError, PresetValidationError, did_you_mean, first_problem
 from ..fields.keys import FIELDS, check_field_value, defaults
 from ._read import MAX_LAYERS
 from ._write import (
@@ -216,14 +216,9 @@ def _refuse(export: Export, name: str | None) -> None:
     """Raise the first problem found, naming the other fields at fault too."""
     if not export.problems:
         return
-    (field, reason), *others = export.problems
-    rest = sorted({f for f, _ in others} - {field})
-    also = f" (also: {', '.join(rest)})" if rest else ""
+    field, problem = first_problem(export.problems, export.v, show)
     raise HFExportError(
-        f"{export.arch} cannot express this preset: {field} = {show(export.v[field])}: "
-        f"{reason}{also}",
-        preset=name,
-        key=field,
+        f"{export.arch} cannot express this preset: {problem}", preset=name, key=field
     )
 
 
