@@ -8,20 +8,13 @@
 from __future__ import annotations
 
 from ..errors import PresetArgumentError, PresetValidationError, did_you_mean
-from ._model import (
-    MAX_LAYERS,
-    HookSpec,
-    ModelPlan,
-    TrainingState,
-    _Globs,
-    _globs,
-    _Tally,
-    dtype_key,
-)
+from ._args import _check_layers, _Globs, dtype_key
+from ._model import ModelPlan
+from ._results import TrainingState
+from ._tally import _Tally
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
     from typing import Any
 
     from .layout import Layout
@@ -93,12 +86,7 @@ class BridgePlan(ModelPlan):
         from .bridge import BridgeLayout
 
         self.layout = BridgeLayout(cfg)
-        self.L = self.layout.L
-        if self.L > MAX_LAYERS:
-            raise PresetValidationError(
-                f"the planner lays out at most {MAX_LAYERS} layers, got {self.L}",
-                key="n_layers",
-            )
+        self.L = _check_layers(self.layout.L)
         self._n_ctx = self.layout.n_ctx
         self.config_dtype = dtype_key(self.layout.c.get("dtype"))
         self.experts = 0  # no hook per expert: the bridge sees the router and the output
@@ -112,21 +100,9 @@ class BridgePlan(ModelPlan):
         """The ``transformers`` architecture the bridge wraps, and TransformerLens's adapter."""
         return f"{self.layout.arch} ({self.layout.adapter.name})"
 
-    def hook_specs(
-        self,
-        batch: int,
-        seq: int,
-        dtype: Any = None,
-        *,
-        names: str | Iterable[str] | None = None,
-    ) -> list[HookSpec]:
-        """See :func:`hook_specs`."""
-        globs = _globs(names)
-        dt = self._dtype(dtype)
-        lay = self._layout(batch, seq, dt)
+    def _check_listed(self, globs: _Globs | None, dtype: str) -> None:
         if self.layout.rotary_varies:  # refuses a selection whose tensors vary by process
-            self._tally(globs, dt)
-        return self._specs(lay, globs)
+            self._tally(globs, dtype)
 
     def _layout(self, batch: int, seq: int, dtype: str) -> Layout:
         B, S = self._sizes(batch, seq)

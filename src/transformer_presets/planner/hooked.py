@@ -39,27 +39,26 @@ the registry's resolved values without importing the config class either.
 
 from __future__ import annotations
 
-from ._model import _NUMBER as _NUMBER
-from ._model import _POST_NORM_ARCHITECTURES as _POST_NORM_ARCHITECTURES
-from ._model import (
+from ._args import _NUMBER as _NUMBER
+from ._args import (
     MAX_EXPERTS_IN_ALL,
     MAX_LAYERS,
     MAX_SIZE,
     OPTIMIZERS,
-    HookSpec,
-    ModelPlan,
-    TrainingState,
     dtype_key,
-    held_bytes,
 )
-from ._model import _Globs as _Globs
-from ._model import _globs as _globs
+from ._args import _Globs as _Globs
+from ._args import _globs as _globs
+from ._model import ModelPlan
+from ._results import HookSpec, TrainingState, held_bytes
+from ._structure import _POST_NORM_ARCHITECTURES as _POST_NORM_ARCHITECTURES
 from .bridge_plan import MODELS, BridgePlan, plan_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
     from typing import Any
+
+    from ._args import Names
 
 
 __all__ = [
@@ -88,13 +87,7 @@ __all__ = [
 
 
 def hook_specs(
-    cfg: Any,
-    batch: int,
-    seq: int,
-    dtype: Any = None,
-    *,
-    names: str | Iterable[str] | None = None,
-    model: str = "hooked",
+    cfg: Any, batch: int, seq: int, dtype: Any = None, *, names: Names = None, model: str = "hooked"
 ) -> list[HookSpec]:
     """Every activation ``run_with_cache`` stores for a ``[batch, seq]`` token tensor.
 
@@ -139,13 +132,7 @@ def hook_specs(
 
 
 def hook_shapes(
-    cfg: Any,
-    batch: int,
-    seq: int,
-    dtype: Any = None,
-    *,
-    names: str | Iterable[str] | None = None,
-    model: str = "hooked",
+    cfg: Any, batch: int, seq: int, dtype: Any = None, *, names: Names = None, model: str = "hooked"
 ) -> dict[str, tuple[int, ...]]:
     """Hook name -> shape of every activation ``run_with_cache`` stores, in the cache's order.
 
@@ -162,13 +149,7 @@ def hook_shapes(
 
 
 def activation_cache_bytes(
-    cfg: Any,
-    batch: int,
-    seq: int,
-    names: str | Iterable[str] | None = None,
-    dtype: Any = None,
-    *,
-    model: str = "hooked",
+    cfg: Any, batch: int, seq: int, names: Names = None, dtype: Any = None, *, model: str = "hooked"
 ) -> int:
     """The bytes of the activations ``run_with_cache`` stores for a ``[batch, seq]`` input.
 
