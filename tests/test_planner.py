@@ -18,7 +18,7 @@ import pytest
 from transformer_presets.config.hooked import DTYPE_NAMES, FIELD_DEFAULTS, check_and_derive
 from transformer_presets.errors import PresetError, PresetValidationError
 from transformer_presets.fields import params
-from transformer_presets.planner import _listing
+from transformer_presets.planner import _hooks
 from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
 
@@ -597,7 +597,7 @@ def test_other_hooks_never_lay_out_the_experts(monkeypatch: pytest.MonkeyPatch) 
             made.append(name)
             super().__init__(name, *args, **kwargs)
 
-    monkeypatch.setattr(_listing, "HookSpec", Counted)  # where the specs are made
+    monkeypatch.setattr(_hooks, "HookSpec", Counted)  # where the specs are made
     matched: list[str] = []
     call = planner._Globs.__call__
     monkeypatch.setattr(

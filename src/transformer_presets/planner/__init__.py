@@ -18,12 +18,11 @@ The faces (what other subpackages use):
 Their parts (private to the planner):
 
 - ``_model``: ``ModelPlan``, one ``HookedTransformer`` read once and every question of it,
-  made of ``_structure`` (the config read and checked), ``_listing`` (the hooks laid out
-  and listed), ``_tally`` (a selection counted without listing it) and ``_resources``
-  (weights, buffers, the KV cache, FLOPs, training);
-- ``_results``: the answers (``HookSpec``, ``TrainingState``);
-- ``_args``: the bounds, the dtype sizes and the readers of the arguments (dtypes,
-  sizes, optimizers, globs over hook names);
+  made of ``_hooks`` (the hooks laid out and listed, or counted without listing them) and
+  ``_structure`` (the config read and checked, and the weights, buffers, KV cache, FLOPs
+  and training state that follow from it);
+- ``_values``: the bounds, the dtype sizes, the readers of the arguments (dtypes, sizes,
+  optimizers, globs over hook names) and the answers (``HookSpec``, ``TrainingState``);
 - ``_bridge_adapters``: one table per TransformerLens 4.3 adapter, written in the row
   language of ``_bridge_rows``.
 

@@ -1,8 +1,8 @@
 """``ModelPlan``: one ``HookedTransformer``'s structure, read once, and every question of it.
 
 The parts it is made of: :mod:`._structure` (the config read and checked),
-:mod:`._listing` (the hooks laid out and listed), :mod:`._tally` (a selection counted
-without listing it) and :mod:`._resources` (weights, buffers, the KV cache, FLOPs and
+:mod:`._hooks` (the hooks laid out and listed, or counted without listing them) and
+the resources of :mod:`._structure` (weights, buffers, the KV cache, FLOPs and
 training). Pure Python, no torch.
 """
 
@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..fields.rules import check_and_derive
-from ._args import _globs, _optimizer
-from ._resources import _Resources
-from ._tally import _Counting
+from ._hooks import _Counting
+from ._structure import _Resources
+from ._values import _globs, _optimizer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any
 
-    from ._args import Names
-    from ._results import HookSpec, TrainingState
+    from ._values import HookSpec, Names, TrainingState
 
 
 class ModelPlan(_Counting, _Resources):

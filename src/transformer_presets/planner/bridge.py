@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from ..errors import PresetValidationError, did_you_mean
 from ..fields.params import _Config
-from ._args import _HALF, shape_bytes
 from ._bridge_adapters import ADAPTERS, NOT_BUILDABLE
 from ._bridge_rows import DIMS, Row
 from ._bridge_rows import _parse as _parse
+from ._values import _HALF, shape_bytes
 from .layout import IN, Layout, Order, Part, Shared
 
 TYPE_CHECKING = False

@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 from ..errors import PresetArgumentError, PresetValidationError, did_you_mean
-from ._args import _check_layers, _Globs, dtype_key
+from ._hooks import _Tally
 from ._model import ModelPlan
-from ._results import TrainingState
-from ._tally import _Tally
+from ._values import TrainingState, _check_layers, _Globs, dtype_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -39,26 +39,28 @@ the registry's resolved values without importing the config class either.
 
 from __future__ import annotations
 
-from ._args import _NUMBER as _NUMBER
-from ._args import (
+from ._model import ModelPlan
+from ._structure import _POST_NORM_ARCHITECTURES as _POST_NORM_ARCHITECTURES
+from ._values import _NUMBER as _NUMBER
+from ._values import (
     MAX_EXPERTS_IN_ALL,
     MAX_LAYERS,
     MAX_SIZE,
     OPTIMIZERS,
+    HookSpec,
+    TrainingState,
     dtype_key,
+    held_bytes,
 )
-from ._args import _Globs as _Globs
-from ._args import _globs as _globs
-from ._model import ModelPlan
-from ._results import HookSpec, TrainingState, held_bytes
-from ._structure import _POST_NORM_ARCHITECTURES as _POST_NORM_ARCHITECTURES
+from ._values import _Globs as _Globs
+from ._values import _globs as _globs
 from .bridge_plan import MODELS, BridgePlan, plan_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._args import Names
+    from ._values import Names
 
 
 __all__ = [

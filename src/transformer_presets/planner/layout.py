@@ -125,7 +125,7 @@ class Layout:
 
     ``tokens`` is ``batch * seq``; ``experts_after`` names the row of a stack after which
     each layer's experts fire, one by one (``HookedTransformer``'s mixtures of experts,
-    which :mod:`._listing` lays out itself). ``shared`` maps each :class:`Shared` key to
+    which :mod:`._hooks` lays out itself). ``shared`` maps each :class:`Shared` key to
     a row holding it (its shape and bytes), ``owners`` to the name of the first hook
     holding it.
     """
