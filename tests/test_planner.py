@@ -18,6 +18,7 @@ import pytest
 from transformer_presets.config.hooked import DTYPE_NAMES, FIELD_DEFAULTS, check_and_derive
 from transformer_presets.errors import PresetError, PresetValidationError
 from transformer_presets.fields import params
+from transformer_presets.planner import _hooks
 from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
 
@@ -313,6 +314,45 @@ def test_the_config_methods_are_the_planner() -> None:
         )
 
 
+def test_the_config_methods_take_the_planner_functions_parameters() -> None:
+    # One signature for each question: the config's method is the planner's function
+    # with the config as cfg (dtype may be given by position there too), and importing
+    # the config imports no planner until a config asks it something.
+    pytest.importorskip("torch")
+    import inspect
+
+    from transformer_presets import HookedTransformerConfig
+
+    cfg = HookedTransformerConfig(**GPT2)
+    for name in (
+        "hook_shapes",
+        "activation_cache_bytes",
+        "kv_cache_bytes",
+        "forward_flops",
+        "training_state_bytes",
+    ):
+        method, function = getattr(cfg, name), getattr(planner, name)
+        assert method.__name__ == name and method.__doc__ == function.__doc__
+        parameters = [*inspect.signature(function).parameters.values()]
+        assert [*inspect.signature(method).parameters.values()] == parameters[1:]
+    assert cfg.kv_cache_bytes(1, 8, "bfloat16") == cfg.kv_cache_bytes(1, 8, dtype="bfloat16")
+    code = (
+        "import sys\n"
+        "import transformer_presets.config.hooked as c\n"
+        "before = 'transformer_presets.planner.hooked' in sys.modules\n"
+        "c.HookedTransformerConfig.kv_cache_bytes\n"
+        "print(before, 'transformer_presets.planner.hooked' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(REPO / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["False", "False"]
+
+
 @pytest.mark.parametrize(
     ("question", "args", "key"),
     [
@@ -557,7 +597,7 @@ def test_other_hooks_never_lay_out_the_experts(monkeypatch: pytest.MonkeyPatch) 
             made.append(name)
             super().__init__(name, *args, **kwargs)
 
-    monkeypatch.setattr(planner, "HookSpec", Counted)
+    monkeypatch.setattr(_hooks, "HookSpec", Counted)  # where the specs are made
     matched: list[str] = []
     call = planner._Globs.__call__
     monkeypatch.setattr(

@@ -13,14 +13,15 @@ field list from it. Only building an instance does, because picking a
 
 from __future__ import annotations
 
+import inspect
 import pprint
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from ..common.dtypes import DTYPE_NAMES, dtype_name
-from ..errors import PresetValidationError, did_you_mean
+from ..errors import PresetError, PresetValidationError, did_you_mean
 from ..fields.rules import (
     ACTIVATION_NAMES,
     DERIVED_FIELDS,
@@ -38,6 +39,11 @@ from ..fields.rules import (
 
 if TYPE_CHECKING:
     import torch
+
+    from ..planner import hooked as _planner
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -59,6 +65,59 @@ __all__ = [
     "kind_matches",
     "value_problem",
 ]
+
+
+class _Planned(Generic[_P, _R]):
+    """A function of the planner (:mod:`transformer_presets.planner.hooked`) as a method of
+    the config: ``cfg.kv_cache_bytes(...)`` is ``kv_cache_bytes(cfg, ...)``, and an error
+    it raises names the config's model as its preset.
+
+    At run time it holds the function's name, and the planner is imported when a config
+    first asks it something: importing the config needs none of it.
+    """
+
+    @overload
+    def __init__(self, question: Callable[Concatenate[Any, _P], _R]) -> None: ...
+
+    @overload
+    def __init__(self, question: str) -> None: ...
+
+    def __init__(self, question: Callable[Concatenate[Any, _P], _R] | str) -> None:
+        self._question = question
+        self._signature: inspect.Signature | None = None
+        name = question if isinstance(question, str) else question.__name__
+        self.__doc__ = f"See :func:`transformer_presets.planner.hooked.{name}`."
+
+    @overload
+    def __get__(self, cfg: None, owner: type) -> _Planned[_P, _R]: ...
+
+    @overload
+    def __get__(self, cfg: HookedTransformerConfig, owner: type) -> Callable[_P, _R]: ...
+
+    def __get__(
+        self, cfg: HookedTransformerConfig | None, owner: type
+    ) -> _Planned[_P, _R] | Callable[_P, _R]:
+        if cfg is None:
+            return self
+        question = self._question
+        if isinstance(question, str):  # asked for the first time
+            from ..planner import hooked
+
+            question = self._question = getattr(hooked, question)
+        if self._signature is None:  # the function's, but for cfg
+            signature = inspect.signature(question)
+            self._signature = signature.replace(parameters=[*signature.parameters.values()][1:])
+
+        def asked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return question(cfg, *args, **kwargs)
+            except PresetError as exc:
+                raise exc.with_context(preset=cfg.model_name) from None
+
+        asked.__name__ = asked.__qualname__ = question.__name__
+        asked.__doc__ = question.__doc__
+        asked.__signature__ = self._signature  # type: ignore[attr-defined]
+        return asked
 
 
 def _default_dtype() -> torch.dtype:
@@ -277,71 +336,24 @@ class HookedTransformerConfig:
 
         return weight_bytes(self)
 
-    # Memory and compute (transformer_presets.planner.hooked; ``dtype`` defaults to this config's).
-    # ``model`` is "hooked" (TransformerLens 3's HookedTransformer) or "bridge"
-    # (TransformerLens 4.3's TransformerBridge as boot_bridge builds it), which answers
-    # the questions about run_with_cache's cache only.
-    # An error names this model as its preset, as the registry's errors do.
-
-    def _planned(self, question: str, *args: Any, **kwargs: Any) -> Any:
-        from ..errors import PresetError
-        from ..planner import hooked as planner
-
-        try:
-            return getattr(planner, question)(self, *args, **kwargs)
-        except PresetError as exc:
-            raise exc.with_context(preset=self.model_name) from None
-
-    def hook_shapes(
-        self,
-        batch: int,
-        seq: int,
-        *,
-        dtype: Any = None,
-        names: Any = None,
-        model: str = "hooked",
-    ) -> dict[str, tuple[int, ...]]:
-        """Hook name -> shape of every activation ``run_with_cache`` stores, in its order.
-
-        ``names`` (a glob or a list of globs) keeps only the hooks it matches, without
-        laying out the others.
-        """
-        return self._planned("hook_shapes", batch, seq, dtype, names=names, model=model)  # type: ignore[no-any-return]
-
-    def activation_cache_bytes(
-        self, batch: int, seq: int, names: Any = None, *, dtype: Any = None, model: str = "hooked"
-    ) -> int:
-        """The bytes ``run_with_cache`` holds, for every hook or those matching ``names``."""
-        return self._planned("activation_cache_bytes", batch, seq, names, dtype, model=model)  # type: ignore[no-any-return]
-
-    def kv_cache_bytes(
-        self,
-        batch: int,
-        seq: int,
-        *,
-        dtype: Any = None,
-        include_mask: bool = False,
-        model: str = "hooked",
-    ) -> int:
-        """The keys and values TransformerLens's KV cache holds after ``seq`` tokens.
-
-        Its attention mask (``[batch, seq]`` int64) is counted only with ``include_mask``.
-        """
-        return self._planned(  # type: ignore[no-any-return]
-            "kv_cache_bytes", batch, seq, dtype, include_mask=include_mask, model=model
-        )
-
-    def forward_flops(
-        self, batch: int, seq: int, *, dtype: Any = None, model: str = "hooked"
-    ) -> int:
-        """The FLOPs of one forward pass, as ``FlopCounterMode`` counts them."""
-        return self._planned("forward_flops", batch, seq, dtype, model=model)  # type: ignore[no-any-return]
-
-    def training_state_bytes(
-        self, optimizer: str = "adamw", *, dtype: Any = None, model: str = "hooked"
-    ) -> int:
-        """Weights, gradients and optimizer state after one step of ``optimizer``."""
-        return self._planned("training_state_bytes", optimizer, dtype, model=model)  # type: ignore[no-any-return]
+    # Memory and compute: the planner's questions (planner.hooked), asked of this config,
+    # with its parameters; ``dtype`` defaults to this config's, and ``model`` is "hooked"
+    # (TransformerLens 3's HookedTransformer) or "bridge" (TransformerLens 4.3's
+    # TransformerBridge as boot_bridge builds it), which answers the questions about
+    # run_with_cache's cache only. An error names this model as its preset, as the
+    # registry's errors do.
+    if TYPE_CHECKING:  # the functions, whose parameters the methods take
+        hook_shapes = _Planned(_planner.hook_shapes)
+        activation_cache_bytes = _Planned(_planner.activation_cache_bytes)
+        kv_cache_bytes = _Planned(_planner.kv_cache_bytes)
+        forward_flops = _Planned(_planner.forward_flops)
+        training_state_bytes = _Planned(_planner.training_state_bytes)
+    else:  # their names, so that importing the config imports no planner
+        hook_shapes = _Planned("hook_shapes")
+        activation_cache_bytes = _Planned("activation_cache_bytes")
+        kv_cache_bytes = _Planned("kv_cache_bytes")
+        forward_flops = _Planned("forward_flops")
+        training_state_bytes = _Planned("training_state_bytes")
 
 
 def copy_config(cfg: HookedTransformerConfig) -> HookedTransformerConfig:

@@ -1,8 +1,8 @@
 """The hooks of one ``[batch, seq]`` input, laid out by parts: what both planners fill.
 
-:mod:`.planner` lays out TransformerLens 3's ``HookedTransformer`` and
-:mod:`.planner_bridge` TransformerLens 4.3's ``TransformerBridge`` in these terms, and
-:mod:`.planner` lists, counts and prices either layout with one machinery (a glob matched
+:mod:`.hooked` lays out TransformerLens 3's ``HookedTransformer`` and
+:mod:`.bridge` TransformerLens 4.3's ``TransformerBridge`` in these terms, and
+:mod:`.hooked` lists, counts and prices either layout with one machinery (a glob matched
 only against the hooks it can reach, the layers counted without visiting them where they
 are alike, exact integers).
 
@@ -125,7 +125,7 @@ class Layout:
 
     ``tokens`` is ``batch * seq``; ``experts_after`` names the row of a stack after which
     each layer's experts fire, one by one (``HookedTransformer``'s mixtures of experts,
-    which :mod:`.planner` lays out itself). ``shared`` maps each :class:`Shared` key to
+    which :mod:`._hooks` lays out itself). ``shared`` maps each :class:`Shared` key to
     a row holding it (its shape and bytes), ``owners`` to the name of the first hook
     holding it.
     """
