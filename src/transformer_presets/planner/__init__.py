@@ -6,6 +6,9 @@
 - ``bridge``: TransformerLens 4's ``TransformerBridge`` as ``boot_bridge`` builds it
   (``model="bridge"``): one table per TransformerLens adapter of the hooks its
   ``run_with_cache`` fills;
+- ``bridge_params``: the bridge's parameters and buffers (``_bridge_tables``: one table
+  of tensors per ``transformers`` architecture; ``_bridge_tensors``: laid out for a
+  preset), its weights, buffers, key-value cache, FLOPs and training state;
 - ``layout``: what both fill: the parts of a model (once, or once per layer of a
   stack, in a few kinds of layer) and, for each hook, the tensor it holds, so that
   a selection is counted, not listed, and a tensor under two names is counted once.
