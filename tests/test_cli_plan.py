@@ -21,9 +21,10 @@ from transformer_presets.cli._plan import (
     format_percent,
     parse_memory,
 )
+from transformer_presets.errors import PresetValidationError
 from transformer_presets.fields.params import total_params
+from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
-from transformer_presets.planner.hooked import hooked as planner
 
 from .test_cli import TINY, fails, home, ok, ok_json, run
 
@@ -215,7 +216,7 @@ def test_the_largest_batch_gives_readable_numbers(home: Path) -> None:
     assert re.search(r"^ +80\.0 GiB  does not fit \(\d\.\de\+\d\d%\)$", text, re.M)
     hooks = ok("hooks", "gpt2-small", "unembed.*", "--batch", top)
     assert re.match(r"2 hooks, \d+\.\d YiB ", hooks.splitlines()[-1])
-    with pytest.raises(planner.PresetValidationError, match="must be at most"):
+    with pytest.raises(PresetValidationError, match="must be at most"):
         planner.hook_specs(resolve_preset("gpt2-small"), 2**63, 4)
 
 

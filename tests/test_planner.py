@@ -18,8 +18,9 @@ import pytest
 from transformer_presets.config.hooked import DTYPE_NAMES, FIELD_DEFAULTS, check_and_derive
 from transformer_presets.errors import PresetError, PresetValidationError
 from transformer_presets.fields import params
+from transformer_presets.planner import _model
+from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
-from transformer_presets.planner.hooked import hooked as planner
 
 from .conftest import REPO
 
@@ -557,7 +558,7 @@ def test_other_hooks_never_lay_out_the_experts(monkeypatch: pytest.MonkeyPatch) 
             made.append(name)
             super().__init__(name, *args, **kwargs)
 
-    monkeypatch.setattr(planner, "HookSpec", Counted)
+    monkeypatch.setattr(_model, "HookSpec", Counted)  # where the specs are made
     matched: list[str] = []
     call = planner._Globs.__call__
     monkeypatch.setattr(

@@ -24,6 +24,7 @@ from transformer_presets import cli, list_presets, resolve_preset
 from transformer_presets.cli import _plan as cli_plan
 from transformer_presets.cli._parser import plan_parser
 from transformer_presets.errors import PresetArgumentError, PresetError, PresetValidationError
+from transformer_presets.planner import _model
 from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.bridge import ADAPTERS, NOT_BUILDABLE, BridgeLayout, _parse
 from transformer_presets.registry.registry import default_registry
@@ -386,7 +387,7 @@ def test_a_deep_bridge_is_counted_without_listing_its_layers(
             made.append(name)
             super().__init__(name, *args, **kwargs)
 
-    monkeypatch.setattr(planner, "HookSpec", Counted)
+    monkeypatch.setattr(_model, "HookSpec", Counted)  # where the specs are made
     matched: list[str] = []
     call = planner._Globs.__call__
     monkeypatch.setattr(
@@ -438,7 +439,8 @@ def test_the_bridge_planner_imports_no_torch_transformers_or_transformer_lens(
 ) -> None:
     code = (
         "import sys\n"
-        "from transformer_presets import planner, resolve_preset\n"
+        "from transformer_presets import resolve_preset\n"
+        "from transformer_presets.planner import hooked as planner\n"
         "v = resolve_preset('mixtral')\n"
         "planner.hook_specs(v, 1, 8, 'bfloat16', model='bridge')\n"
         "planner.activation_cache_bytes(v, 1, 8, 'blocks.*', model='bridge')\n"
