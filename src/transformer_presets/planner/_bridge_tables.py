@@ -163,6 +163,20 @@ _XIELU_MLP = (
 )
 
 
+def _decoder(
+    prefix: str, embed: str, layer: str, final: str, head: str = "", *, layers: str = "layers"
+) -> tuple[Section, ...]:
+    """A decoder's sections: the embeddings and final norm under ``prefix``, the layers
+    under ``prefix`` + ``layers``, then the unembedding (by default an untied
+    ``lm_head`` without a bias, and TransformerLens's zero one)."""
+    return (
+        (prefix, None, embed),
+        (prefix + layers + ".{i}.", "L", layer),
+        (prefix, None, final),
+        ("", None, head or "lm_head.weight V D ?untied\n" + _ZERO_UNEMBED_BIAS),
+    )
+
+
 def _llama_like(
     block: str,
     norms: tuple[str, ...] = ("input_layernorm", "post_attention_layernorm"),
@@ -176,13 +190,7 @@ def _llama_like(
     but where ``block`` has them, rotary frequencies at the model level)."""
     top = "embed_tokens.weight V D\n" + ("$embed_tokens.embed_scale np\n" if embed_scale else "")
     layer = block + "".join(_norm(n) for n in norms)
-    tail = (_norm("norm") if final_norm else "") + rotary
-    return (
-        (prefix, None, top),
-        (prefix + "layers.{i}.", "L", layer),
-        (prefix, None, tail),
-        ("", None, "lm_head.weight V D ?untied\n" + _ZERO_UNEMBED_BIAS),
-    )
+    return _decoder(prefix, top, layer, (_norm("norm") if final_norm else "") + rotary)
 
 
 _GEMMA_NORMS = (
@@ -226,139 +234,110 @@ _SIGLIP = (
     ),
 )
 
-_GPT2 = (
-    ("transformer.", None, "wte.weight V D\nwpe.weight C D\n"),
-    (
-        "transformer.h.{i}.",
-        "L",
-        _norm("ln_1", bias=True)
-        + _conv1d("attn.c_attn", "D", "3*D", flags="~")
-        + "".join(
-            f"attn.{p}.weight D D + @attn.c_attn.weight\nattn.{p}.bias D + @attn.c_attn.bias\n"
-            for p in "qkv"
-        )
-        + _conv1d("attn.c_proj", "D", "D")
-        + _norm("ln_2", bias=True)
-        + _conv1d("mlp.c_fc", "D", "M")
-        + _conv1d("mlp.c_proj", "M", "D"),
-    ),
-    ("transformer.", None, _norm("ln_f", bias=True)),
-    ("", None, "lm_head.weight V D\n" + _ZERO_UNEMBED_BIAS),
+
+def _gpt2_like(embed: str, layer: str, final: str = "", head: str = "") -> tuple[Section, ...]:
+    """GPT-2 and the decoders transformers names as it does (``transformer.h.{i}.``, a
+    final ``ln_f`` LayerNorm)."""
+    return _decoder(
+        "transformer.", embed, layer, _norm("ln_f", bias=True) + final, head, layers="h"
+    )
+
+
+_WTE_WPE = "wte.weight V D\nwpe.weight C D\n"
+_GPT2 = _gpt2_like(
+    _WTE_WPE,
+    _norm("ln_1", bias=True)
+    + _conv1d("attn.c_attn", "D", "3*D", flags="~")
+    + "".join(
+        f"attn.{p}.weight D D + @attn.c_attn.weight\nattn.{p}.bias D + @attn.c_attn.bias\n"
+        for p in "qkv"
+    )
+    + _conv1d("attn.c_proj", "D", "D")
+    + _norm("ln_2", bias=True)
+    + _conv1d("mlp.c_fc", "D", "M")
+    + _conv1d("mlp.c_proj", "M", "D"),
 )
 
-_GPT_NEO = (
-    ("transformer.", None, "wte.weight V D\nwpe.weight C D\n"),
-    (
-        "transformer.h.{i}.",
-        "L",
-        _norm("ln_1", bias=True)
-        + "".join(_linear(f"attn.attention.{p}_proj", "D", "D") for p in "kvq")
-        + _linear("attn.attention.out_proj", "D", "D", bias=True)
-        # The causal mask (windowed on local layers), n_ctx by n_ctx in every layer.
-        + "$attn.attention.bias 1 1 C C bool np\n"
-        + _norm("ln_2", bias=True)
-        + _linear("mlp.c_fc", "M", "D", bias=True)
-        + _linear("mlp.c_proj", "D", "M", bias=True),
-    ),
-    ("transformer.", None, _norm("ln_f", bias=True)),
-    ("", None, "lm_head.weight V D\n" + _ZERO_UNEMBED_BIAS),
+_GPT_NEO = _gpt2_like(
+    _WTE_WPE,
+    _norm("ln_1", bias=True)
+    + "".join(_linear(f"attn.attention.{p}_proj", "D", "D") for p in "kvq")
+    + _linear("attn.attention.out_proj", "D", "D", bias=True)
+    # The causal mask (windowed on local layers), n_ctx by n_ctx in every layer.
+    + "$attn.attention.bias 1 1 C C bool np\n"
+    + _norm("ln_2", bias=True)
+    + _linear("mlp.c_fc", "M", "D", bias=True)
+    + _linear("mlp.c_proj", "D", "M", bias=True),
 )
 
-_GPT_NEOX = (
-    ("gpt_neox.", None, "embed_in.weight V D\n"),
-    (
-        "gpt_neox.layers.{i}.",
-        "L",
-        _norm("input_layernorm", bias=True)
-        + _norm("post_attention_layernorm", bias=True)
-        + _linear("attention.query_key_value", "3*D", "D", bias=True, flags="~")
-        + _split(
-            "attention.query_key_value",
-            (("attention.q", "D"), ("attention.k", "D"), ("attention.v", "D")),
-            "D",
-            "@1",
-            bias=True,
-        )
-        + _linear("attention.dense", "D", "D", bias=True)
-        + _linear("mlp.dense_h_to_4h", "M", "D", bias=True)
-        + _linear("mlp.dense_4h_to_h", "D", "M", bias=True),
-    ),
-    ("gpt_neox.", None, _norm("final_layer_norm", bias=True) + _ROTARY),
-    ("", None, "lm_head.weight V D\n" + _ZERO_UNEMBED_BIAS),
+
+def _fused_qkv(a: str) -> str:
+    """GPT-NeoX's and BLOOM's fused QKV, which the bridge does not run, and the Q/K/V
+    TransformerLens de-interleaves from it per head: copies, or views with one head."""
+    fused = f"{a}.query_key_value"
+    parts = tuple((f"{a}.{p}", "D") for p in "qkv")
+    return _linear(fused, "3*D", "D", bias=True, flags="~") + _split(
+        fused, parts, "D", "@1", bias=True
+    )
+
+
+_H_TO_4H = _linear("mlp.dense_h_to_4h", "M", "D", bias=True) + _linear(
+    "mlp.dense_4h_to_h", "D", "M", bias=True
+)
+_GPT_NEOX = _decoder(
+    "gpt_neox.",
+    "embed_in.weight V D\n",
+    _norm("input_layernorm", bias=True)
+    + _norm("post_attention_layernorm", bias=True)
+    + _fused_qkv("attention")
+    + _linear("attention.dense", "D", "D", bias=True)
+    + _H_TO_4H,
+    _norm("final_layer_norm", bias=True) + _ROTARY,
 )
 
-_BLOOM = (
-    (
-        "transformer.",
-        None,
-        "word_embeddings.weight V D\n" + _norm("word_embeddings_layernorm", bias=True),
-    ),
-    (
-        "transformer.h.{i}.",
-        "L",
-        _norm("input_layernorm", bias=True)
-        + _linear("self_attention.query_key_value", "3*D", "D", bias=True, flags="~")
-        + _split(
-            "self_attention.query_key_value",
-            (("self_attention.q", "D"), ("self_attention.k", "D"), ("self_attention.v", "D")),
-            "D",
-            "@1",
-            bias=True,
-        )
-        + _linear("self_attention.dense", "D", "D", bias=True)
-        + _norm("post_attention_layernorm", bias=True)
-        + _linear("mlp.dense_h_to_4h", "M", "D", bias=True)
-        + _linear("mlp.dense_4h_to_h", "D", "M", bias=True),
-    ),
-    ("transformer.", None, _norm("ln_f", bias=True)),
-    ("", None, "lm_head.weight V D\n" + _ZERO_UNEMBED_BIAS),
+_BLOOM = _gpt2_like(
+    "word_embeddings.weight V D\n" + _norm("word_embeddings_layernorm", bias=True),
+    _norm("input_layernorm", bias=True)
+    + _fused_qkv("self_attention")
+    + _linear("self_attention.dense", "D", "D", bias=True)
+    + _norm("post_attention_layernorm", bias=True)
+    + _H_TO_4H,
 )
 
-_GPTJ = (
-    ("transformer.", None, "wte.weight V D\n"),
-    (
-        "transformer.h.{i}.",
-        "L",
-        _norm("ln_1", bias=True)
-        + "".join(_linear(f"attn.{p}_proj", "D", "D") for p in "kvq")
-        + _linear("attn.out_proj", "D", "D")
-        + _linear("mlp.fc_in", "M", "D", bias=True)
-        + _linear("mlp.fc_out", "D", "M", bias=True),
-    ),
+_GPTJ = _gpt2_like(
+    "wte.weight V D\n",
+    _norm("ln_1", bias=True)
+    + "".join(_linear(f"attn.{p}_proj", "D", "D") for p in "kvq")
+    + _linear("attn.out_proj", "D", "D")
+    + _linear("mlp.fc_in", "M", "D", bias=True)
+    + _linear("mlp.fc_out", "D", "M", bias=True),
     # transformers' sin/cos table of every position, float32 whatever the dtype.
-    ("transformer.", None, _norm("ln_f", bias=True) + "$rotary_emb.embed_positions C R f32 np\n"),
-    ("", None, _linear("lm_head", "V", "D", bias=True)),
+    "$rotary_emb.embed_positions C R f32 np\n",
+    _linear("lm_head", "V", "D", bias=True),
 )
 
-_OPT = (
+_OPT = _decoder(
+    "model.decoder.",
     # OPT's learned positions start at offset 2: two rows more than the context.
-    ("model.decoder.", None, "embed_tokens.weight V D\nembed_positions.weight C+2 D\n"),
-    (
-        "model.decoder.layers.{i}.",
-        "L",
-        "".join(_linear(f"self_attn.{p}_proj", "D", "D", bias=True) for p in ("k", "v", "q", "out"))
-        + _norm("self_attn_layer_norm", bias=True)
-        + _linear("fc1", "M", "D", bias=True)
-        + _linear("fc2", "D", "M", bias=True)
-        + _norm("final_layer_norm", bias=True),
-    ),
-    ("model.decoder.", None, _norm("final_layer_norm", bias=True)),
-    ("", None, "lm_head.weight V D\n" + _ZERO_UNEMBED_BIAS),
+    "embed_tokens.weight V D\nembed_positions.weight C+2 D\n",
+    "".join(_linear(f"self_attn.{p}_proj", "D", "D", bias=True) for p in ("k", "v", "q", "out"))
+    + _norm("self_attn_layer_norm", bias=True)
+    + _linear("fc1", "M", "D", bias=True)
+    + _linear("fc2", "D", "M", bias=True)
+    + _norm("final_layer_norm", bias=True),
+    _norm("final_layer_norm", bias=True),
 )
 
-_PHI = (
-    ("model.", None, "embed_tokens.weight V D\n"),
-    (
-        "model.layers.{i}.",
-        "L",
-        "".join(_linear(f"self_attn.{p}_proj", "Q", "D", bias=True) for p in "qkv")
-        + _linear("self_attn.dense", "D", "Q", bias=True)
-        + _linear("mlp.fc1", "M", "D", bias=True)
-        + _linear("mlp.fc2", "D", "M", bias=True)
-        + _norm("input_layernorm", bias=True),
-    ),
-    ("model.", None, _norm("final_layernorm", bias=True) + _ROTARY),
-    ("", None, _linear("lm_head", "V", "D", bias=True)),
+_PHI = _decoder(
+    "model.",
+    "embed_tokens.weight V D\n",
+    "".join(_linear(f"self_attn.{p}_proj", "Q", "D", bias=True) for p in "qkv")
+    + _linear("self_attn.dense", "D", "Q", bias=True)
+    + _linear("mlp.fc1", "M", "D", bias=True)
+    + _linear("mlp.fc2", "D", "M", bias=True)
+    + _norm("input_layernorm", bias=True),
+    _norm("final_layernorm", bias=True) + _ROTARY,
+    _linear("lm_head", "V", "D", bias=True),
 )
 
 _PHI3 = _llama_like(

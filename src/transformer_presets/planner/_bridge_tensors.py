@@ -61,13 +61,13 @@ class BridgeTensor:
         persistent: bool = True,
         added: bool = False,
     ) -> None:
-        self.name = name
-        self.shape = shape
-        self.dtype = dtype
-        self.trained = trained
-        self.view_of = view_of
-        self.persistent = persistent
-        self.added = added
+        self.name, self.shape, self.dtype = name, shape, dtype
+        self.trained, self.view_of, self.persistent, self.added = (
+            trained,
+            view_of,
+            persistent,
+            added,
+        )
 
     @property
     def numel(self) -> int:
@@ -135,94 +135,75 @@ _BERT_CACHE = "BERT does not generate: a masked language model keeps no key-valu
 
 
 class Arch:
-    """What the bridge of one ``transformers`` architecture holds and does."""
+    """What the bridge of one ``transformers`` architecture holds and does.
+
+    ``fixed``: fields that must hold these values (``...``: set), as the export requires
+    them. ``traits``, words: ``mha``, the config has no key/value head count (one per
+    query head); ``head_dim``, it has a head size (else heads times head size is the
+    width); ``sliding``, transformers' cache keeps only the window of local layers;
+    ``fills``, TransformerLens 4.3 writes to that cache while generating; ``bert`` or
+    ``t5``, how a forward pass computes (else as a decoder).
+    """
 
     __slots__ = ("cache", "fixed", "flops", "mha", "name", "sections", "sliding", "split")
 
-    def __init__(
-        self,
-        name: str,
-        fixed: Mapping[str, Any],
-        *,
-        flops: str = "decoder",
-        split: bool = True,
-        mha: bool = False,
-        sliding: bool = False,
-        cache: str = _UNFILLED,
-    ) -> None:
+    def __init__(self, name: str, fixed: Mapping[str, Any], traits: str = "") -> None:
+        words = set(traits.split())
         self.name = name
         #: The tensors, section by section.
         self.sections: tuple[Section, ...] = SECTIONS[name]
-        #: Fields that must hold these values (``...``: set), as the export requires them.
-        self.fixed = dict(fixed)
-        #: How a forward pass computes: "decoder", "bert" or "t5".
-        self.flops = flops
-        #: The config has no head size: heads times head size is the width.
-        self.split = split
-        #: The config has no key/value head count: one per query head.
-        self.mha = mha
-        #: transformers' cache keeps only the window of local layers.
-        self.sliding = sliding
-        #: Why the bridge keeps no key/value cache ("" where it keeps transformers').
-        self.cache = cache.replace("{arch}", name)
-        self.fixed.setdefault("attn_only", False)
+        self.fixed = {"attn_only": False, **fixed}
         # OLMo 3 and OLMoE tie the unembedding to the embedding when the preset says so
         # (as T5 always does); the export refuses a tie for every other architecture.
         if name not in ("Olmo3ForCausalLM", "OlmoeForCausalLM"):
             self.fixed.setdefault("tie_word_embeddings", False)
+        #: How a forward pass computes: "decoder", "bert" or "t5".
+        self.flops = "bert" if "bert" in words else "t5" if "t5" in words else "decoder"
+        #: The config has no head size: heads times head size is the width.
+        self.split = "head_dim" not in words
+        self.mha = "mha" in words
+        self.sliding = "sliding" in words
+        #: Why the bridge keeps no key/value cache ("" where it keeps transformers').
+        reasons = {"bert": _BERT_CACHE, "t5": _T5_CACHE, "decoder": _UNFILLED}
+        self.cache = "" if "fills" in words else reasons[self.flops].replace("{arch}", name)
 
 
 _LLAMA = {**_RMS, **_ROPE, **_GATED, "use_qk_norm": False}
 _LLAMA_MOE = {**_RMS, **_ROPE, **_MOE, "use_qk_norm": False}
 _GEMMA3 = {**_RMS, **_ROPE, **_GATED, "use_qk_norm": True}
 _ARCH_LIST = (
-    Arch("GPT2LMHeadModel", {**_LN, **_LEARNED, **_PLAIN}, mha=True),
-    Arch("GPTNeoForCausalLM", {**_LN, **_LEARNED, **_PLAIN}, mha=True, cache=""),
-    Arch("GPTNeoXForCausalLM", {**_LN, **_ROPE, **_PLAIN}, mha=True, cache=""),
+    Arch("GPT2LMHeadModel", {**_LN, **_LEARNED, **_PLAIN}, "mha"),
+    Arch("GPTNeoForCausalLM", {**_LN, **_LEARNED, **_PLAIN}, "mha fills"),
+    Arch("GPTNeoXForCausalLM", {**_LN, **_ROPE, **_PLAIN}, "mha fills"),
     Arch(
         "BloomForCausalLM",
         {**_LN, "positional_embedding_type": "alibi", "post_embedding_ln": True, **_PLAIN},
-        mha=True,
-        cache="",
+        "mha fills",
     ),
-    Arch("GPTJForCausalLM", {**_LN, **_ROPE, **_PLAIN}, mha=True, cache=""),
-    Arch("OPTForCausalLM", {**_LN, **_LEARNED, **_PLAIN}, mha=True, cache=""),
-    Arch("PhiForCausalLM", {**_LN, **_ROPE, **_PLAIN}, mha=True),
-    Arch("Phi3ForCausalLM", {**_RMS, **_ROPE, **_GATED}, sliding=True),
+    Arch("GPTJForCausalLM", {**_LN, **_ROPE, **_PLAIN}, "mha fills"),
+    Arch("OPTForCausalLM", {**_LN, **_LEARNED, **_PLAIN}, "mha fills"),
+    Arch("PhiForCausalLM", {**_LN, **_ROPE, **_PLAIN}, "mha"),
+    Arch("Phi3ForCausalLM", {**_RMS, **_ROPE, **_GATED}, "sliding"),
     Arch("LlamaForCausalLM", _LLAMA),
-    Arch("MistralForCausalLM", _LLAMA, split=False, sliding=True),
-    Arch("MixtralForCausalLM", _LLAMA_MOE, sliding=True),
-    Arch("Qwen2ForCausalLM", _LLAMA, sliding=True),
-    Arch("Qwen3ForCausalLM", {**_LLAMA, "use_qk_norm": True}, split=False, sliding=True),
-    Arch("OlmoForCausalLM", {**_LLAMA, **_LN}, mha=True),
-    Arch("Olmo2ForCausalLM", _LLAMA, mha=True),
-    Arch("Olmo3ForCausalLM", _LLAMA, sliding=True),
+    Arch("MistralForCausalLM", _LLAMA, "head_dim sliding"),
+    Arch("MixtralForCausalLM", _LLAMA_MOE, "sliding"),
+    Arch("Qwen2ForCausalLM", _LLAMA, "sliding"),
+    Arch("Qwen3ForCausalLM", {**_LLAMA, "use_qk_norm": True}, "head_dim sliding"),
+    Arch("OlmoForCausalLM", {**_LLAMA, **_LN}, "mha"),
+    Arch("Olmo2ForCausalLM", _LLAMA, "mha"),
+    Arch("Olmo3ForCausalLM", _LLAMA, "sliding"),
     Arch("OlmoeForCausalLM", _LLAMA_MOE),
     Arch("ApertusForCausalLM", {**_RMS, **_ROPE, **_PLAIN, "use_qk_norm": True}),
-    Arch(
-        "GptOssForCausalLM",
-        {**_LLAMA_MOE, "use_attention_sinks": True},
-        split=False,
-        sliding=True,
-    ),
-    Arch("GemmaForCausalLM", _LLAMA, split=False),
-    Arch("Gemma2ForCausalLM", _LLAMA, split=False, sliding=True),
-    Arch("Gemma3ForCausalLM", _GEMMA3, split=False, sliding=True),
-    Arch("Gemma3ForConditionalGeneration", _GEMMA3, split=False, sliding=True),
-    Arch(
-        "BertForMaskedLM",
-        {**_LEARNED, **_PLAIN, "attention_dir": "bidirectional"},
-        flops="bert",
-        mha=True,
-        cache=_BERT_CACHE,
-    ),
+    Arch("GptOssForCausalLM", {**_LLAMA_MOE, "use_attention_sinks": True}, "head_dim sliding"),
+    Arch("GemmaForCausalLM", _LLAMA, "head_dim"),
+    Arch("Gemma2ForCausalLM", _LLAMA, "head_dim sliding"),
+    Arch("Gemma3ForCausalLM", _GEMMA3, "head_dim sliding"),
+    Arch("Gemma3ForConditionalGeneration", _GEMMA3, "head_dim sliding"),
+    Arch("BertForMaskedLM", {**_LEARNED, **_PLAIN, "attention_dir": "bidirectional"}, "mha bert"),
     Arch(
         "T5ForConditionalGeneration",
         {**_PLAIN, "tie_word_embeddings": True, "attention_dir": "bidirectional"},
-        flops="t5",
-        split=False,
-        mha=True,
-        cache=_T5_CACHE,
+        "head_dim mha t5",
     ),
 )
 #: Each architecture's traits, by its ``transformers`` name.
@@ -397,14 +378,17 @@ class BridgeModel:
     def totals(self, dtype: str) -> dict[str, int]:
         """The sums the questions need, without laying out every layer: a repeated
         section's layers after the first are alike (but for their names)."""
-        out = dict.fromkeys(("numel", "stored", "trained", "trained_tensors", "buffers"), 0)
+        keys = ("numel", "stored_numel", "stored", "trained", "trained_tensors", "buffers")
+        out = dict.fromkeys(keys, 0)
         for prefix, count, table in self.sections():
             for i, times in ((0, 1), (1, count - 1)):
                 if not times:
                     continue
                 params, buffers = self.layer(prefix, table, i, dtype)
                 out["numel"] += times * sum(t.numel for t in params)
-                out["stored"] += times * sum(t.nbytes for t in params if t.view_of is None)
+                stored = [t for t in params if t.view_of is None]
+                out["stored_numel"] += times * sum(t.numel for t in stored)
+                out["stored"] += times * sum(t.nbytes for t in stored)
                 trained = [t for t in params if t.trained]
                 out["trained"] += times * sum(t.nbytes for t in trained)
                 out["trained_tensors"] += times * len(trained)

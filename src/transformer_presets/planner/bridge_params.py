@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from ..errors import PresetValidationError
 from ._bridge_tensors import BRIDGE_ARCHITECTURES, ITEMSIZE, BridgeModel, BridgeTensor
-from .hooked import MAX_SIZE, TrainingState, _optimizer, _size_arg, dtype_key
+from ._model import MAX_SIZE, TrainingState, _optimizer, _size_arg, dtype_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -124,6 +124,18 @@ class BridgeParams:
     def total_params(self) -> int:
         """See :func:`bridge_total_params`."""
         return self._m.totals("float32")["numel"]
+
+    def stored_params(self) -> int:
+        """The elements the parameters' storage holds: :meth:`total_params` but for the
+        views of fused matrices (GPT-2's and Phi-3's split Q/K/V, Phi-3's gate/up), which
+        ``parameters()`` counts beside the matrix.
+
+        >>> p = BridgeParams({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
+        ...     "d_vocab": 50257, "act_fn": "gelu_new", "original_architecture": "GPT2LMHeadModel"})
+        >>> p.total_params() - p.stored_params() == 12 * 3 * (768 * 768 + 768)
+        True
+        """
+        return self._m.totals("float32")["stored_numel"]
 
     def weight_bytes(self, dtype: Any = None) -> int:
         """See :func:`bridge_weight_bytes`."""
