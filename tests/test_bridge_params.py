@@ -17,6 +17,7 @@ import pytest
 
 from transformer_presets import PresetError, get_preset, list_presets, to_hf_config
 from transformer_presets.errors import PresetValidationError
+from transformer_presets.fields.params import total_params
 from transformer_presets.planner._bridge_tensors import ARCHS
 from transformer_presets.planner.bridge import ADAPTERS
 from transformer_presets.planner.bridge_params import (
@@ -408,3 +409,32 @@ def test_no_torch_numpy_or_config_is_imported() -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_readme_example_and_numbers() -> None:
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("#### The bridge's weights, buffers", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```py\n(.*?)```", section, re.S)
+    namespace: dict[str, Any] = {}
+    lines = block.splitlines()
+    exec(compile("\n".join(lines[:3]), "README.md", "exec"), namespace)
+    for line in lines[3:]:
+        code, said = line.split("#")
+        assert eval(code, namespace) == int(said.split(":")[0]), line
+    # The numbers the prose gives, as the functions work them out.
+    gemma3 = get_preset("google/gemma-3-27b-it").to_dict()
+    windowed = transformers_kv_cache_bytes(gemma3, 1, 8192, "bfloat16")
+    full = 2 * gemma3["n_layers"] * 8192 * gemma3["n_key_value_heads"] * gemma3["d_head"] * 2
+    assert f"{windowed / 1e9:.1f} GB in bfloat16\nrather than {full / 1e9:.1f} GB" in section
+    neox = get_preset("EleutherAI/gpt-neox-20b").to_dict()
+    total, stored = bridge_total_params(neox), bridge_weight_bytes(neox, "bfloat16")
+    hooked = total_params(neox)  # HookedTransformer's
+    assert (
+        f"{total / 1e9:.1f} billion parameters, {stored / 1e9:.0f} GB in bfloat16, against "
+        f"{hooked / 1e9:.1f} billion" in section
+    )
+    gemma = get_preset("google/gemma-3-4b-it").to_dict()
+    tower = sum(t.numel for t in bridge_parameters(gemma) if ".vision_tower." in t.name)
+    assert f"SigLIP image tower ({tower / 1e6:.1f} million)" in section

@@ -279,8 +279,7 @@ class HookedTransformerConfig:
 
     # Memory and compute (transformer_presets.planner.hooked; ``dtype`` defaults to this config's).
     # ``model`` is "hooked" (TransformerLens 3's HookedTransformer) or "bridge"
-    # (TransformerLens 4.3's TransformerBridge as boot_bridge builds it), which answers
-    # the questions about run_with_cache's cache only.
+    # (TransformerLens 4.3's TransformerBridge as boot_bridge builds it: planner.bridge_plan).
     # An error names this model as its preset, as the registry's errors do.
 
     def _planned(self, question: str, *args: Any, **kwargs: Any) -> Any:
