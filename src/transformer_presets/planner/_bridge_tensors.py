@@ -318,6 +318,7 @@ class BridgeModel:
         ]  # fmt: skip
         # As transformers registers a rotary table per attention type: sorted.
         self.types = sorted(set(self.layer_types))
+        self._totals: dict[str, dict[str, int]] = {}
 
     def sections(self) -> Iterator[tuple[str, int, tuple[Row, ...]]]:
         """Each section's prefix, how many times it repeats, and its rows."""
@@ -377,7 +378,14 @@ class BridgeModel:
 
     def totals(self, dtype: str) -> dict[str, int]:
         """The sums the questions need, without laying out every layer: a repeated
-        section's layers after the first are alike (but for their names)."""
+        section's layers after the first are alike (but for their names). Worked out once
+        a dtype (``size`` asks five questions of one)."""
+        out = self._totals.get(dtype)
+        if out is None:
+            out = self._totals[dtype] = self._sum(dtype)
+        return dict(out)
+
+    def _sum(self, dtype: str) -> dict[str, int]:
         keys = ("numel", "stored_numel", "stored", "trained", "trained_tensors", "buffers")
         out = dict.fromkeys(keys, 0)
         for prefix, count, table in self.sections():
