@@ -651,3 +651,14 @@ def test_a_glob_reaches_the_families_of_the_names_it_matches(glob: str) -> None:
                     assert globs.may_match(f"blocks.{i}.mlp.experts.", number, "." + hook)
     assert not planner._globs("hook_embed").may_match("blocks.", number, ".hook_resid_pre")  # type: ignore[union-attr]
     assert not planner._globs("blocks.1.*").may_match("blocks.2.mlp.experts.", number, ".hook_pre")  # type: ignore[union-attr]
+
+
+def test_the_planner_package_answers_with_the_public_names_of_planner_hooked() -> None:
+    # `transformer_presets.planner` was one module; its public names still answer there.
+    import transformer_presets.planner as package
+
+    for name in planner.__all__:
+        assert getattr(package, name) is getattr(planner, name)
+    assert set(planner.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        package.no_such_name  # noqa: B018

@@ -24,15 +24,15 @@ from transformer_presets import cli, list_presets, resolve_preset
 from transformer_presets.cli import _plan as cli_plan
 from transformer_presets.cli._parser import plan_parser
 from transformer_presets.errors import PresetArgumentError, PresetError, PresetValidationError
-from transformer_presets.planner import _hooks
+from transformer_presets.planner import _hooks, bridge_params
 from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.bridge import ADAPTERS, NOT_BUILDABLE, BridgeLayout, _parse
 from transformer_presets.registry.registry import default_registry
 
 from .conftest import REPO
-from .test_cli import TINY, fails, home, ok, ok_json, run
+from .test_cli import TINY, fails, home, ok, ok_json, run, user_dir
 
-__all__ = ["home"]  # test_cli's fixture
+__all__ = ["home", "user_dir"]  # test_cli's fixtures
 
 GPT2 = {
     "n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64, "d_vocab": 50257,
@@ -89,15 +89,21 @@ def test_the_configs_methods_take_model() -> None:
     assert cfg.activation_cache_bytes(1, 8, "blocks.0.*", dtype="bfloat16", model="bridge") == (
         planner.activation_cache_bytes(v, 1, 8, "blocks.0.*", "bfloat16", model="bridge")
     )
-    # The other questions are not answered for the bridge: an error saying why.
-    for question, args in (
-        ("kv_cache_bytes", (1, 8)),
-        ("forward_flops", (1, 8)),
-        ("training_state_bytes", ()),
-    ):
-        with pytest.raises(PresetValidationError, match="not worked out for model='bridge'") as e:
-            getattr(cfg, question)(*args, model="bridge")
-        assert (e.value.preset, e.value.key) == ("pythia-70m", "model")
+    # The other questions: the bridge's weights, cache and FLOPs (bridge_params), not
+    # HookedTransformer's (which has biases the bridge does not).
+    assert cfg.kv_cache_bytes(3, 8, dtype="bfloat16", model="bridge") == (
+        bridge_params.bridge_kv_cache_bytes(v, 3, 8, "bfloat16")
+    )
+    assert cfg.forward_flops(1, 8, model="bridge") == bridge_params.bridge_forward_flops(v, 1, 8)
+    assert cfg.training_state_bytes("sgd", model="bridge") == (
+        bridge_params.bridge_training_state(v, "sgd").total
+    )
+    assert cfg.training_state_bytes(model="bridge") != cfg.training_state_bytes()
+    # Where TransformerLens 4.3 keeps no key-value cache, an error says why.
+    llama = get_preset("meta-llama/Llama-3.2-1B")
+    with pytest.raises(PresetValidationError, match="keeps no key-value cache for Llama") as e:
+        llama.kv_cache_bytes(1, 8, model="bridge")
+    assert (e.value.preset, e.value.key) == (llama.model_name, "model")
     with pytest.raises(PresetArgumentError, match="model must be one of 'hooked', 'bridge'"):
         cfg.hook_shapes(1, 8, model="Bridge")
 
@@ -122,16 +128,60 @@ def test_an_unknown_model_is_refused(model: Any) -> None:
         assert "did you mean 'bridge'" in str(e.value)
 
 
-@pytest.mark.parametrize(
-    "question",
-    ["kv_cache_bytes", "forward_flops", "buffer_bytes", "training_state", "weight_bytes"],
-)
-def test_the_questions_not_answered_for_the_bridge_say_why(question: str) -> None:
+def test_the_bridges_weights_cache_and_flops_are_bridge_params_answers() -> None:
     plan = planner.BridgePlan(GPT2)
-    args = {"kv_cache_bytes": (1, 8), "forward_flops": (1, 8), "buffer_bytes": (8,)}
-    with pytest.raises(PresetValidationError, match=r"model='bridge': \w") as e:
-        getattr(plan, question)(*args.get(question, ()))
-    assert e.value.key == "model"
+    assert plan.weight_bytes("bfloat16") == bridge_params.bridge_weight_bytes(GPT2, "bfloat16")
+    assert plan.total_params() == bridge_params.bridge_total_params(GPT2)
+    assert plan.buffer_bytes(8) == plan.buffer_bytes() == bridge_params.bridge_buffer_bytes(GPT2)
+    assert plan.forward_flops(2, 8) == bridge_params.bridge_forward_flops(GPT2, 2, 8)
+    assert plan.training_state("sgd", "float16") == (
+        bridge_params.bridge_training_state(GPT2, "sgd", "float16")
+    )
+    # The planner's functions, on plain values.
+    neox = values("pythia-70m")
+    assert planner.kv_cache_bytes(neox, 2, 16, "bfloat16", model="bridge") == (
+        bridge_params.bridge_kv_cache_bytes(neox, 2, 16, "bfloat16")
+    )
+    # transformers' cache keeps no attention mask.
+    assert planner.kv_cache_bytes(neox, 2, 16, include_mask=True, model="bridge") == (
+        planner.kv_cache_bytes(neox, 2, 16, model="bridge")
+    )
+    assert planner.forward_flops(neox, 1, 8, model="bridge") == (
+        bridge_params.bridge_forward_flops(neox, 1, 8)
+    )
+    assert planner.buffer_bytes(neox, model="bridge") == bridge_params.bridge_buffer_bytes(neox)
+    assert planner.training_state_bytes(neox, "none", "float16", model="bridge") == (
+        bridge_params.bridge_training_state(neox, "none", "float16").total
+    )
+    # Not HookedTransformer's: the bridge holds no zero biases, and GPT-2's Q/K/V views.
+    assert plan.weight_bytes() != planner.ModelPlan(GPT2).weight_bytes()
+
+
+OLMO = {**GPT2, "original_architecture": "OlmoForCausalLM", "positional_embedding_type":
+        "rotary", "rotary_dim": 64, "gated_mlp": True, "act_fn": "silu"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("values", "question", "key", "says"),
+    [
+        (GPT2, lambda p: p.kv_cache_bytes(1, 8), "model", "keeps no key-value cache for GPT2"),
+        (GPT2, lambda p: p.buffer_bytes(1025), "seq", "beyond the model's context"),
+        (GPT2, lambda p: p.forward_flops(0, 8), "batch", "at least 1"),
+        (GPT2, lambda p: p.weight_bytes("float8"), "dtype", "not a known dtype"),
+        (GPT2, lambda p: p.training_state("adam"), "optimizer", "did you mean"),
+        (OLMO, lambda p: p.training_state("adamw", "bfloat16"), "dtype", "cannot run Olmo"),
+        (OLMO, lambda p: p.forward_flops(1, 8, "float16"), "dtype", "cannot run Olmo"),
+        # The hooks are laid out, but the tensors need heads x head size = d_model.
+        ({**GPT2, "n_heads": 6}, lambda p: p.weight_bytes(), "d_head", "heads x head size"),
+    ],
+)
+def test_what_the_bridge_cannot_answer_says_why(
+    values: dict[str, Any], question: Any, key: str, says: str
+) -> None:
+    plan = planner.BridgePlan(values)
+    with pytest.raises(PresetValidationError, match=says) as e:
+        question(plan)
+    assert e.value.key == key
 
 
 # -- every bundled preset ----------------------------------------------------------------------
@@ -168,6 +218,15 @@ def test_every_preset_of_a_covered_architecture_is_planned() -> None:
         if arch != "T5ForConditionalGeneration":
             assert {"blocks.0.hook_resid_pre", "blocks.0.hook_attn_out", "hook_embed"} <= set(names)
         assert all(s.nbytes > 0 for s in specs)
+        # Every preset whose hooks are planned has its weights, buffers and FLOPs too,
+        # and a key-value cache or the reason it has none.
+        plan = planner.BridgePlan(v)
+        assert plan.weight_bytes() > 0 and plan.buffer_bytes(16) >= 0
+        assert plan.forward_flops(2, 16) > 0 and plan.training_state().total > 0
+        try:
+            plan.kv_cache_bytes(2, 16)
+        except PresetValidationError as exc:
+            assert exc.key == "model", exc
     assert planned > 200
 
 
@@ -471,6 +530,11 @@ def test_size_bridge_json_is_the_library_answer(home: Path) -> None:
     v = values("meta-llama/Llama-3.2-1B")
     specs = planner.hook_specs(v, 2, 64, model="bridge")
     held = planner.held_bytes(specs)
+    params = bridge_params.BridgeParams(v)
+    weights, buffers = params.weight_bytes(), params.buffer_bytes()
+    with pytest.raises(PresetValidationError) as refused:
+        params.kv_cache_bytes(2, 64)
+    flops = params.forward_flops(2, 64)
     assert got == {
         "name": "meta-llama/Llama-3.2-1B",
         "model": "bridge",
@@ -479,15 +543,33 @@ def test_size_bridge_json_is_the_library_answer(home: Path) -> None:
         "batch": 2,
         "seq": 64,
         "dtype": "float32",
+        "optimizer": "adamw",
         "hooks": None,
+        "parameters": params.total_params(),
+        "stored_parameters": params.stored_params(),
+        "weight_bytes": weights,
+        "buffer_bytes": buffers,
+        "kv_cache_bytes": None,
+        "kv_cache_mask_bytes": None,
+        "kv_cache_refused": refused.value.reason,
+        "transformers_kv_cache_bytes": params.transformers_kv_cache_bytes(2, 64),
         "activation_bytes": held,
         "activation_hooks": len(specs),
         "listed_bytes": sum(s.nbytes for s in specs),
         "hooked_activation_bytes": planner.activation_cache_bytes(v, 2, 64),
         "hooked_activation_hooks": len(planner.hook_specs(v, 2, 64)),
-        "needed_bytes": held,
-        "memory": [{"size_bytes": size, "fits": True} for size in cli_plan.DEFAULT_MEMORY],
+        "forward_flops": flops,
+        "flops_per_token": flops // (2 * 64),
+        "training_state": params.training_state().to_dict(),
+        "needed_bytes": weights + buffers + held,
+        "converted": False,
+        "memory": [
+            {"size_bytes": size, "fits": weights + buffers + held <= size}
+            for size in cli_plan.DEFAULT_MEMORY
+        ],
     }
+    # Every key of size --model hooked is there.
+    assert set(ok_json("size", "gpt2-small", "--seq", "8")) <= set(got)
 
 
 def test_size_bridge_with_a_filter_and_without_a_hooked_model(home: Path) -> None:
@@ -497,9 +579,50 @@ def test_size_bridge_with_a_filter_and_without_a_hooked_model(home: Path) -> Non
         v, 1, 16, "*.hook_out", model="bridge"
     )
     assert got["hooked_activation_bytes"] is None  # TransformerLens 3 builds T5 otherwise
-    text = ok("size", "t5-small", "--model", "bridge", "--seq", "16")
+    text = ok("size", "t5-small", "--model", "bridge", "--seq", "16", "--optimizer", "sgd")
     assert "T5ArchitectureAdapter" in text and "HookedTransformer" not in text.split("\n\n")[1]
-    assert re.search(r"^weights, buffers +- +not worked out for the bridge", text, re.M)
+    rows = {line[:18].strip(): line[18:].split() for line in text.split("\n\n")[1].splitlines()}
+    params = bridge_params.BridgeParams(v)
+    assert rows["parameters"][0] == f"{params.total_params():,}"
+    assert rows["weights"][:2] == cli_plan.format_bytes(params.weight_bytes()).split()
+    assert rows["forward"][:2] == cli_plan.format_flops(params.forward_flops(1, 16)).split()
+    training = cli_plan.format_bytes(params.training_state("sgd").total).split()
+    assert rows["training state"][:3] == [*training, "sgd:"]
+    # T5's bridge keeps no cache: the reason in short, and transformers' own.
+    own = cli_plan.format_bytes(params.transformers_kv_cache_bytes(1, 16))
+    assert re.search(
+        rf"^KV cache +- +TransformerLens 4.3 keeps no key-value cache for T5; "
+        rf"transformers' own: {re.escape(own)}$",
+        text,
+        re.M,
+    )
+    needed = params.weight_bytes() + params.buffer_bytes()
+    needed += planner.activation_cache_bytes(v, 1, 16, model="bridge")
+    assert f"weights + buffers + activations = {cli_plan.format_bytes(needed)}:" in text
+
+
+def test_size_bridge_with_a_cache_and_views(home: Path) -> None:
+    # GPT-NeoX: TransformerLens 4.3 fills transformers' cache; GPT-2: the split Q/K/V are
+    # views of c_attn, counted by parameters() but not stored.
+    text = ok("size", "pythia-70m", "--model", "bridge", "--seq", "128", "--dtype", "bf16")
+    kv = planner.kv_cache_bytes(values("pythia-70m"), 1, 128, "bfloat16", model="bridge")
+    assert re.search(
+        rf"^KV cache +{re.escape(cli_plan.format_bytes(kv))}  keys and values after 128 tokens",
+        text,
+        re.M,
+    )
+    got = ok_json("size", "gpt2-small", "--model", "bridge", "--seq", "8")
+    assert got["parameters"] - got["stored_parameters"] == 12 * 3 * (768 * 768 + 768)
+    text = ok("size", "gpt2-small", "--model", "bridge", "--seq", "8")
+    assert f"{got['stored_parameters']:,} stored, the rest views of fused matrices" in text
+
+
+def test_size_bridge_names_the_value_its_tensors_cannot_have(user_dir: Path) -> None:
+    # The hooks can be laid out, but a GPT-2's heads must make up d_model for its tensors.
+    (user_dir / "odd.toml").write_text('[odd-gpt2]\nextends = "gpt2"\nn_heads = 6\nd_head = 64\n')
+    err = fails("size", "odd-gpt2", "--model", "bridge", "--seq", "8").stderr
+    assert "heads x head size must be d_model" in err, err
+    assert "odd.toml" in err and "odd-gpt2" in err and "d_head" in err, err
 
 
 def test_hooks_bridge_json_and_table_are_the_library_answer(home: Path) -> None:
@@ -605,10 +728,21 @@ def test_the_readme_shows_what_the_bridge_command_prints(home: Path) -> None:
     import shlex
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    command = "size distilgpt2 --model bridge --seq 8"
+    command = "size gpt2-small --model bridge"
     prompt = f"$ transformer-presets {command}\n"
     shown = readme[readme.index(prompt) + len(prompt) :].split("\n```", 1)[0]
     assert ok(*shlex.split(command)) == shown + "\n"
+    # Beside the hooked report, and the numbers said of it are the planner's.
+    section = readme.split("## Will it fit?", 1)[1].split("\n### ", 1)[0]
+    assert section.index("$ transformer-presets size gpt2-small\n") < section.index(prompt)
+    v = values("gpt2-small")
+    bridge, hooked = (len(planner.hook_specs(v, 1, 1024, model=m)) for m in ("bridge", "hooked"))
+    assert f"caches {bridge} tensors where HookedTransformer caches {hooked}" in section
+    assert f"({bridge / hooked:.1f} times as many" in section
+    glob = cli_plan.format_bytes(
+        planner.activation_cache_bytes(v, 1, 1024, "blocks.*.hook_resid_post", model="bridge")
+    )
+    assert f"--hooks 'blocks.*.hook_resid_post'` ({glob}" in section
 
 
 MODEL_TOKENS = [

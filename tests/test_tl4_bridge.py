@@ -44,13 +44,14 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 CPU_ONLY = {"GPT2LMHeadModel", "Phi3ForCausalLM"}
 
 
-def shrink(name: str) -> dict[str, Any]:
+def shrink(name: str, **variant: Any) -> dict[str, Any]:
     """Overrides that keep a preset's structure with tiny widths and few layers.
 
     The vocabulary stays (the widths make it small), so that the token ids the
-    architecture's configuration class sets by default stay inside it.
+    architecture's configuration class sets by default stay inside it. ``variant``: the
+    preset with these overrides (kept out of the result).
     """
-    values = get_preset(name).to_dict()
+    values = get_preset(name, **variant).to_dict()
     head = 8
     scaled = lambda n: max(head, n * head // values["d_head"])  # noqa: E731
     out: dict[str, Any] = {"d_model": scaled(values["d_model"]), "d_head": head}
@@ -68,7 +69,7 @@ def shrink(name: str) -> dict[str, Any]:
         out["attn_scale"] = values["attn_scale"] * math.sqrt(head / values["d_head"])
     out["n_ctx"] = min(values["n_ctx"], 64)
     try:
-        to_hf_config(get_preset(name, **out))
+        to_hf_config(get_preset(name, **variant, **out))
     except PresetError as exc:
         if exc.key != "n_ctx":
             raise

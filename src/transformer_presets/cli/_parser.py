@@ -95,11 +95,14 @@ size --json: {"name", "architecture", "batch", "seq", "dtype", "optimizer", "hoo
   "needed_bytes" (weights + buffers + activations), "converted" (true: the numbers are
   for model.to(dtype), a mixture of experts TransformerLens builds in float32),
   "memory": [{"size_bytes", "fits"}]}
-size --model bridge --json: {"name", "model": "bridge", "architecture", "adapter", "batch",
-  "seq", "dtype", "hooks", "activation_bytes", "activation_hooks", "listed_bytes" (every
-  hook's bytes added), "hooked_activation_bytes" and "hooked_activation_hooks"
-  (HookedTransformer's, or null), "needed_bytes" (the activations: the bridge's weights
-  are not worked out), "memory": [{"size_bytes", "fits"}]}""",
+size --model bridge --json: the keys of size --json, for TransformerLens 4.3's bridge
+  ("parameters": sum(p.numel() for p in bridge.parameters()), "kv_cache_bytes" null where
+  TransformerLens 4.3 keeps no key-value cache, "kv_cache_mask_bytes" 0 or null,
+  "converted" false), and "model": "bridge", "adapter", "stored_parameters" (without the
+  views of fused matrices), "kv_cache_refused" (why the bridge keeps no key-value cache,
+  or null), "transformers_kv_cache_bytes" (what transformers' own generate keeps, or
+  null: BERT), "listed_bytes" (every hook's bytes added), "hooked_activation_bytes" and
+  "hooked_activation_hooks" (HookedTransformer's, or null)}""",
     "hooks": """\
 hooks --json: {"name", "model", "batch", "seq", "dtype", "pattern": glob or null, "hooks":
   [{"name", "shape": [...], "dtype", "bytes", "same_as": an earlier hook holding the

@@ -21,7 +21,6 @@ from ._units import (
     fit_lines,
     format_bytes,
     format_flops,
-    format_percent,
     memory_fits,
 )
 
@@ -39,18 +38,6 @@ __all__ = ["cmd_size"]
 _TOTAL = "weights + buffers + activations"
 
 
-class _BridgeHelpers:
-    """What the bridge's report takes from ``size``: its formats and plotting."""
-
-    format_bytes = staticmethod(format_bytes)
-    format_percent = staticmethod(format_percent)
-
-    def __init__(self) -> None:
-        from . import _plot
-
-        self.plot_seqs, self.draw, self.save_plot = _plot.plot_seqs, _plot.draw, _plot.save_plot
-
-
 def cmd_size(args: Args) -> int:
 
     name, values, derived, plan, batch, seq, dtype = plan_for(args)
@@ -63,7 +50,6 @@ def cmd_size(args: Args) -> int:
         return size_bridge(
             *(args, name, values, derived, plan, batch, seq, dtype),
             memory=args.memory or list(DEFAULT_MEMORY),
-            helpers=_BridgeHelpers(),
         )
     # Counted, not listed: a model of 65,536 layers or many experts answers at once.
     activations = plan.activation_cache_bytes(batch, seq, glob, dtype)

@@ -339,9 +339,8 @@ class HookedTransformerConfig:
     # Memory and compute: the planner's questions (planner.hooked), asked of this config,
     # with its parameters; ``dtype`` defaults to this config's, and ``model`` is "hooked"
     # (TransformerLens 3's HookedTransformer) or "bridge" (TransformerLens 4.3's
-    # TransformerBridge as boot_bridge builds it), which answers the questions about
-    # run_with_cache's cache only. An error names this model as its preset, as the
-    # registry's errors do.
+    # TransformerBridge as boot_bridge builds it: planner.bridge_plan). An error names
+    # this model as its preset, as the registry's errors do.
     if TYPE_CHECKING:  # the functions, whose parameters the methods take
         hook_shapes = _Planned(_planner.hook_shapes)
         activation_cache_bytes = _Planned(_planner.activation_cache_bytes)

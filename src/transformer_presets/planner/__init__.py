@@ -11,6 +11,9 @@ The faces (what other subpackages use):
   ``boot_bridge`` builds it, and ``plan_for``, which picks the plan of a model;
 - ``bridge``: ``BridgeLayout``, a preset read against its TransformerLens adapter and
   laid out;
+- ``bridge_params``: the bridge's parameters and buffers (``_bridge_tables``: one table
+  of tensors per ``transformers`` architecture; ``_bridge_tensors``: laid out for a
+  preset), its weights, buffers, key-value cache, FLOPs and training state;
 - ``layout``: what both fill: the parts of a model (once, or once per layer of a
   stack, in a few kinds of layer) and, for each hook, the tensor it holds, so that
   a selection is counted, not listed, and a tensor under two names is counted once.
@@ -29,3 +32,28 @@ Their parts (private to the planner):
 Pure Python, no torch. May use ``fields``, ``common`` and ``errors``; the config's
 planner methods (``config``) and the command line's ``size`` and ``hooks`` use it.
 """
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _hooked() -> Any:
+    from importlib import import_module
+
+    return import_module(f"{__name__}.hooked")
+
+
+def __getattr__(name: str) -> Any:
+    """The public names of :mod:`.hooked` (``hook_shapes``, ``ModelPlan``, ...), also
+    here, as before the planner was a folder, loaded on first use."""
+    hooked = _hooked()
+    if name in hooked.__all__:
+        return getattr(hooked, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_hooked().__all__})

@@ -30,8 +30,9 @@ number for such a model in another dtype is for the model converted with
 
 Every function takes ``model="hooked"`` (the default: that ``HookedTransformer``) or
 ``model="bridge"``: TransformerLens 4.3's ``TransformerBridge`` as ``boot_bridge`` builds it
-(:class:`BridgePlan`, laid out by :mod:`.bridge`), for which the questions about
-``run_with_cache``'s cache are answered and the others raise an error saying why.
+(:class:`BridgePlan`: its hooks laid out by :mod:`.bridge`, its weights, buffers,
+key-value cache, FLOPs and training state by :mod:`.bridge_params`); where the bridge's
+answer cannot be predicted (most architectures' key-value cache), an error says why.
 
 Pure Python: nothing here imports torch or numpy, and the command line reaches it from
 the registry's resolved values without importing the config class either.
@@ -187,6 +188,11 @@ def kv_cache_bytes(
     (or n_heads), d_head]`` in the model's dtype. It also keeps the attention mask of
     the tokens seen, ``[batch, seq]`` of int64 (8 bytes a token); that is counted only
     with ``include_mask=True``.
+
+    With ``model="bridge"``, the keys and values ``bridge.generate`` keeps in transformers'
+    cache, which holds no mask (:func:`~.bridge_params.bridge_kv_cache_bytes`; TransformerLens
+    4.3 fills it for GPT-Neo, GPT-NeoX, GPT-J, BLOOM and OPT only, and for the others a
+    :class:`PresetValidationError`, key ``model``, says why).
 
     >>> kv_cache_bytes({"n_layers": 12, "d_model": 768, "n_ctx": 1024, "d_head": 64,
     ...                 "d_vocab": 50257, "act_fn": "gelu_new"}, 1, 1024)
