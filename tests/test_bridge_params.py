@@ -34,7 +34,7 @@ from transformer_presets.planner.bridge_params import (
     transformers_kv_cache_bytes,
 )
 from transformer_presets.planner.hooked import forward_flops
-from transformer_presets.tl4.boot import _transformers_config
+from transformer_presets.tl4._inputs import transformers_config as _transformers_config
 
 from .conftest import REPO
 

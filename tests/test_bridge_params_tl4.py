@@ -41,7 +41,7 @@ from transformer_presets.planner.bridge_params import (
     bridge_weight_bytes,
     transformers_kv_cache_bytes,
 )
-from transformer_presets.tl4.boot import _transformers_config
+from transformer_presets.tl4._inputs import transformers_config as _transformers_config
 
 from ._tl4 import requires_tl4, run_tl4
 from .test_tl4_bridge import CPU_ONLY, shrink
