@@ -642,3 +642,16 @@ def test_the_cli_counts_and_plots_without_listing_hooks(
     assert cli.main(args) == 0
     assert len(counted) == 1
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("model", ["hooked", "bridge"])
+def test_a_glob_of_stars_is_matched_without_re(home: Path, model: str) -> None:
+    # re (with enum and functools) costs a quarter of `python -c pass`: a glob of plain
+    # characters and "*" is matched with string methods, as `list` matches its patterns.
+    args = ("hooks", "pythia-70m", "blocks.0.*", "--model", model)
+    ok(*args)  # warms the cache, as a user's second run finds it
+    proc = run(*args, python_flags=("-X", "importtime"))
+    assert proc.returncode == 0, proc.stderr
+    imported = _imported(proc.stderr)
+    assert "transformer_presets.common.globs" in imported
+    assert sorted(m for m in imported if m in ("re", "fnmatch")) == []

@@ -21,7 +21,6 @@ from ._generation import CachedCatalog
 from ._layout import LOCK, MANIFEST, read_data, rmtree
 from ._manifest import fingerprint_of, manifest_problem, refresh
 from ._report import STATS, CacheWarning, warn
-from ._writer import write_generation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -149,6 +148,8 @@ def build_and_store(key_dir: str, sources: list[Source]) -> Catalog:
     if fingerprint_of(sources, checked_at)[0] != before:
         return built
     built.validated = (checked_at, before_parts)
+    from ._writer import write_generation  # only to build: a warm lookup never writes
+
     try:
         write_generation(key_dir, checked_at, before, entries, lookup, names, summaries)
     except OSError as exc:

@@ -1,6 +1,7 @@
 """What every part of the package shares: small, pure and at the bottom.
 
 - ``plain``: small checks on plain values (exact integers, same value and type);
+- ``globs``: shell-style globs over names, without ``re`` where they allow it;
 - ``env``: the names of the environment variables the package reads;
 - ``version``: the package's version;
 - ``dtypes``: dtype names and their sizes in bytes, without torch;

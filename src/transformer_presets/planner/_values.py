@@ -141,13 +141,11 @@ class _Globs:
     """
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
-        import fnmatch  # only with a filter: it imports re
-        import re
+        from ..common.globs import glob_matcher  # fnmatch and re only for "?" and "["
 
         self.patterns = patterns
-        self._matchers = [re.compile(fnmatch.translate(p)).match for p in patterns]
+        self._matchers = [glob_matcher(p) for p in patterns]
         self._tokens = [_glob_tokens(p) for p in patterns]
-        self._in_class = fnmatch.fnmatchcase
 
     def __call__(self, name: str) -> bool:
         return any(match(name) for match in self._matchers)
@@ -185,16 +183,19 @@ class _Globs:
             for char in "0123456789" if item is None else item:
                 if token == "*":
                     nxt = g
-                elif (
-                    token == "?"
-                    or token == char
-                    or (len(token) > 1 and self._in_class(char, token))
-                ):
+                elif token == "?" or token == char or (len(token) > 1 and _in_class(char, token)):
                     nxt = g + 1
                 else:
                     continue
                 todo.append((nxt, t, True) if item is None else (nxt, t + 1, False))
         return False
+
+
+def _in_class(char: str, token: str) -> bool:
+    """Whether ``char`` is in the ``[...]`` class ``token`` (a glob that has one)."""
+    import fnmatch
+
+    return fnmatch.fnmatchcase(char, token)
 
 
 def _glob_tokens(pattern: str) -> list[str]:

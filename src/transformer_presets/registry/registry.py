@@ -405,39 +405,11 @@ class PresetRegistry:
 
 
 def _matcher(pattern: str) -> Callable[[str], bool]:
-    """``fnmatch.fnmatchcase(name, pattern)`` as a function of ``name``.
+    """``fnmatch.fnmatchcase(name, pattern)`` as a function of ``name``
+    (:func:`~transformer_presets.common.globs.glob_matcher`)."""
+    from ..common.globs import glob_matcher
 
-    Patterns of plain characters and ``*`` (``gpt2*``, ``*mistral*``) are
-    matched with string methods, without fnmatch and the ``re`` it compiles
-    (see the start-up note in ``cli/__init__.py``). A pattern with ``?`` or
-    ``[`` goes to fnmatch itself.
-
-    >>> [_matcher("py*-*m")(n) for n in ("pythia-70m", "pythia-1b", "py-m")]
-    [True, False, True]
-    """
-    if "?" in pattern or "[" in pattern:
-        import fnmatch
-
-        return lambda name: fnmatch.fnmatchcase(name, pattern)
-    parts = pattern.split("*")
-    if len(parts) == 1:
-        return pattern.__eq__
-    first, *middle, last = parts
-    least = len(first) + len(last)
-
-    def match(name: str) -> bool:
-        if len(name) < least or not name.startswith(first) or not name.endswith(last):
-            return False
-        # Each middle part, leftmost first, between the first and the last.
-        at, end = len(first), len(name) - len(last)
-        for part in middle:
-            found = name.find(part, at, end)
-            if found < 0:
-                return False
-            at = found + len(part)
-        return True
-
-    return match
+    return glob_matcher(pattern)
 
 
 # -- the default registry -----------------------------------------------------
