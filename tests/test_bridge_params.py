@@ -9,8 +9,6 @@ torch.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -36,7 +34,7 @@ from transformer_presets.planner.bridge_params import (
 from transformer_presets.planner.hooked import forward_flops
 from transformer_presets.tl4._inputs import transformers_config as _transformers_config
 
-from .conftest import REPO
+from .conftest import REPO, python_c
 
 # Gemma 1 as boot_bridge builds it: no bundled preset has its tanh GELU (the export
 # refuses the exact GELU they have).
@@ -401,14 +399,7 @@ def test_no_torch_numpy_or_config_is_imported() -> None:
         "loaded = [m for m in ('torch', 'numpy', 'transformer_presets.config') if m in sys.modules]\n"
         "print(loaded)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(REPO / "src")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "[]"
+    assert python_c(code).strip() == "[]"
 
 
 def test_the_readme_example_and_numbers() -> None:

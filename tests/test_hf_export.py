@@ -32,6 +32,8 @@ from transformer_presets.hf.exporting import (
 )
 from transformer_presets.hf.importing import SUPPORTED_ARCHITECTURES, from_hf_config
 
+from .conftest import python_c
+
 
 def _bundled_by_architecture() -> dict[str, dict[str, Any]]:
     out = {}
@@ -775,8 +777,6 @@ def test_transformers_builds_the_exported_config(
 
 
 def test_exporting_and_the_schema_import_neither_torch_nor_numpy() -> None:
-    import subprocess
-    import sys
 
     code = (
         "import sys\n"
@@ -785,10 +785,7 @@ def test_exporting_and_the_schema_import_neither_torch_nor_numpy() -> None:
         "to_hf_config('gpt2'); to_hf_config('google/gemma-3-4b-pt'); schema_text()\n"
         "print(sorted({'torch', 'numpy', 'transformers'} & set(sys.modules)))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert python_c(code).strip() == "[]"
 
 
 # -- TransformerLens reads the exports back ------------------------------------------------

@@ -8,8 +8,6 @@ Python (the command line relies on that).
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +20,7 @@ from transformer_presets.planner import _hooks
 from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.hooked import ModelPlan
 
-from .conftest import REPO
+from .conftest import REPO, python_c
 
 GPT2: dict[str, Any] = {
     "n_layers": 12,
@@ -343,14 +341,7 @@ def test_the_config_methods_take_the_planner_functions_parameters() -> None:
         "c.HookedTransformerConfig.kv_cache_bytes\n"
         "print(before, 'transformer_presets.planner.hooked' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(REPO / "src")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.split() == ["False", "False"]
+    assert python_c(code).split() == ["False", "False"]
 
 
 @pytest.mark.parametrize(
@@ -484,14 +475,7 @@ def test_the_planner_imports_no_torch_numpy_or_config() -> None:
         "loaded = [m for m in ('torch', 'numpy', 'transformer_presets.config.hooked') if m in sys.modules]\n"
         "print(loaded)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(REPO / "src")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "[]"
+    assert python_c(code).strip() == "[]"
 
 
 def test_the_readme_example_runs() -> None:
@@ -586,11 +570,11 @@ def test_counting_agrees_with_the_listing_for_every_decoder_preset() -> None:
     assert len(structures) >= 19  # the zoo's, when this was written
 
 
-def test_other_hooks_never_lay_out_the_experts(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 65,536 experts in each of 4 layers: 786,432 expert hooks, none of them asked about.
-    many = {**MOE, "n_layers": 4, "num_experts": 65_536}
-    plan = ModelPlan(many)
+def watch_listing(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
+    """The names of the hooks the planner makes a :class:`HookSpec` for, and of those it
+    matches a glob against, as they happen."""
     made: list[str] = []
+    matched: list[str] = []
 
     class Counted(planner.HookSpec):
         def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
@@ -598,11 +582,18 @@ def test_other_hooks_never_lay_out_the_experts(monkeypatch: pytest.MonkeyPatch) 
             super().__init__(name, *args, **kwargs)
 
     monkeypatch.setattr(_hooks, "HookSpec", Counted)  # where the specs are made
-    matched: list[str] = []
     call = planner._Globs.__call__
     monkeypatch.setattr(
         planner._Globs, "__call__", lambda self, n: matched.append(n) or call(self, n)
     )
+    return made, matched
+
+
+def test_other_hooks_never_lay_out_the_experts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 65,536 experts in each of 4 layers: 786,432 expert hooks, none of them asked about.
+    many = {**MOE, "n_layers": 4, "num_experts": 65_536}
+    plan = ModelPlan(many)
+    made, matched = watch_listing(monkeypatch)
     [embed] = plan.hook_specs(1, 8, names="hook_embed")
     assert embed.name == "hook_embed" and made == ["hook_embed"]
     assert plan.hook_shapes(1, 8, names=["hook_embed", "unembed.*"]) == {

@@ -11,8 +11,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +22,14 @@ from transformer_presets import cli, list_presets, resolve_preset
 from transformer_presets.cli import _plan as cli_plan
 from transformer_presets.cli._parser import plan_parser
 from transformer_presets.errors import PresetArgumentError, PresetError, PresetValidationError
-from transformer_presets.planner import _hooks, bridge_params
+from transformer_presets.planner import bridge_params
 from transformer_presets.planner import hooked as planner
 from transformer_presets.planner.bridge import ADAPTERS, NOT_BUILDABLE, BridgeLayout, _parse
 from transformer_presets.registry.registry import default_registry
 
-from .conftest import REPO
+from .conftest import REPO, python_c
 from .test_cli import TINY, fails, home, ok, ok_json, run, user_dir
+from .test_planner import watch_listing
 
 __all__ = ["home", "user_dir"]  # test_cli's fixtures
 
@@ -439,19 +438,7 @@ def test_a_deep_bridge_is_counted_without_listing_its_layers(
     deep = {**values("meta-llama/Llama-3.2-1B"), "n_layers": planner.MAX_LAYERS}
     plan = planner.BridgePlan(deep)
     two = planner.BridgePlan({**deep, "n_layers": 2})
-    made: list[str] = []
-
-    class Counted(planner.HookSpec):
-        def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
-            made.append(name)
-            super().__init__(name, *args, **kwargs)
-
-    monkeypatch.setattr(_hooks, "HookSpec", Counted)  # where the specs are made
-    matched: list[str] = []
-    call = planner._Globs.__call__
-    monkeypatch.setattr(
-        planner._Globs, "__call__", lambda self, n: matched.append(n) or call(self, n)
-    )
+    made, matched = watch_listing(monkeypatch)
     per_layer = two.hook_count(1, 8) - planner.BridgePlan({**deep, "n_layers": 1}).hook_count(1, 8)
     assert plan.hook_count(1, 8) == two.hook_count(1, 8) + (planner.MAX_LAYERS - 2) * per_layer
     assert plan.activation_cache_bytes(1, 8) > two.activation_cache_bytes(1, 8)
@@ -506,18 +493,7 @@ def test_the_bridge_planner_imports_no_torch_transformers_or_transformer_lens(
         "print([m for m in ('torch', 'numpy', 'transformers', 'transformer_lens',"
         " 'transformer_presets.config.hooked') if m in sys.modules])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={
-            "PYTHONPATH": str(REPO / "src"),
-            "XDG_CONFIG_HOME": str(isolated_dirs / "config"),
-            "XDG_DATA_HOME": str(isolated_dirs / "data"),
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "[]"
+    assert python_c(code).strip() == "[]"
 
 
 # -- the command line ----------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import subprocess
 import sys
 import textwrap
 import warnings
@@ -30,7 +29,7 @@ from transformer_presets import (
 )
 from transformer_presets.registry.registry import _matcher
 
-from .conftest import REPO
+from .conftest import python_c
 
 
 def write(path: Path, text: str) -> Path:
@@ -346,14 +345,7 @@ def test_import_and_registry_path_do_not_import_torch() -> None:
         "bad = [m for m in ('torch', 'numpy') if m in sys.modules]\n"
         "print(bad)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-        check=True,
-    )
-    assert result.stdout.strip() == "[]"
+    assert python_c(code).strip() == "[]"
 
 
 def test_public_api() -> None:

@@ -15,7 +15,6 @@ import importlib.metadata
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,7 +56,7 @@ from transformer_presets.tl4.fields import (
     native_problems,
 )
 
-from .conftest import REPO
+from .conftest import REPO, python_c
 
 SRC = REPO / "src" / "transformer_presets"
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -605,15 +604,7 @@ def test_listing_resolving_and_planning_import_no_torch_nor_transformerlens() ->
         "('torch', 'numpy', 'transformer_lens', 'transformers'))\n"
         "print(bad)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    assert python_c(code).strip() == "[]"
 
 
 def test_only_the_transformerlens_4_module_imports_transformerlens_or_transformers() -> None:
