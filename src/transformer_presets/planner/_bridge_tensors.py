@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from ..errors import PresetValidationError
 from ..fields.rules import check_and_derive
 from ._bridge_tables import SECTIONS, rows, size
+from ._values import MAX_LAYERS, shape_bytes
 from .bridge import BridgeLayout
 
 TYPE_CHECKING = False
@@ -24,12 +25,7 @@ if TYPE_CHECKING:
 
     from ._bridge_tables import Row, Section
 
-__all__ = ["ARCHS", "BRIDGE_ARCHITECTURES", "ITEMSIZE", "MAX_LAYERS", "BridgeModel", "BridgeTensor"]
-
-#: Bytes per element of the dtypes a bridge's tensors have.
-ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "bool": 1}
-#: The most layers laid out tensor by tensor (as the hook planner's bound).
-MAX_LAYERS = 65_536
+__all__ = ["ARCHS", "BRIDGE_ARCHITECTURES", "MAX_LAYERS", "BridgeModel", "BridgeTensor"]
 
 
 class BridgeTensor:
@@ -80,7 +76,7 @@ class BridgeTensor:
     @property
     def nbytes(self) -> int:
         """The bytes of its elements (a view's included: see ``view_of``)."""
-        return self.numel * ITEMSIZE[self.dtype]
+        return shape_bytes(self.shape, self.dtype)
 
     def to_dict(self) -> dict[str, Any]:
         """Its fields as plain values."""

@@ -40,6 +40,9 @@ MAX_SIZE = 2**63 - 1
 # name to one of these; tests/test_planner.py holds the two equal). Reading sizes here
 # keeps the config class, costly to import, off the command line's path.
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8}
+# And of every tensor a model holds: also bool (GPT-Neo's causal-mask buffers), a size a
+# config's dtype never takes.
+_TENSOR_ITEMSIZE = {**_ITEMSIZE, "bool": 1}
 # Token ids: torch.randint, to_tokens and tokenizers all give int64.
 _TOKEN_DTYPE = "int64"
 # Norm modules compute in float32 below single precision, and their hooks see that.
@@ -55,7 +58,7 @@ def shape_bytes(shape: tuple[int, ...], dtype: str) -> int:
     numel = 1
     for n in shape:
         numel *= n
-    return numel * _ITEMSIZE[dtype]
+    return numel * _TENSOR_ITEMSIZE[dtype]
 
 
 def _check_layers(layers: int) -> int:

@@ -55,8 +55,8 @@ transformers or TransformerLens.
 from __future__ import annotations
 
 from ..errors import PresetValidationError
-from ._bridge_tensors import BRIDGE_ARCHITECTURES, ITEMSIZE, BridgeModel, BridgeTensor
-from ._values import MAX_SIZE, TrainingState, _optimizer, _size_arg, dtype_key
+from ._bridge_tensors import BRIDGE_ARCHITECTURES, BridgeModel, BridgeTensor
+from ._values import _ITEMSIZE, MAX_SIZE, TrainingState, _optimizer, _size_arg, dtype_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class BridgeParams:
             raise PresetValidationError(m.arch.cache, key="model")
         B = _size_arg(batch, "batch", MAX_SIZE)
         S = _size_arg(seq, "seq", m.n_ctx)
-        per_token = 2 * B * m.dims["K"] * m.dims["h"] * ITEMSIZE[dt]
+        per_token = 2 * B * m.dims["K"] * m.dims["h"] * _ITEMSIZE[dt]
         if m.arch.flops == "t5":
             E = S if encoder_seq is None else _size_arg(encoder_seq, "encoder_seq", m.n_ctx)
             return m.L * per_token * (S + E)
