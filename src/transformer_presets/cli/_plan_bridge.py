@@ -17,6 +17,7 @@ import sys
 from ..errors import PresetError
 from ..planner.hooked import ModelPlan
 from ._output import BOLD, EXIT_OK, PROG, Style, clean, emit, print_json
+from ._planning import at_its_origin
 from ._quick import registry_for
 from ._units import fit_lines, format_bytes, format_flops, memory_fits
 
@@ -51,11 +52,7 @@ def _params(args: Args, name: str, plan: BridgePlan) -> BridgeParams:
     try:
         return plan.params
     except PresetError as exc:
-        registry = registry_for(args)
-        origin = registry.explain(name).get(exc.key or "")
-        if origin is not None and origin.file is not None:
-            raise exc.with_context(preset=name, file=origin.file, line=origin.line) from None
-        raise exc.with_context(preset=name, file=registry.info(name).file) from None
+        raise at_its_origin(exc, registry_for(args), name) from None
 
 
 def _kv_cache(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ..registry.registry import PresetRegistry
     from ._quick import Args
 
 __all__ = ["glob_note", "notes", "plan_for", "selected"]
@@ -38,11 +39,7 @@ def plan_for(
         if isinstance(plan, BridgePlan) and args.dtype is None:
             plan.layout.check_dtype(dtype)  # the preset's own dtype
     except PresetError as exc:
-        # Name the file (and line) that set the value the planner refuses.
-        origin = registry.explain(name).get(exc.key or "")
-        if origin is not None and origin.file is not None:
-            raise exc.with_context(preset=name, file=origin.file, line=origin.line) from None
-        raise exc.with_context(preset=name, file=registry.info(name).file) from None
+        raise at_its_origin(exc, registry, name) from None
     if isinstance(plan, BridgePlan) and args.dtype is not None:
         try:
             plan.layout.check_dtype(dtype)
@@ -55,6 +52,15 @@ def plan_for(
             f"argument --seq: {seq} is beyond {name}'s context (n_ctx = {plan.n_ctx})"
         )
     return name, values, derived, plan, args.batch, seq, dtype
+
+
+def at_its_origin(exc: PresetError, registry: PresetRegistry, name: str) -> PresetError:
+    """``exc``, a refusal of one of preset ``name``'s values, naming the file (and line)
+    that set the value (or the preset's file, for a value it does not set)."""
+    origin = registry.explain(name).get(exc.key or "")
+    if origin is not None and origin.file is not None:
+        return exc.with_context(preset=name, file=origin.file, line=origin.line)
+    return exc.with_context(preset=name, file=registry.info(name).file)
 
 
 def selected(option: str, question: Callable[[], Any]) -> Any:
